@@ -1,0 +1,43 @@
+// The `chorus` command: one binary, one subcommand per verb, Serf's flags.
+// CLI11 is the slowest header to compile (BUILD-NOTES pitfall 8): keep it in
+// this file and put each subcommand's work in its own file.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "chorus/version.hpp"
+#include "cli/dashes.hpp"
+#include "swim/protocol_version.hpp"
+
+namespace {
+
+int print_version() {
+  std::printf("chorus v%s\n", chorus::version);
+  std::printf("Agent Protocol: %d (Understands back to: %d)\n", chorus::swim::delegate_cur,
+              chorus::swim::delegate_min);
+  std::printf("Gossip Protocol: %d (Understands %d to %d; Serf 0.9 compatible)\n", chorus::swim::protocol_cur,
+              chorus::swim::protocol_min, chorus::swim::protocol_max);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"chorus: cluster membership, failure detection and network coordinates (Serf 0.9 compatible)"};
+  app.require_subcommand(1);
+  int rc = 0;
+
+  auto* version = app.add_subcommand("version", "Print the chorus version and the protocol versions it speaks");
+  version->callback([&] { rc = print_version(); });
+
+  const auto args = chorus::cli::normalize_dashes(argc, argv);
+  std::vector<const char*> cargs;
+  for (const auto& a : args) cargs.push_back(a.c_str());
+  try {
+    app.parse(static_cast<int>(cargs.size()), cargs.data());
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return rc;
+}

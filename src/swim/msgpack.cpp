@@ -1,0 +1,376 @@
+#include "swim/msgpack.hpp"
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace chorus::msgpack {
+
+// --------------------------------------------------------------------------
+// writer
+
+void writer::put_be(std::uint64_t v, int n) {
+  for (int s = (n - 1) * 8; s >= 0; s -= 8) out_.push_back(static_cast<std::uint8_t>(v >> s));
+}
+
+void writer::nil() { put8(0xc0); }
+void writer::boolean(bool v) { put8(v ? 0xc3 : 0xc2); }
+
+void writer::uint(std::uint64_t v) {
+  if (v <= 0x7f) {
+    put8(static_cast<std::uint8_t>(v));
+  } else if (v <= 0xff) {
+    put8(0xcc);
+    put_be(v, 1);
+  } else if (v <= 0xffff) {
+    put8(0xcd);
+    put_be(v, 2);
+  } else if (v <= 0xffffffffULL) {
+    put8(0xce);
+    put_be(v, 4);
+  } else {
+    put8(0xcf);
+    put_be(v, 8);
+  }
+}
+
+void writer::sint(std::int64_t v) {
+  if (v >= 0) return uint(static_cast<std::uint64_t>(v));
+  const auto u = static_cast<std::uint64_t>(v);
+  if (v >= -32) {
+    put8(static_cast<std::uint8_t>(v));
+  } else if (v >= -128) {
+    put8(0xd0);
+    put_be(u, 1);
+  } else if (v >= -32768) {
+    put8(0xd1);
+    put_be(u, 2);
+  } else if (v >= std::numeric_limits<std::int32_t>::min()) {
+    put8(0xd2);
+    put_be(u, 4);
+  } else {
+    put8(0xd3);
+    put_be(u, 8);
+  }
+}
+
+void writer::float64(double v) {
+  put8(0xcb);
+  put_be(std::bit_cast<std::uint64_t>(v), 8);
+}
+
+void writer::raw_header(std::size_t len) {
+  if (len <= 31) {
+    put8(static_cast<std::uint8_t>(0xa0 | len));
+  } else if (flavor_ == flavor::rpc && len <= 0xff) {
+    put8(0xd9);
+    put_be(len, 1);
+  } else if (len <= 0xffff) {
+    put8(0xda);
+    put_be(len, 2);
+  } else {
+    put8(0xdb);
+    put_be(len, 4);
+  }
+}
+
+void writer::str(std::string_view s) {
+  raw_header(s.size());
+  out_.insert(out_.end(), s.begin(), s.end());
+}
+
+void writer::bin(byte_view b) {
+  if (flavor_ == flavor::gossip) {
+    raw_header(b.size());
+  } else if (b.size() <= 0xff) {
+    put8(0xc4);
+    put_be(b.size(), 1);
+  } else if (b.size() <= 0xffff) {
+    put8(0xc5);
+    put_be(b.size(), 2);
+  } else {
+    put8(0xc6);
+    put_be(b.size(), 4);
+  }
+  out_.insert(out_.end(), b.begin(), b.end());
+}
+
+void writer::array_header(std::uint32_t n) {
+  if (n < 16) {
+    put8(static_cast<std::uint8_t>(0x90 | n));
+  } else if (n <= 0xffff) {
+    put8(0xdc);
+    put_be(n, 2);
+  } else {
+    put8(0xdd);
+    put_be(n, 4);
+  }
+}
+
+void writer::map_header(std::uint32_t n) {
+  if (n < 16) {
+    put8(static_cast<std::uint8_t>(0x80 | n));
+  } else if (n <= 0xffff) {
+    put8(0xde);
+    put_be(n, 2);
+  } else {
+    put8(0xdf);
+    put_be(n, 4);
+  }
+}
+
+void writer::raw(byte_view encoded) { out_.insert(out_.end(), encoded.begin(), encoded.end()); }
+
+// --------------------------------------------------------------------------
+// reader
+
+namespace {
+
+class parser {
+ public:
+  parser(byte_view in, limits lim) : in_(in), lim_(lim) {}
+
+  bool parse(value& v, std::size_t depth) {
+    if (depth > lim_.max_depth) return fail("nesting deeper than " + std::to_string(lim_.max_depth));
+    std::uint8_t t = 0;
+    if (!byte(t)) return false;
+    if (t <= 0x7f) return set_uint(v, t);
+    if (t >= 0xe0) {
+      v.k = kind::sint;
+      v.i = static_cast<std::int8_t>(t);
+      return true;
+    }
+    if ((t & 0xf0) == 0x80) return container(v, kind::map, t & 0x0f, depth);
+    if ((t & 0xf0) == 0x90) return container(v, kind::array, t & 0x0f, depth);
+    if ((t & 0xe0) == 0xa0) return blob(v, kind::str, t & 0x1f);
+    std::uint64_t n = 0;
+    switch (t) {
+      case 0xc0: v.k = kind::nil; return true;
+      case 0xc2: v.k = kind::boolean; v.b = false; return true;
+      case 0xc3: v.k = kind::boolean; v.b = true; return true;
+      case 0xc4: return be(1, n) && blob(v, kind::bin, n);
+      case 0xc5: return be(2, n) && blob(v, kind::bin, n);
+      case 0xc6: return be(4, n) && blob(v, kind::bin, n);
+      case 0xc7: return be(1, n) && ext(v, n);
+      case 0xc8: return be(2, n) && ext(v, n);
+      case 0xc9: return be(4, n) && ext(v, n);
+      case 0xca: {
+        if (!be(4, n)) return false;
+        v.k = kind::float64;
+        v.f = std::bit_cast<float>(static_cast<std::uint32_t>(n));
+        return true;
+      }
+      case 0xcb: {
+        if (!be(8, n)) return false;
+        v.k = kind::float64;
+        v.f = std::bit_cast<double>(n);
+        return true;
+      }
+      case 0xcc: return be(1, n) && set_uint(v, n);
+      case 0xcd: return be(2, n) && set_uint(v, n);
+      case 0xce: return be(4, n) && set_uint(v, n);
+      case 0xcf: return be(8, n) && set_uint(v, n);
+      case 0xd0: return be(1, n) && set_sint(v, static_cast<std::int8_t>(n));
+      case 0xd1: return be(2, n) && set_sint(v, static_cast<std::int16_t>(n));
+      case 0xd2: return be(4, n) && set_sint(v, static_cast<std::int32_t>(n));
+      case 0xd3: return be(8, n) && set_sint(v, static_cast<std::int64_t>(n));
+      case 0xd4: return ext(v, 1);
+      case 0xd5: return ext(v, 2);
+      case 0xd6: return ext(v, 4);
+      case 0xd7: return ext(v, 8);
+      case 0xd8: return ext(v, 16);
+      case 0xd9: return be(1, n) && blob(v, kind::str, n);
+      case 0xda: return be(2, n) && blob(v, kind::str, n);
+      case 0xdb: return be(4, n) && blob(v, kind::str, n);
+      case 0xdc: return be(2, n) && container(v, kind::array, n, depth);
+      case 0xdd: return be(4, n) && container(v, kind::array, n, depth);
+      case 0xde: return be(2, n) && container(v, kind::map, n, depth);
+      case 0xdf: return be(4, n) && container(v, kind::map, n, depth);
+      default: return fail("invalid msgpack type byte 0xc1");
+    }
+  }
+
+  std::size_t pos() const { return pos_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  bool fail(std::string msg) {
+    if (error_.empty()) error_ = std::move(msg) + " at byte " + std::to_string(pos_);
+    return false;
+  }
+  std::size_t left() const { return in_.size() - pos_; }
+  bool byte(std::uint8_t& b) {
+    if (left() < 1) return fail("truncated input");
+    b = in_[pos_++];
+    return true;
+  }
+  bool be(int n, std::uint64_t& out) {
+    if (left() < static_cast<std::size_t>(n)) return fail("truncated input");
+    out = 0;
+    for (int i = 0; i < n; ++i) out = (out << 8) | in_[pos_++];
+    return true;
+  }
+  static bool set_uint(value& v, std::uint64_t n) {
+    v.k = kind::uint;
+    v.u = n;
+    return true;
+  }
+  bool set_sint(value& v, std::int64_t n) {
+    if (n >= 0) return set_uint(v, static_cast<std::uint64_t>(n));
+    v.k = kind::sint;
+    v.i = n;
+    return true;
+  }
+  bool blob(value& v, kind k, std::uint64_t n) {
+    if (n > left()) return fail("length " + std::to_string(n) + " exceeds the " + std::to_string(left()) + " bytes left");
+    v.k = k;
+    v.raw = in_.subspan(pos_, n);
+    pos_ += n;
+    return true;
+  }
+  bool ext(value& v, std::uint64_t n) {
+    std::uint8_t type = 0;
+    if (!byte(type)) return false;
+    return blob(v, kind::ext, n);
+  }
+  bool container(value& v, kind k, std::uint64_t n, std::size_t depth) {
+    const std::uint64_t count = k == kind::map ? n * 2 : n;
+    // Every element takes at least one byte: a larger count is a lie.
+    if (count > left()) return fail("container of " + std::to_string(n) + " elements exceeds the input");
+    values_ += count;
+    if (values_ > lim_.max_values) return fail("more than " + std::to_string(lim_.max_values) + " values");
+    v.k = k;
+    v.items.resize(count);
+    for (auto& item : v.items)
+      if (!parse(item, depth + 1)) return false;
+    return true;
+  }
+
+  byte_view in_;
+  limits lim_;
+  std::size_t pos_ = 0;
+  std::size_t values_ = 1;
+  std::string error_;
+};
+
+}  // namespace
+
+const value* value::find(std::string_view key) const {
+  if (k != kind::map) return nullptr;
+  for (std::size_t i = 0; i + 1 < items.size(); i += 2) {
+    const value& key_value = items[i];
+    if ((key_value.k == kind::str || key_value.k == kind::bin) && key_value.text() == key) return &items[i + 1];
+  }
+  return nullptr;
+}
+
+read_result read(byte_view in, limits lim) {
+  read_result r;
+  parser p(in, lim);
+  if (!p.parse(r.v, 0)) {
+    r.error = p.error();
+    r.v = value{};
+  }
+  r.consumed = p.pos();
+  return r;
+}
+
+bool as_uint(const value& v, std::uint64_t max, std::uint64_t& out) {
+  switch (v.k) {
+    case kind::nil: out = 0; return true;
+    case kind::uint:
+      if (v.u > max) return false;
+      out = v.u;
+      return true;
+    case kind::boolean:
+      out = v.b ? 1 : 0;
+      return true;
+    default: return false;
+  }
+}
+
+bool as_int(const value& v, std::int64_t& out) {
+  switch (v.k) {
+    case kind::nil: out = 0; return true;
+    case kind::uint:
+      if (v.u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return false;
+      out = static_cast<std::int64_t>(v.u);
+      return true;
+    case kind::sint: out = v.i; return true;
+    default: return false;
+  }
+}
+
+bool as_bool(const value& v, bool& out) {
+  switch (v.k) {
+    case kind::nil: out = false; return true;
+    case kind::boolean: out = v.b; return true;
+    case kind::uint:
+      if (v.u > 1) return false;
+      out = v.u == 1;
+      return true;
+    default: return false;
+  }
+}
+
+bool as_double(const value& v, double& out) {
+  switch (v.k) {
+    case kind::nil: out = 0; return true;
+    case kind::float64: out = v.f; return true;
+    case kind::uint: out = static_cast<double>(v.u); return true;
+    case kind::sint: out = static_cast<double>(v.i); return true;
+    default: return false;
+  }
+}
+
+bool as_string(const value& v, std::string& out) {
+  if (v.k == kind::nil) {
+    out.clear();
+    return true;
+  }
+  if (v.k != kind::str) return false;
+  out.assign(v.text());
+  return true;
+}
+
+bool as_bytes(const value& v, bytes& out) {
+  if (v.k == kind::nil) {
+    out.clear();
+    return true;
+  }
+  if (v.k != kind::str && v.k != kind::bin) return false;
+  out.assign(v.raw.begin(), v.raw.end());
+  return true;
+}
+
+// --------------------------------------------------------------------------
+// struct_reader
+
+struct_reader::struct_reader(const value& v) : v_(&v) {
+  if (!v.is_map() && !v.is_nil()) error_ = "expected a map";
+}
+
+const value* struct_reader::lookup(std::string_view key) const { return v_->find(key); }
+
+void struct_reader::fail(std::string_view key) {
+  if (error_.empty()) error_ = "field " + std::string(key) + " has the wrong type or is out of range";
+}
+
+void struct_reader::int_field(std::string_view key, std::int64_t& out) {
+  if (const value* v = lookup(key); v && !as_int(*v, out)) fail(key);
+}
+void struct_reader::bool_field(std::string_view key, bool& out) {
+  if (const value* v = lookup(key); v && !as_bool(*v, out)) fail(key);
+}
+void struct_reader::double_field(std::string_view key, double& out) {
+  if (const value* v = lookup(key); v && !as_double(*v, out)) fail(key);
+}
+void struct_reader::string_field(std::string_view key, std::string& out) {
+  if (const value* v = lookup(key); v && !as_string(*v, out)) fail(key);
+}
+void struct_reader::bytes_field(std::string_view key, bytes& out) {
+  if (const value* v = lookup(key); v && !as_bytes(*v, out)) fail(key);
+}
+
+}  // namespace chorus::msgpack

@@ -1,0 +1,143 @@
+#pragma once
+// A small msgpack writer and a bounded, non-throwing msgpack reader.
+//
+// Why not msgpack-cxx here: gossip bytes must match what go-msgpack 0.5.5
+// writes (memberlist.md section 2): strings *and* byte slices in the raw
+// family (fixstr, str16, str32; never str8 or bin), float64 always as 0xcb,
+// struct keys in sorted order. The RPC protocol (serf-rpc.md section 1) is the
+// opposite: str8 for strings, bin for byte slices. One writer with a flavour
+// covers both. The reader has to take untrusted input: it never throws, bounds
+// nesting depth and refuses any declared length larger than the bytes left,
+// so allocation is always bounded by the input size.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chorus::msgpack {
+
+using bytes = std::vector<std::uint8_t>;
+using byte_view = std::span<const std::uint8_t>;
+
+// Which msgpack dialect the writer produces.
+enum class flavor : std::uint8_t {
+  gossip,  // go-msgpack 0.5.5 as used by memberlist/Serf gossip: raw family only
+  rpc,     // Serf's RPC codec: str8 allowed for strings, bin for byte slices
+};
+
+class writer {
+ public:
+  explicit writer(bytes& out, flavor f = flavor::gossip) : out_(out), flavor_(f) {}
+
+  void nil();
+  void boolean(bool v);
+  void uint(std::uint64_t v);
+  void sint(std::int64_t v);  // non-negative values use the unsigned forms, as Go does
+  void float64(double v);     // always 0xcb + 8 bytes
+  void str(std::string_view s);
+  void bin(byte_view b);  // gossip: raw family; rpc: bin family
+  void array_header(std::uint32_t n);
+  void map_header(std::uint32_t n);
+  // Appends bytes that already are one encoded msgpack value.
+  void raw(byte_view encoded);
+
+  bytes& out() { return out_; }
+
+ private:
+  void put8(std::uint8_t b) { out_.push_back(b); }
+  void put_be(std::uint64_t v, int n);
+  void raw_header(std::size_t len);
+  bytes& out_;
+  flavor flavor_;
+};
+
+// ---------------------------------------------------------------------------
+// Reader: decodes one value into a tree. Strings and binaries point into the
+// input buffer (zero copy): the input must outlive the tree.
+
+enum class kind : std::uint8_t { nil, boolean, uint, sint, float64, str, bin, array, map, ext };
+
+struct value {
+  kind k = kind::nil;
+  bool b = false;
+  std::uint64_t u = 0;  // kind::uint
+  std::int64_t i = 0;   // kind::sint (always negative: non-negatives decode as uint)
+  double f = 0;         // kind::float64 (float32 widened)
+  byte_view raw;        // kind::str, kind::bin, kind::ext (payload)
+  std::vector<value> items;  // array: the elements; map: key, value, key, value, ...
+
+  bool is_nil() const { return k == kind::nil; }
+  bool is_map() const { return k == kind::map; }
+  bool is_array() const { return k == kind::array; }
+  std::size_t size() const { return k == kind::map ? items.size() / 2 : items.size(); }
+  std::string_view text() const { return {reinterpret_cast<const char*>(raw.data()), raw.size()}; }
+  // Map lookup by string key (exact, case-sensitive); nullptr when absent.
+  const value* find(std::string_view key) const;
+};
+
+struct limits {
+  std::size_t max_depth = 32;
+  // Total number of values in one tree. Each costs ~80 bytes of memory, so
+  // this caps what one hostile input can make us allocate.
+  std::size_t max_values = 1u << 16;
+};
+
+struct read_result {
+  value v;
+  std::size_t consumed = 0;  // bytes of input the value took
+  std::string error;         // empty on success
+  bool ok() const { return error.empty(); }
+};
+
+// Decodes exactly one value from the front of `in`; trailing bytes are left.
+read_result read(byte_view in, limits lim = {});
+
+// ---------------------------------------------------------------------------
+// Typed field access with Go's decoding rules (memberlist.md 2.2-2.4): any
+// integer form fits any integer field if the value is in range; nil gives the
+// zero value; strings accept str (and nil) but not bin; byte slices accept
+// both. Each returns false (leaving `out` unchanged) on a type mismatch.
+bool as_uint(const value& v, std::uint64_t max, std::uint64_t& out);
+bool as_int(const value& v, std::int64_t& out);
+bool as_bool(const value& v, bool& out);
+bool as_double(const value& v, double& out);
+bool as_string(const value& v, std::string& out);
+bool as_bytes(const value& v, bytes& out);
+
+// Reads the fields of a struct encoded as a map. Missing keys leave the field
+// at its zero value; unknown keys are skipped; the first bad field is
+// remembered and makes ok() false.
+class struct_reader {
+ public:
+  explicit struct_reader(const value& v);
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+
+  template <class Unsigned>
+  void unsigned_field(std::string_view key, Unsigned& out) {
+    std::uint64_t tmp = 0;
+    if (const value* v = lookup(key)) {
+      if (as_uint(*v, static_cast<std::uint64_t>(static_cast<Unsigned>(-1)), tmp))
+        out = static_cast<Unsigned>(tmp);
+      else
+        fail(key);
+    }
+  }
+  void int_field(std::string_view key, std::int64_t& out);
+  void bool_field(std::string_view key, bool& out);
+  void double_field(std::string_view key, double& out);
+  void string_field(std::string_view key, std::string& out);
+  void bytes_field(std::string_view key, bytes& out);
+  // The raw sub-value, or nullptr when absent.
+  const value* lookup(std::string_view key) const;
+  void fail(std::string_view key);
+
+ private:
+  const value* v_;
+  std::string error_;
+};
+
+}  // namespace chorus::msgpack
