@@ -8,6 +8,7 @@
 
 #include "chorus/version.hpp"
 #include "cli/dashes.hpp"
+#include "cli/rpc_commands.hpp"
 #include "swim/protocol_version.hpp"
 
 namespace {
@@ -30,6 +31,8 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "Print the chorus version and the protocol versions it speaks");
   version->callback([&] { rc = print_version(); });
+
+  chorus::cli::add_rpc_commands(app, rc);
 
   const auto args = chorus::cli::normalize_dashes(argc, argv);
   std::vector<const char*> cargs;
