@@ -1,0 +1,398 @@
+#include "swim/codec.hpp"
+
+#include <cstdlib>
+#include <type_traits>
+
+#include "swim/msgpack.hpp"
+
+namespace chorus::swim {
+namespace {
+
+using msgpack::writer;
+
+// go-msgpack writes a nil []byte as 0xc0; Serf never sends an empty non-nil
+// slice in the fields below, so "empty" round-trips as nil.
+void put_bytes(writer& w, const bytes& b) {
+  if (b.empty())
+    w.nil();
+  else
+    w.bin(b);
+}
+
+void put_key(writer& w, std::string_view k) { w.str(k); }
+
+// Field count helpers for the omit-empty Source* fields (§4.1).
+std::uint32_t source_fields(const bytes& addr, const std::string& node, std::uint16_t port) {
+  return (addr.empty() ? 0u : 1u) + (node.empty() ? 0u : 1u) + (port == 0 ? 0u : 1u);
+}
+
+void put_source(writer& w, const bytes& addr, const std::string& node, std::uint16_t port) {
+  if (!addr.empty()) {
+    put_key(w, "SourceAddr");
+    w.bin(addr);
+  }
+  if (!node.empty()) {
+    put_key(w, "SourceNode");
+    w.str(node);
+  }
+  if (port != 0) {
+    put_key(w, "SourcePort");
+    w.uint(port);
+  }
+}
+
+// Keys in each body are written in ascending byte order (§2.1).
+void body(writer& w, const ping& m) {
+  w.map_header(2 + source_fields(m.source_addr, m.source_node, m.source_port));
+  put_key(w, "Node");
+  w.str(m.node);
+  put_key(w, "SeqNo");
+  w.uint(m.seq_no);
+  put_source(w, m.source_addr, m.source_node, m.source_port);
+}
+
+void body(writer& w, const indirect_ping& m) {
+  w.map_header(5 + source_fields(m.source_addr, m.source_node, m.source_port));
+  put_key(w, "Nack");
+  w.boolean(m.nack);
+  put_key(w, "Node");
+  w.str(m.node);
+  put_key(w, "Port");
+  w.uint(m.port);
+  put_key(w, "SeqNo");
+  w.uint(m.seq_no);
+  put_source(w, m.source_addr, m.source_node, m.source_port);
+  put_key(w, "Target");
+  put_bytes(w, m.target);
+}
+
+void body(writer& w, const ack& m) {
+  w.map_header(2);
+  put_key(w, "Payload");
+  put_bytes(w, m.payload);
+  put_key(w, "SeqNo");
+  w.uint(m.seq_no);
+}
+
+void body(writer& w, const nack& m) {
+  w.map_header(1);
+  put_key(w, "SeqNo");
+  w.uint(m.seq_no);
+}
+
+template <class Accusation>
+void accusation_body(writer& w, const Accusation& m) {
+  w.map_header(3);
+  put_key(w, "From");
+  w.str(m.from);
+  put_key(w, "Incarnation");
+  w.uint(m.incarnation);
+  put_key(w, "Node");
+  w.str(m.node);
+}
+void body(writer& w, const suspect& m) { accusation_body(w, m); }
+void body(writer& w, const dead& m) { accusation_body(w, m); }
+
+void body(writer& w, const alive& m) {
+  w.map_header(6);
+  put_key(w, "Addr");
+  put_bytes(w, m.addr);
+  put_key(w, "Incarnation");
+  w.uint(m.incarnation);
+  put_key(w, "Meta");
+  put_bytes(w, m.meta);
+  put_key(w, "Node");
+  w.str(m.node);
+  put_key(w, "Port");
+  w.uint(m.port);
+  put_key(w, "Vsn");
+  put_bytes(w, m.vsn);
+}
+
+void body(writer& w, const user& m) {
+  // Not msgpack: the delegate's bytes follow the type byte as they are (§4.2).
+  w.out().insert(w.out().end(), m.payload.begin(), m.payload.end());
+}
+
+void body(writer& w, const err& m) {
+  w.map_header(1);
+  put_key(w, "Error");
+  w.str(m.error);
+}
+
+// --- decoding --------------------------------------------------------------
+
+template <class T>
+decoded<T> fail(std::string what, std::size_t offset) {
+  decoded<T> d;
+  d.error = {std::move(what), offset};
+  return d;
+}
+
+void get_source(msgpack::struct_reader& r, bytes& addr, std::string& node, std::uint16_t& port) {
+  r.bytes_field("SourceAddr", addr);
+  r.string_field("SourceNode", node);
+  r.unsigned_field("SourcePort", port);
+}
+
+void fields(msgpack::struct_reader& r, ping& m) {
+  r.string_field("Node", m.node);
+  r.unsigned_field("SeqNo", m.seq_no);
+  get_source(r, m.source_addr, m.source_node, m.source_port);
+}
+void fields(msgpack::struct_reader& r, indirect_ping& m) {
+  r.bool_field("Nack", m.nack);
+  r.string_field("Node", m.node);
+  r.unsigned_field("Port", m.port);
+  r.unsigned_field("SeqNo", m.seq_no);
+  get_source(r, m.source_addr, m.source_node, m.source_port);
+  r.bytes_field("Target", m.target);
+}
+void fields(msgpack::struct_reader& r, ack& m) {
+  r.bytes_field("Payload", m.payload);
+  r.unsigned_field("SeqNo", m.seq_no);
+}
+void fields(msgpack::struct_reader& r, nack& m) { r.unsigned_field("SeqNo", m.seq_no); }
+template <class Accusation>
+void accusation_fields(msgpack::struct_reader& r, Accusation& m) {
+  r.string_field("From", m.from);
+  r.unsigned_field("Incarnation", m.incarnation);
+  r.string_field("Node", m.node);
+}
+void fields(msgpack::struct_reader& r, suspect& m) { accusation_fields(r, m); }
+void fields(msgpack::struct_reader& r, dead& m) { accusation_fields(r, m); }
+void fields(msgpack::struct_reader& r, alive& m) {
+  r.bytes_field("Addr", m.addr);
+  r.unsigned_field("Incarnation", m.incarnation);
+  r.bytes_field("Meta", m.meta);
+  r.string_field("Node", m.node);
+  r.unsigned_field("Port", m.port);
+  r.bytes_field("Vsn", m.vsn);
+}
+void fields(msgpack::struct_reader& r, err& m) { r.string_field("Error", m.error); }
+
+// Reads one msgpack struct from `body` into T. `base` is the offset of `body`
+// in the caller's input, so errors point at the right byte.
+template <class T>
+decoded<message> read_struct(std::span<const std::uint8_t> body, std::size_t base, std::size_t* consumed) {
+  auto r = msgpack::read(body);
+  if (!r.ok())
+    return fail<message>(type_name(static_cast<std::uint8_t>(type_of(T{}))) + " body: " + r.error, base + r.consumed);
+  msgpack::struct_reader sr(r.v);
+  T m;
+  fields(sr, m);
+  if (!sr.ok()) return fail<message>(type_name(static_cast<std::uint8_t>(type_of(T{}))) + ": " + sr.error(), base);
+  if (consumed) *consumed = base + r.consumed;
+  decoded<message> d;
+  d.value = std::move(m);
+  return d;
+}
+
+decoded<message> body_at(message_type type, std::span<const std::uint8_t> body, std::size_t base,
+                         std::size_t* consumed) {
+  switch (type) {
+    case message_type::ping:
+      return read_struct<ping>(body, base, consumed);
+    case message_type::indirect_ping:
+      return read_struct<indirect_ping>(body, base, consumed);
+    case message_type::ack:
+      return read_struct<ack>(body, base, consumed);
+    case message_type::nack:
+      return read_struct<nack>(body, base, consumed);
+    case message_type::suspect:
+      return read_struct<suspect>(body, base, consumed);
+    case message_type::alive:
+      return read_struct<alive>(body, base, consumed);
+    case message_type::dead:
+      return read_struct<dead>(body, base, consumed);
+    case message_type::err:
+      return read_struct<err>(body, base, consumed);
+    case message_type::user: {
+      decoded<message> d;
+      d.value = user{bytes(body.begin(), body.end())};
+      if (consumed) *consumed = base + body.size();
+      return d;
+    }
+    case message_type::push_pull:
+    case message_type::compound:
+    case message_type::compress:
+    case message_type::encrypt:
+    case message_type::has_crc:
+    case message_type::has_label:
+      return fail<message>(
+          type_name(static_cast<std::uint8_t>(type)) + " is a packet/stream layer, not a single message",
+          base == 0 ? 0 : base - 1);
+  }
+  return fail<message>("unknown message type " + std::to_string(static_cast<unsigned>(type)), base == 0 ? 0 : base - 1);
+}
+
+}  // namespace
+
+message_type type_of(const message& m) {
+  return std::visit(
+      [](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, ping>)
+          return message_type::ping;
+        else if constexpr (std::is_same_v<T, indirect_ping>)
+          return message_type::indirect_ping;
+        else if constexpr (std::is_same_v<T, ack>)
+          return message_type::ack;
+        else if constexpr (std::is_same_v<T, nack>)
+          return message_type::nack;
+        else if constexpr (std::is_same_v<T, suspect>)
+          return message_type::suspect;
+        else if constexpr (std::is_same_v<T, alive>)
+          return message_type::alive;
+        else if constexpr (std::is_same_v<T, dead>)
+          return message_type::dead;
+        else if constexpr (std::is_same_v<T, user>)
+          return message_type::user;
+        else
+          return message_type::err;
+      },
+      m);
+}
+
+std::string type_name(std::uint8_t type) {
+  switch (type) {
+    case 0:
+      return "ping";
+    case 1:
+      return "indirectPing";
+    case 2:
+      return "ack";
+    case 3:
+      return "suspect";
+    case 4:
+      return "alive";
+    case 5:
+      return "dead";
+    case 6:
+      return "pushPull";
+    case 7:
+      return "compound";
+    case 8:
+      return "user";
+    case 9:
+      return "compress";
+    case 10:
+      return "encrypt";
+    case 11:
+      return "nack";
+    case 12:
+      return "hasCrc";
+    case 13:
+      return "err";
+    case 244:
+      return "hasLabel";
+    default:
+      return "unknown(" + std::to_string(type) + ")";
+  }
+}
+
+void encode(const message& m, bytes& out) {
+  out.push_back(static_cast<std::uint8_t>(type_of(m)));
+  writer w(out);
+  std::visit([&](const auto& v) { body(w, v); }, m);
+}
+
+bytes encode(const message& m) {
+  bytes out;
+  encode(m, out);
+  return out;
+}
+
+decoded<message> decode(std::span<const std::uint8_t> in) { return decode(in, nullptr); }
+
+decoded<message> decode(std::span<const std::uint8_t> in, std::size_t* consumed) {
+  if (in.empty()) return fail<message>("empty message", 0);
+  const std::uint8_t t = in[0];
+  if (t > static_cast<std::uint8_t>(message_type::err) && t != static_cast<std::uint8_t>(message_type::has_label))
+    return fail<message>("unknown message type " + std::to_string(t), 0);
+  return body_at(static_cast<message_type>(t), in.subspan(1), 1, consumed);
+}
+
+decoded<message> decode_body(message_type type, std::span<const std::uint8_t> body, std::size_t* consumed) {
+  return body_at(type, body, 0, consumed);
+}
+
+void encode_compound(std::span<const bytes> parts, bytes& out) {
+  // Broken caller invariants, not untrusted input: abort loudly.
+  if (parts.empty() || parts.size() > max_compound_parts) std::abort();
+  out.push_back(static_cast<std::uint8_t>(message_type::compound));
+  out.push_back(static_cast<std::uint8_t>(parts.size()));
+  for (const auto& p : parts) {
+    if (p.size() > max_compound_part_len) std::abort();
+    out.push_back(static_cast<std::uint8_t>(p.size() >> 8));
+    out.push_back(static_cast<std::uint8_t>(p.size()));
+  }
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+}
+
+decoded<compound_view> split_compound(std::span<const std::uint8_t> in) {
+  if (in.empty() || in[0] != static_cast<std::uint8_t>(message_type::compound))
+    return fail<compound_view>("not a compound message", 0);
+  if (in.size() < compound_header_len) return fail<compound_view>("compound: missing part count", 1);
+  decoded<compound_view> d;
+  const std::size_t n = in[1];
+  d.value.declared = n;
+  // Unlike 0.2.2 (8-bit count*2), compute the length table size correctly.
+  const std::size_t table_end = compound_header_len + n * compound_overhead_per_part;
+  if (in.size() < table_end)
+    return fail<compound_view>("compound: truncated length table (" + std::to_string(n) + " parts)", in.size());
+  std::size_t pos = table_end;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t len = (std::size_t{in[compound_header_len + 2 * i]} << 8) | in[compound_header_len + 2 * i + 1];
+    if (in.size() - pos < len) {
+      d.value.truncated = n - i;
+      break;
+    }
+    d.value.parts.push_back(in.subspan(pos, len));
+    pos += len;
+  }
+  return d;
+}
+
+void encode_push_node_state(const push_node_state& s, bytes& out) {
+  writer w(out);
+  w.map_header(7);
+  put_key(w, "Addr");
+  put_bytes(w, s.addr);
+  put_key(w, "Incarnation");
+  w.uint(s.incarnation);
+  put_key(w, "Meta");
+  put_bytes(w, s.meta);
+  put_key(w, "Name");
+  w.str(s.name);
+  put_key(w, "Port");
+  w.uint(s.port);
+  put_key(w, "State");
+  w.uint(static_cast<std::uint8_t>(s.state));
+  put_key(w, "Vsn");
+  put_bytes(w, s.vsn);
+}
+
+decoded<push_node_state> decode_push_node_state(std::span<const std::uint8_t> in, std::size_t* consumed) {
+  auto r = msgpack::read(in);
+  if (!r.ok()) return fail<push_node_state>("pushNodeState: " + r.error, r.consumed);
+  msgpack::struct_reader sr(r.v);
+  decoded<push_node_state> d;
+  auto& s = d.value;
+  sr.bytes_field("Addr", s.addr);
+  sr.unsigned_field("Incarnation", s.incarnation);
+  sr.bytes_field("Meta", s.meta);
+  sr.string_field("Name", s.name);
+  sr.unsigned_field("Port", s.port);
+  std::int64_t state = 0;
+  sr.int_field("State", state);
+  sr.bytes_field("Vsn", s.vsn);
+  if (!sr.ok()) return fail<push_node_state>("pushNodeState: " + sr.error(), 0);
+  if (state < 0 || state > static_cast<std::int64_t>(node_state::left))
+    return fail<push_node_state>("pushNodeState: unknown State " + std::to_string(state), 0);
+  s.state = static_cast<node_state>(state);
+  if (consumed) *consumed = r.consumed;
+  return d;
+}
+
+}  // namespace chorus::swim
