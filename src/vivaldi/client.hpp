@@ -1,0 +1,102 @@
+#pragma once
+// The Vivaldi client of one node: owns the local coordinate and turns RTT
+// observations of peers into coordinate moves (vivaldi.md section 5).
+//
+// Pure computation: no I/O, no clock, no global state; the only randomness is
+// the client's own seeded PRNG. update() does not allocate once a peer has
+// been seen (fixed-size filters, preallocated scratch space). Not thread-safe:
+// one owner calls it.
+//
+// Two algorithms share this interface (config::algo):
+//  - algorithm::serf reproduces Serf 0.9.4 bit for bit;
+//  - algorithm::chorus is our more accurate variant (docs/vivaldi.md).
+// Both keep Serf's coordinate format and estimate, so coordinates made by one
+// are understood by the other.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "vivaldi/config.hpp"
+#include "vivaldi/coordinate.hpp"
+#include "vivaldi/error.hpp"
+#include "vivaldi/latency_filter.hpp"
+#include "vivaldi/random.hpp"
+
+namespace chorus::vivaldi {
+
+// RTT samples above this are absurd and refused, as in Serf.
+inline constexpr std::chrono::nanoseconds max_rtt = std::chrono::seconds(10);
+
+// A compact peer key for callers that number their peers (the benchmark, a
+// simulator); the agent keys peers by node name.
+using peer_id = std::uint64_t;
+
+class client {
+ public:
+  // Precondition: cfg.is_valid() (a broken configuration is a programming
+  // error and throws std::invalid_argument).
+  explicit client(const config& cfg = config{});
+
+  const coordinate& get_coordinate() const { return coord_; }
+  const config& get_config() const { return config_; }
+
+  // Replaces the local coordinate (e.g. restored from a snapshot).
+  [[nodiscard]] error set_coordinate(const coordinate& c);
+
+  // One observation: `rtt` to `peer`, whose coordinate is `remote`. On any
+  // error nothing changes. Peer state (latency filter) is kept per key;
+  // names and numeric ids are separate key spaces.
+  [[nodiscard]] error update(std::string_view peer, const coordinate& remote, std::chrono::nanoseconds rtt);
+  [[nodiscard]] error update(peer_id peer, const coordinate& remote, std::chrono::nanoseconds rtt);
+
+  // Estimated RTT from this node to `other`.
+  result<std::chrono::nanoseconds> distance_to(const coordinate& other) const { return estimate_rtt(coord_, other); }
+
+  // Drops the per-peer state (call when a member is reaped).
+  void forget(std::string_view peer);
+  void forget(peer_id peer);
+
+  // How often the local coordinate went invalid and was reset to the origin.
+  std::uint64_t resets() const { return resets_; }
+  // Accepted observations.
+  std::uint64_t updates() const { return updates_; }
+
+ private:
+  struct peer_state {
+    latency_filter filter;
+  };
+  struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
+  error validate(const coordinate& remote, std::chrono::nanoseconds rtt) const;
+  void observe(peer_state& peer, const coordinate& remote, std::chrono::nanoseconds rtt);
+
+  // Serf's algorithm, bit for bit.
+  void serf_step(peer_state& peer, const coordinate& remote, std::chrono::nanoseconds rtt);
+  void serf_apply_force(double force, const coordinate& other);
+  double serf_unit_vector_at(const coordinate& other);  // fills unit_, returns magnitude
+  // Our algorithm.
+  void chorus_step(peer_state& peer, const coordinate& remote, std::chrono::nanoseconds rtt);
+
+  void reset_if_invalid();
+
+  config config_;
+  coordinate coord_;
+  coordinate origin_;
+  std::vector<double> adjustment_samples_;
+  std::size_t adjustment_index_ = 0;
+  double adjustment_sum_ = 0.0;  // chorus: running sum of adjustment_samples_
+  std::vector<double> unit_;     // scratch for unit vectors
+  random_source rng_;
+  std::unordered_map<std::string, peer_state, string_hash, std::equal_to<>> by_name_;
+  std::unordered_map<peer_id, peer_state> by_id_;
+  std::uint64_t resets_ = 0;
+  std::uint64_t updates_ = 0;
+};
+
+}  // namespace chorus::vivaldi

@@ -1,0 +1,65 @@
+#pragma once
+// Tunables of the Vivaldi client. The numeric defaults are Serf's
+// DefaultConfig (vivaldi.md section 1); `algo` picks how observations move
+// the coordinate. Both algorithms produce coordinates in Serf's wire format
+// and estimate RTTs the same way, so mixed clusters keep working.
+#include <cstddef>
+#include <cstdint>
+
+#include "vivaldi/coordinate.hpp"
+#include "vivaldi/error.hpp"
+
+namespace chorus::vivaldi {
+
+enum class algorithm {
+  serf,    // Serf 0.9.4's update, bit for bit (reference vectors)
+  chorus,  // our improved update (docs/vivaldi.md)
+};
+
+// Knobs of the chorus algorithm only; ignored with algorithm::serf. Each one
+// is justified by a measurement in docs/vivaldi.md.
+struct chorus_tuning {
+  std::size_t filter_window = 3;  // samples per peer kept by the latency filter
+};
+
+struct config {
+  algorithm algo = algorithm::chorus;
+  std::size_t dimensionality = default_dimensionality;
+  // Maximum (and initial) error estimate: a fresh node trusts itself least.
+  double vivaldi_error_max = default_error_max;
+  // Gain of the error moving average.
+  double vivaldi_ce = 0.25;
+  // Gain of the coordinate step (the spring constant of the Vivaldi paper).
+  double vivaldi_cc = 0.25;
+  // Adjustment = mean over this many recent (rtt - raw distance) samples / 2:
+  // absorbs what the Euclidean model cannot express.
+  std::size_t adjustment_window_size = 20;
+  // Smallest height: 10 us, so a height never vanishes.
+  double height_min = default_height_min;
+  // Samples per peer for Serf's median latency filter.
+  std::size_t latency_filter_size = 3;
+  // Gravity length scale in seconds: keeps the whole system from drifting.
+  double gravity_rho = 150.0;
+  // Seed of the client's own PRNG (random directions when points coincide).
+  std::uint64_t seed = 0;
+  chorus_tuning chorus{};
+
+  // Serf's DefaultConfig() with Serf's algorithm.
+  static config serf() {
+    config c;
+    c.algo = algorithm::serf;
+    return c;
+  }
+  // Our defaults (the same as a default-constructed config).
+  static config chorus_defaults() { return config{}; }
+
+  // Whether a client can run with this configuration.
+  bool is_valid() const {
+    return dimensionality >= 1 && dimensionality <= 64 && vivaldi_error_max > 0 && vivaldi_ce > 0 && vivaldi_cc > 0 &&
+           adjustment_window_size >= 1 && adjustment_window_size <= 1024 && height_min >= 0 &&
+           latency_filter_size >= 1 && latency_filter_size <= 16 && chorus.filter_window >= 1 &&
+           chorus.filter_window <= 16 && gravity_rho > 0;
+  }
+};
+
+}  // namespace chorus::vivaldi
