@@ -1,0 +1,262 @@
+// chorus-vivaldi-bench: runs the Vivaldi client on an RTT matrix and a sample
+// schedule exactly as ../shared/data/seattle99/PROTOCOL.md prescribes and
+// prints the result JSON of its section 4. Also generates extra schedules
+// and synthetic matrices (see bench/README.md).
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "data.hpp"
+#include "generate.hpp"
+#include "metrics.hpp"
+#include "vivaldi/client.hpp"
+
+using namespace chorus;
+using json = nlohmann::json;
+
+namespace {
+
+std::string base_name(const std::string& p) { return std::filesystem::path(p).filename().string(); }
+
+// Every tunable reachable from the command line (--set key=value), for sweeps.
+std::map<std::string, double*> tunables(vivaldi::config& c) {
+  return {
+      {"cc", &c.vivaldi_cc},         {"ce", &c.vivaldi_ce},           {"error_max", &c.vivaldi_error_max},
+      {"height_min", &c.height_min}, {"gravity_rho", &c.gravity_rho},
+  };
+}
+std::map<std::string, std::size_t*> size_tunables(vivaldi::config& c) {
+  return {
+      {"dimensionality", &c.dimensionality},
+      {"adjustment_window", &c.adjustment_window_size},
+      {"latency_filter", &c.latency_filter_size},
+      {"chorus.filter_window", &c.chorus.filter_window},
+  };
+}
+
+json config_json(const vivaldi::config& c) {
+  json j = {{"Algorithm", c.algo == vivaldi::algorithm::serf ? "serf" : "chorus"},
+            {"Dimensionality", c.dimensionality},
+            {"VivaldiErrorMax", c.vivaldi_error_max},
+            {"VivaldiCE", c.vivaldi_ce},
+            {"VivaldiCC", c.vivaldi_cc},
+            {"AdjustmentWindowSize", c.adjustment_window_size},
+            {"HeightMin", c.height_min},
+            {"LatencyFilterSize", c.latency_filter_size},
+            {"GravityRho", c.gravity_rho}};
+  if (c.algo == vivaldi::algorithm::chorus) {
+    json t;
+    vivaldi::config copy = c;
+    for (auto& [k, p] : tunables(copy))
+      if (k.rfind("chorus.", 0) == 0) t[k.substr(7)] = *p;
+    for (auto& [k, p] : size_tunables(copy))
+      if (k.rfind("chorus.", 0) == 0) t[k.substr(7)] = *p;
+    j["Chorus"] = t;
+  }
+  return j;
+}
+
+json scores_json(std::uint32_t rounds, const bench::scores& s) {
+  return {{"rounds", rounds},
+          {"pairs", s.pairs},
+          {"median_rel_err", s.median_rel_err},
+          {"p90_rel_err", s.p90_rel_err},
+          {"p99_rel_err", s.p99_rel_err},
+          {"mean_rel_err", s.mean_rel_err},
+          {"median_abs_err_ms", s.median_abs_err_ms},
+          {"node_median_rel_err_median", s.node_median_rel_err_median}};
+}
+
+std::vector<vivaldi::client> make_clients(const vivaldi::config& cfg, std::size_t n) {
+  std::vector<vivaldi::client> clients;
+  clients.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    vivaldi::config c = cfg;
+    c.seed = cfg.seed * 1'000'003 + i;  // one independent PRNG per node
+    clients.emplace_back(c);
+  }
+  return clients;
+}
+
+void predictions(const std::vector<vivaldi::client>& clients, std::vector<double>& pred) {
+  const std::size_t n = clients.size();
+  pred.assign(n * n, 0.0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j)
+      if (i != j)
+        pred[i * n + j] =
+            static_cast<double>(clients[i].distance_to(clients[j].get_coordinate()).value().count()) / 1e6;
+}
+
+int fail(const std::string& msg) {
+  std::cerr << "chorus-vivaldi-bench: " << msg << "\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Vivaldi accuracy benchmark (seattle99 PROTOCOL.md v1)"};
+  std::string matrix_path, schedule_path, algo = "chorus", checkpoints_arg = "10,50,200", csv_path, dump_dir;
+  std::string gen_schedule, make_matrix_path, shape = "clustered";
+  std::vector<std::string> settings;
+  std::uint64_t seed = 1;
+  std::uint32_t rounds = 200;
+  std::size_t nodes = 300;
+  double jitter = 0.0;
+  int timing_repeats = 5;
+  app.add_option("--matrix", matrix_path, "RTT matrix (ms, N x N)");
+  app.add_option("--schedule", schedule_path, "sample schedule (round node peer rtt_ms)");
+  app.add_option("--algorithm", algo, "serf or chorus")->check(CLI::IsMember({"serf", "chorus"}));
+  app.add_option("--checkpoints", checkpoints_arg, "rounds at which to score, comma-separated");
+  app.add_option("--csv", csv_path, "write the per-round convergence CSV here");
+  app.add_option("--dump-predictions", dump_dir, "write pred.r<R>.rtt at each checkpoint into this directory");
+  app.add_option("--set", settings, "override a tunable: key=value (repeatable)");
+  app.add_option("--seed", seed, "seed: client PRNGs, or the generators");
+  app.add_option("--timing-repeats", timing_repeats, "extra timed replays of the schedule for updates/s");
+  app.add_option("--generate-schedule", gen_schedule, "write a schedule for --matrix (--rounds, --seed, --jitter)");
+  app.add_option("--rounds", rounds, "rounds for --generate-schedule");
+  app.add_option("--jitter", jitter, "log-normal sigma for --generate-schedule (0 = clean, 0.1 = jitter10)");
+  app.add_option("--make-matrix", make_matrix_path, "write a synthetic matrix (--shape, --nodes, --seed)");
+  app.add_option("--shape", shape, "plane or clustered");
+  app.add_option("--nodes", nodes, "nodes for --make-matrix");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!make_matrix_path.empty()) {
+    bench::matrix m;
+    if (auto e = bench::make_matrix(shape, nodes, seed, m)) return fail(*e);
+    if (auto e = bench::write_matrix(make_matrix_path, m, 1)) return fail(*e);
+    return 0;
+  }
+  if (matrix_path.empty()) return fail("--matrix is required");
+  bench::matrix truth;
+  if (auto e = bench::read_matrix(matrix_path, truth)) return fail(*e);
+  if (!gen_schedule.empty()) {
+    if (auto e = bench::write_schedule(gen_schedule, truth, base_name(matrix_path), rounds, seed, jitter))
+      return fail(*e);
+    return 0;
+  }
+  if (schedule_path.empty()) return fail("--schedule is required");
+  bench::schedule sched;
+  if (auto e = bench::read_schedule(schedule_path, truth.n, sched)) return fail(*e);
+
+  vivaldi::config cfg = algo == "serf" ? vivaldi::config::serf() : vivaldi::config::chorus_defaults();
+  cfg.seed = seed;
+  for (const auto& s : settings) {
+    const auto eq = s.find('=');
+    if (eq == std::string::npos) return fail("--set wants key=value, got " + s);
+    const std::string key = s.substr(0, eq);
+    const double value = std::stod(s.substr(eq + 1));
+    auto d = tunables(cfg);
+    auto z = size_tunables(cfg);
+    if (auto it = d.find(key); it != d.end())
+      *it->second = value;
+    else if (auto it2 = z.find(key); it2 != z.end())
+      *it2->second = static_cast<std::size_t>(value);
+    else
+      return fail("unknown tunable " + key);
+  }
+  if (!cfg.is_valid()) return fail("invalid configuration");
+
+  std::vector<std::uint32_t> checkpoints;
+  {
+    std::stringstream ss(checkpoints_arg);
+    for (std::string t; std::getline(ss, t, ',');)
+      if (!t.empty()) checkpoints.push_back(static_cast<std::uint32_t>(std::stoul(t)));
+  }
+  for (auto c : checkpoints)
+    if (c > sched.rounds)
+      std::cerr << "chorus-vivaldi-bench: checkpoint " << c << " is beyond the schedule's " << sched.rounds
+                << " rounds, skipped\n";
+  if (!dump_dir.empty()) std::filesystem::create_directories(dump_dir);
+  std::FILE* csv = nullptr;
+  if (!csv_path.empty()) {
+    csv = std::fopen(csv_path.c_str(), "w");
+    if (!csv) return fail("cannot write " + csv_path);
+    std::fprintf(csv, "round,median_rel_err,p90_rel_err,p99_rel_err,mean_rel_err\n");
+  }
+
+  const auto wall_start = std::chrono::steady_clock::now();
+  auto clients = make_clients(cfg, truth.n);
+  std::vector<double> pred;
+  json out_checkpoints = json::array();
+  std::uint64_t rejected = 0;
+  std::chrono::nanoseconds update_time{0};
+
+  auto finish_round = [&](std::uint32_t r) {
+    const bool is_checkpoint = std::find(checkpoints.begin(), checkpoints.end(), r) != checkpoints.end();
+    if (!is_checkpoint && !csv) return;
+    predictions(clients, pred);
+    const auto s = bench::score(truth, pred);
+    if (csv)
+      std::fprintf(csv, "%u,%.6f,%.6f,%.6f,%.6f\n", r, s.median_rel_err, s.p90_rel_err, s.p99_rel_err, s.mean_rel_err);
+    if (!is_checkpoint) return;
+    out_checkpoints.push_back(scores_json(r, s));
+    if (!dump_dir.empty()) {
+      bench::matrix m{truth.n, pred};
+      if (auto e = bench::write_matrix(dump_dir + "/pred.r" + std::to_string(r) + ".rtt", m, 6))
+        std::cerr << "chorus-vivaldi-bench: " << *e << "\n";
+    }
+  };
+
+  // The measured run: update loop timed per round, scoring outside the timer.
+  finish_round(0);
+  std::uint32_t round = 0;
+  std::size_t k = 0;
+  const auto& samples = sched.samples;
+  while (round < sched.rounds) {
+    ++round;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (; k < samples.size() && samples[k].round == round; ++k) {
+      const auto& s = samples[k];
+      if (clients[s.node].update(vivaldi::peer_id{s.peer}, clients[s.peer].get_coordinate(),
+                                 std::chrono::nanoseconds(s.rtt_ns)) != vivaldi::error::none)
+        ++rejected;
+    }
+    update_time += std::chrono::steady_clock::now() - t0;
+    finish_round(round);
+  }
+  if (csv) std::fclose(csv);
+  const double runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+
+  // Extra replays of the whole schedule on fresh clients, timed as one loop
+  // each; the best is reported (the first run is short and noisy).
+  double best = std::chrono::duration<double>(update_time).count();
+  for (int rep = 0; rep < timing_repeats; ++rep) {
+    auto fresh = make_clients(cfg, truth.n);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (const auto& s : samples)
+      (void)fresh[s.node].update(vivaldi::peer_id{s.peer}, fresh[s.peer].get_coordinate(),
+                                 std::chrono::nanoseconds(s.rtt_ns));
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+
+  std::uint64_t resets = 0;
+  for (const auto& c : clients) resets += c.resets();
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  json out = {{"tool", "chorus-vivaldi-bench"},
+              {"library", std::string("chorus vivaldi (algorithm=") + algo + ")"},
+              {"matrix", base_name(matrix_path)},
+              {"schedule", base_name(schedule_path)},
+              {"schedule_header", sched.header},
+              {"nodes", truth.n},
+              {"samples", samples.size()},
+              {"rejected_samples", rejected},
+              {"coordinate_resets", resets},
+              {"config", config_json(cfg)},
+              {"checkpoints", out_checkpoints},
+              {"runtime_s", runtime},
+              {"update_loop_s", best},
+              {"updates_per_s", best > 0 ? static_cast<double>(samples.size()) / best : 0.0},
+              {"max_rss_kb", ru.ru_maxrss}};
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
