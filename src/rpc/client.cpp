@@ -242,11 +242,16 @@ client::read_status client::read_object(object& out, clock::time_point deadline,
 
 std::string client::transport_error(read_status s) const {
   switch (s) {
-    case read_status::ok: return {};
-    case read_status::timed_out: return "i/o timeout";
-    case read_status::interrupted: return "interrupted";
-    case read_status::closed: return "client closed";
-    case read_status::failed: return last_error_;
+    case read_status::ok:
+      return {};
+    case read_status::timed_out:
+      return "i/o timeout";
+    case read_status::interrupted:
+      return "interrupted";
+    case read_status::closed:
+      return "client closed";
+    case read_status::failed:
+      return last_error_;
   }
   return "client closed";
 }
@@ -261,7 +266,7 @@ client::read_status client::dispatch_other(const response_header& h, clock::time
   object body;
   if (auto s = read_object(body, deadline, interrupt); s != read_status::ok) return s;
   if (it->second.on_record) {
-    if (auto e = it->second.on_record(body.v); !e.empty()) {
+    if (auto e = it->second.on_record(body.v, body.raw); !e.empty()) {
       last_error_ = "undecodable stream record: " + e;
       return read_status::failed;
     }
@@ -305,7 +310,8 @@ std::string client::call(command c, const bytes* request_body, object* body) {
 }
 
 std::string client::start_stream(command c, const bytes& request_body,
-                                 std::function<std::string(const msgpack::value&)> cb, std::uint64_t& seq) {
+                                 std::function<std::string(const msgpack::value&, msgpack::byte_view)> cb,
+                                 std::uint64_t& seq) {
   if (fd_ < 0) return "client closed";
   seq = send(c, &request_body);
   if (seq == 0) return last_error_;
@@ -349,14 +355,14 @@ std::string client::force_leave(const force_leave_request& req) {
   return call(command::force_leave, &b, nullptr);
 }
 
-#define CHORUS_RPC_CALL_WITH_BODY(cmd, request_ptr, out)                                  \
-  do {                                                                                    \
-    object body;                                                                          \
-    auto err = call(cmd, request_ptr, &body);                                             \
-    if (!body.raw.empty()) {                                                              \
+#define CHORUS_RPC_CALL_WITH_BODY(cmd, request_ptr, out)                                   \
+  do {                                                                                     \
+    object body;                                                                           \
+    auto err = call(cmd, request_ptr, &body);                                              \
+    if (!body.raw.empty()) {                                                               \
       if (auto e = decode(body.v, out); !e.empty()) return "undecodable reply body: " + e; \
-    }                                                                                     \
-    return err;                                                                           \
+    }                                                                                      \
+    return err;                                                                            \
   } while (0)
 
 std::string client::join(const join_request& req, join_response& out) {
@@ -413,7 +419,7 @@ std::string client::stream(const stream_request& req, std::function<void(const e
                            std::uint64_t& seq) {
   return start_stream(
       command::stream, body_of(req),
-      [cb = std::move(on_record)](const msgpack::value& v) {
+      [cb = std::move(on_record)](const msgpack::value& v, msgpack::byte_view) {
         event_record r;
         auto e = decode(v, r);
         if (e.empty() && cb) cb(r);
@@ -422,11 +428,22 @@ std::string client::stream(const stream_request& req, std::function<void(const e
       seq);
 }
 
+std::string client::stream_raw(const stream_request& req, std::function<void(msgpack::byte_view)> on_record,
+                               std::uint64_t& seq) {
+  return start_stream(
+      command::stream, body_of(req),
+      [cb = std::move(on_record)](const msgpack::value&, msgpack::byte_view raw) {
+        if (cb) cb(raw);
+        return std::string();
+      },
+      seq);
+}
+
 std::string client::monitor(const monitor_request& req, std::function<void(const log_record&)> on_record,
                             std::uint64_t& seq) {
   return start_stream(
       command::monitor, body_of(req),
-      [cb = std::move(on_record)](const msgpack::value& v) {
+      [cb = std::move(on_record)](const msgpack::value& v, msgpack::byte_view) {
         log_record r;
         auto e = decode(v, r);
         if (e.empty() && cb) cb(r);
@@ -439,7 +456,7 @@ std::string client::query(const query_request& req, std::function<void(const que
                           std::uint64_t& seq) {
   return start_stream(
       command::query, body_of(req),
-      [cb = std::move(on_record)](const msgpack::value& v) {
+      [cb = std::move(on_record)](const msgpack::value& v, msgpack::byte_view) {
         query_record r;
         auto e = decode(v, r);
         if (e.empty() && cb) cb(r);

@@ -67,12 +67,13 @@ class client {
 
   // Streaming commands: on success (ack without Error) `seq` identifies the
   // stream and every later record goes to `on_record`.
-  std::string stream(const stream_request& req, std::function<void(const event_record&)> on_record,
-                     std::uint64_t& seq);
-  std::string monitor(const monitor_request& req, std::function<void(const log_record&)> on_record,
-                      std::uint64_t& seq);
-  std::string query(const query_request& req, std::function<void(const query_record&)> on_record,
-                    std::uint64_t& seq);
+  std::string stream(const stream_request& req, std::function<void(const event_record&)> on_record, std::uint64_t& seq);
+  std::string monitor(const monitor_request& req, std::function<void(const log_record&)> on_record, std::uint64_t& seq);
+  std::string query(const query_request& req, std::function<void(const query_record&)> on_record, std::uint64_t& seq);
+  // A stream whose records are handed over undecoded (the monitor command
+  // prints them in Go syntax, which depends on the msgpack formats used).
+  std::string stream_raw(const stream_request& req, std::function<void(msgpack::byte_view)> on_record,
+                         std::uint64_t& seq);
   // Ends a stream or monitor opened on this connection.
   std::string stop(std::uint64_t seq);
 
@@ -99,7 +100,7 @@ class client {
     bool acked = false;
     // Decodes and delivers one record; returns "" or why it was undecodable.
     // Empty after stop(): late records are read and dropped.
-    std::function<std::string(const msgpack::value&)> on_record;
+    std::function<std::string(const msgpack::value&, msgpack::byte_view raw)> on_record;
   };
   struct object {
     bytes raw;
@@ -116,7 +117,7 @@ class client {
   std::string await_reply(std::uint64_t seq, command c, object* body);
   std::string call(command c, const bytes* request_body, object* body);
   std::string start_stream(command c, const bytes& request_body,
-                           std::function<std::string(const msgpack::value&)> cb,
+                           std::function<std::string(const msgpack::value&, msgpack::byte_view)> cb,
                            std::uint64_t& seq);
   // Handles a header that is not the one awaited: a stream ack or record.
   read_status dispatch_other(const response_header& h, clock::time_point deadline, const std::atomic<bool>* interrupt);

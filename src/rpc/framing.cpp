@@ -44,26 +44,77 @@ frame next_object(msgpack::byte_view in) {
     } else {
       int len_bytes = 0;
       switch (t) {
-        case 0xc4: case 0xd9: len_bytes = 1; break;
-        case 0xc5: case 0xda: len_bytes = 2; break;
-        case 0xc6: case 0xdb: len_bytes = 4; break;
-        case 0xc7: len_bytes = 1; skip = 1; break;  // ext: + type byte
-        case 0xc8: len_bytes = 2; skip = 1; break;
-        case 0xc9: len_bytes = 4; skip = 1; break;
-        case 0xca: skip = 4; break;
-        case 0xcb: skip = 8; break;
-        case 0xcc: case 0xd0: skip = 1; break;
-        case 0xcd: case 0xd1: skip = 2; break;
-        case 0xce: case 0xd2: skip = 4; break;
-        case 0xcf: case 0xd3: skip = 8; break;
-        case 0xd4: skip = 2; break;
-        case 0xd5: skip = 3; break;
-        case 0xd6: skip = 5; break;
-        case 0xd7: skip = 9; break;
-        case 0xd8: skip = 17; break;
-        case 0xdc: case 0xde: len_bytes = 2; break;
-        case 0xdd: case 0xdf: len_bytes = 4; break;
-        default: return {frame_status::invalid, 0};  // 0xc1
+        case 0xc4:
+        case 0xd9:
+          len_bytes = 1;
+          break;
+        case 0xc5:
+        case 0xda:
+          len_bytes = 2;
+          break;
+        case 0xc6:
+        case 0xdb:
+          len_bytes = 4;
+          break;
+        case 0xc7:
+          len_bytes = 1;
+          skip = 1;
+          break;  // ext: + type byte
+        case 0xc8:
+          len_bytes = 2;
+          skip = 1;
+          break;
+        case 0xc9:
+          len_bytes = 4;
+          skip = 1;
+          break;
+        case 0xca:
+          skip = 4;
+          break;
+        case 0xcb:
+          skip = 8;
+          break;
+        case 0xcc:
+        case 0xd0:
+          skip = 1;
+          break;
+        case 0xcd:
+        case 0xd1:
+          skip = 2;
+          break;
+        case 0xce:
+        case 0xd2:
+          skip = 4;
+          break;
+        case 0xcf:
+        case 0xd3:
+          skip = 8;
+          break;
+        case 0xd4:
+          skip = 2;
+          break;
+        case 0xd5:
+          skip = 3;
+          break;
+        case 0xd6:
+          skip = 5;
+          break;
+        case 0xd7:
+          skip = 9;
+          break;
+        case 0xd8:
+          skip = 17;
+          break;
+        case 0xdc:
+        case 0xde:
+          len_bytes = 2;
+          break;
+        case 0xdd:
+        case 0xdf:
+          len_bytes = 4;
+          break;
+        default:
+          return {frame_status::invalid, 0};  // 0xc1
       }
       if (len_bytes) {
         if (!be(in, pos, len_bytes, n)) return {frame_status::incomplete, 0};

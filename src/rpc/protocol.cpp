@@ -59,8 +59,7 @@ bool response_has_body(command c) { return info(c).response_body; }
 bool is_streaming(command c) { return info(c).streaming; }
 
 bool reply_error_has_no_body(std::string_view error) {
-  return error == errors::handshake_required || error == errors::auth_required ||
-         error == errors::unsupported_command;
+  return error == errors::handshake_required || error == errors::auth_required || error == errors::unsupported_command;
 }
 
 // ---------------------------------------------------------------------------

@@ -153,7 +153,7 @@ struct tags_request {  // {DeleteTags, Tags}
 };
 
 struct stream_request {  // {Type}
-  std::string type;  // event filter, e.g. "member-join,user:deploy"; "" = "*"
+  std::string type;      // event filter, e.g. "member-join,user:deploy"; "" = "*"
   bool operator==(const stream_request&) const = default;
 };
 
@@ -162,7 +162,7 @@ struct monitor_request {  // {LogLevel}
   bool operator==(const monitor_request&) const = default;
 };
 
-struct stop_request {  // {Stop}
+struct stop_request {      // {Stop}
   std::uint64_t stop = 0;  // the Seq of the stream or monitor to end
   bool operator==(const stop_request&) const = default;
 };
@@ -186,7 +186,7 @@ struct respond_request {  // {ID, Payload}
 
 // install-key, use-key, remove-key
 struct key_request {  // {Key}
-  std::string key;  // base64
+  std::string key;    // base64
   bool operator==(const key_request&) const = default;
 };
 
@@ -198,8 +198,9 @@ struct get_coordinate_request {  // {Node}
 // ---------------------------------------------------------------------------
 // Response bodies and stream records
 
-struct member {  // {Addr, DelegateCur, DelegateMax, DelegateMin, Name, Port, ProtocolCur, ProtocolMax, ProtocolMin, Status, Tags}
-  bytes addr;  // 4 or 16 bytes
+struct member {  // {Addr, DelegateCur, DelegateMax, DelegateMin, Name, Port, ProtocolCur, ProtocolMax, ProtocolMin,
+                 // Status, Tags}
+  bytes addr;    // 4 or 16 bytes
   std::uint8_t delegate_cur = 0;
   std::uint8_t delegate_max = 0;
   std::uint8_t delegate_min = 0;
@@ -224,7 +225,7 @@ struct members_response {  // {Members}
 };
 
 // install-key, use-key, remove-key, list-keys
-struct key_response {  // {Keys, Messages, NumErr, NumNodes, NumResp}
+struct key_response {                                       // {Keys, Messages, NumErr, NumNodes, NumResp}
   std::optional<std::map<std::string, std::int64_t>> keys;  // base64 key -> nodes having it (list-keys)
   std::optional<string_map> messages;                       // node -> error or warning
   std::int64_t num_err = 0;
@@ -266,7 +267,7 @@ struct user_event_record {  // {Coalesce, Event: "user", LTime, Name, Payload}
 };
 
 struct query_event_record {  // {Event: "query", ID, LTime, Name, Payload}
-  std::uint64_t id = 0;  // per connection, for `respond`
+  std::uint64_t id = 0;      // per connection, for `respond`
   std::uint64_t ltime = 0;
   std::string name;
   std::optional<bytes> payload;

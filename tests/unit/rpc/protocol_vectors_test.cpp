@@ -45,44 +45,69 @@ void check_body(role ro, rpc::command c, const bytes& raw, const json& expected,
   using rpc::command;
   if (ro == role::record) {
     switch (c) {
-      case command::stream: return check_as<rpc::event_record>(raw, expected, t);
-      case command::monitor: return check_as<rpc::log_record>(raw, expected, t);
-      case command::query: return check_as<rpc::query_record>(raw, expected, t);
-      default: FAIL("record for a non-streaming command");
+      case command::stream:
+        return check_as<rpc::event_record>(raw, expected, t);
+      case command::monitor:
+        return check_as<rpc::log_record>(raw, expected, t);
+      case command::query:
+        return check_as<rpc::query_record>(raw, expected, t);
+      default:
+        FAIL("record for a non-streaming command");
     }
   }
   if (ro == role::response_body) {
     switch (c) {
-      case command::join: return check_as<rpc::join_response>(raw, expected, t);
+      case command::join:
+        return check_as<rpc::join_response>(raw, expected, t);
       case command::members:
-      case command::members_filtered: return check_as<rpc::members_response>(raw, expected, t);
+      case command::members_filtered:
+        return check_as<rpc::members_response>(raw, expected, t);
       case command::install_key:
       case command::use_key:
       case command::remove_key:
-      case command::list_keys: return check_as<rpc::key_response>(raw, expected, t);
-      case command::stats: return check_as<rpc::stats_response>(raw, expected, t);
-      case command::get_coordinate: return check_as<rpc::coordinate_response>(raw, expected, t);
-      default: FAIL("response body for " << rpc::command_name(c));
+      case command::list_keys:
+        return check_as<rpc::key_response>(raw, expected, t);
+      case command::stats:
+        return check_as<rpc::stats_response>(raw, expected, t);
+      case command::get_coordinate:
+        return check_as<rpc::coordinate_response>(raw, expected, t);
+      default:
+        FAIL("response body for " << rpc::command_name(c));
     }
   }
   switch (c) {
-    case command::handshake: return check_as<rpc::handshake_request>(raw, expected, t);
-    case command::auth: return check_as<rpc::auth_request>(raw, expected, t);
-    case command::event: return check_as<rpc::event_request>(raw, expected, t);
-    case command::force_leave: return check_as<rpc::force_leave_request>(raw, expected, t);
-    case command::join: return check_as<rpc::join_request>(raw, expected, t);
-    case command::members_filtered: return check_as<rpc::members_filtered_request>(raw, expected, t);
-    case command::tags: return check_as<rpc::tags_request>(raw, expected, t);
-    case command::stream: return check_as<rpc::stream_request>(raw, expected, t);
-    case command::monitor: return check_as<rpc::monitor_request>(raw, expected, t);
-    case command::stop: return check_as<rpc::stop_request>(raw, expected, t);
-    case command::query: return check_as<rpc::query_request>(raw, expected, t);
-    case command::respond: return check_as<rpc::respond_request>(raw, expected, t);
+    case command::handshake:
+      return check_as<rpc::handshake_request>(raw, expected, t);
+    case command::auth:
+      return check_as<rpc::auth_request>(raw, expected, t);
+    case command::event:
+      return check_as<rpc::event_request>(raw, expected, t);
+    case command::force_leave:
+      return check_as<rpc::force_leave_request>(raw, expected, t);
+    case command::join:
+      return check_as<rpc::join_request>(raw, expected, t);
+    case command::members_filtered:
+      return check_as<rpc::members_filtered_request>(raw, expected, t);
+    case command::tags:
+      return check_as<rpc::tags_request>(raw, expected, t);
+    case command::stream:
+      return check_as<rpc::stream_request>(raw, expected, t);
+    case command::monitor:
+      return check_as<rpc::monitor_request>(raw, expected, t);
+    case command::stop:
+      return check_as<rpc::stop_request>(raw, expected, t);
+    case command::query:
+      return check_as<rpc::query_request>(raw, expected, t);
+    case command::respond:
+      return check_as<rpc::respond_request>(raw, expected, t);
     case command::install_key:
     case command::use_key:
-    case command::remove_key: return check_as<rpc::key_request>(raw, expected, t);
-    case command::get_coordinate: return check_as<rpc::get_coordinate_request>(raw, expected, t);
-    default: FAIL("request body for " << rpc::command_name(c));
+    case command::remove_key:
+      return check_as<rpc::key_request>(raw, expected, t);
+    case command::get_coordinate:
+      return check_as<rpc::get_coordinate_request>(raw, expected, t);
+    default:
+      FAIL("request body for " << rpc::command_name(c));
   }
 }
 

@@ -10,8 +10,8 @@
 
 namespace rpc_test {
 
-using nlohmann::json;
 using chorus::rpc::bytes;
+using nlohmann::json;
 
 inline bytes from_hex(const std::string& h) {
   bytes out;
@@ -91,9 +91,12 @@ inline json view(const r::stream_request& v) { return {{"Type", v.type}}; }
 inline json view(const r::monitor_request& v) { return {{"LogLevel", v.log_level}}; }
 inline json view(const r::stop_request& v) { return {{"Stop", v.stop}}; }
 inline json view(const r::query_request& v) {
-  return {{"FilterNodes", opt(v.filter_nodes)}, {"FilterTags", opt(v.filter_tags)},
-          {"Name", v.name},           {"Payload", bin(v.payload)},
-          {"RelayFactor", v.relay_factor}, {"RequestAck", v.request_ack},
+  return {{"FilterNodes", opt(v.filter_nodes)},
+          {"FilterTags", opt(v.filter_tags)},
+          {"Name", v.name},
+          {"Payload", bin(v.payload)},
+          {"RelayFactor", v.relay_factor},
+          {"RequestAck", v.request_ack},
           {"Timeout", v.timeout_ns}};
 }
 inline json view(const r::respond_request& v) { return {{"ID", v.id}, {"Payload", bin(v.payload)}}; }
@@ -118,9 +121,7 @@ inline json view(const std::vector<r::member>& ms) {
   return a;
 }
 inline json view(const r::join_response& v) { return {{"Num", v.num}}; }
-inline json view(const r::members_response& v) {
-  return {{"Members", v.members ? view(*v.members) : json(nullptr)}};
-}
+inline json view(const r::members_response& v) { return {{"Members", v.members ? view(*v.members) : json(nullptr)}}; }
 inline json view(const r::key_response& v) {
   return {{"Keys", opt(v.keys)},
           {"Messages", opt(v.messages)},
@@ -139,11 +140,8 @@ inline json view(const r::coordinate_response& v) {
 }
 inline json view(const r::member_event_record& v) { return {{"Event", v.event}, {"Members", view(v.members)}}; }
 inline json view(const r::user_event_record& v) {
-  return {{"Coalesce", v.coalesce},
-          {"Event", "user"},
-          {"LTime", v.ltime},
-          {"Name", v.name},
-          {"Payload", bin(v.payload)}};
+  return {
+      {"Coalesce", v.coalesce}, {"Event", "user"}, {"LTime", v.ltime}, {"Name", v.name}, {"Payload", bin(v.payload)}};
 }
 inline json view(const r::query_event_record& v) {
   return {{"Event", "query"}, {"ID", v.id}, {"LTime", v.ltime}, {"Name", v.name}, {"Payload", bin(v.payload)}};
@@ -152,9 +150,7 @@ inline json view(const r::event_record& v) {
   return std::visit([](const auto& x) { return view(x); }, v);
 }
 inline json view(const r::log_record& v) { return {{"Log", v.log}}; }
-inline json view(const r::query_record& v) {
-  return {{"From", v.from}, {"Payload", bin(v.payload)}, {"Type", v.type}};
-}
+inline json view(const r::query_record& v) { return {{"From", v.from}, {"Payload", bin(v.payload)}, {"Type", v.type}}; }
 
 // True when every map in the msgpack object has its keys in ascending byte
 // order: then Go's encoding was deterministic (struct fields, or maps that

@@ -1,0 +1,140 @@
+// `info` (the agent's stats) and `rtt` (Vivaldi estimates computed here from
+// get-coordinate, as Serf's CLI does; chorus adds `rtt -matrix`).
+#include <algorithm>
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "cli/format.hpp"
+#include "cli/session.hpp"
+
+namespace chorus::cli {
+
+namespace {
+
+std::string milliseconds(double seconds) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f", seconds * 1000.0);
+  return buf;
+}
+
+bool agent_name(rpc::client& c, std::string& name) {
+  rpc::stats_response stats;
+  if (auto e = c.stats(stats); !e.empty()) {
+    out_line("Error querying agent: " + e);
+    return false;
+  }
+  name = stats["agent"]["name"];
+  return true;
+}
+
+// nullopt after printing the error; a response with ok=false if unknown.
+std::optional<rpc::coordinate_response> coordinate_of(rpc::client& c, const std::string& node) {
+  rpc::coordinate_response r;
+  if (auto e = c.get_coordinate({node}, r); !e.empty()) {
+    out_line("Error getting coordinates: " + e);
+    return std::nullopt;
+  }
+  return r;
+}
+
+int rtt_matrix(rpc::client& c, std::vector<std::string> nodes) {
+  if (nodes.empty()) {
+    rpc::members_response members;
+    if (auto e = c.members(members); !e.empty()) {
+      out_line("Error retrieving members: " + e);
+      return 1;
+    }
+    if (members.members)
+      for (const auto& m : *members.members)
+        if (m.status == "alive") nodes.push_back(m.name);
+    std::sort(nodes.begin(), nodes.end());
+  }
+  std::vector<std::optional<rpc::coordinate>> coords;
+  for (const auto& n : nodes) {
+    auto r = coordinate_of(c, n);
+    if (!r) return 1;
+    coords.push_back(r->ok ? std::optional<rpc::coordinate>(r->coord) : std::nullopt);
+  }
+  // One row per node; cells are estimated RTTs in ms, "-" without a coordinate.
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> header{""};
+  for (const auto& n : nodes) header.push_back(n);
+  rows.push_back(header);
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    std::vector<std::string> row{nodes[i]};
+    for (std::size_t j = 0; j < nodes.size(); ++j) {
+      rtt_estimate est;
+      if (coords[i] && coords[j]) est = estimate(*coords[i], *coords[j]);
+      row.push_back(est.ok ? milliseconds(est.seconds) : "-");
+    }
+    rows.push_back(std::move(row));
+  }
+  out_raw(columnize(rows));
+  return 0;
+}
+
+}  // namespace
+
+int run_info(const info_options& o) {
+  rpc::client c;
+  if (!open_session(c, o.rpc)) return 1;
+  rpc::stats_response stats;
+  if (auto e = c.stats(stats); !e.empty()) {
+    out_line("Error querying agent: " + e);
+    return 1;
+  }
+  if (o.format == "json") {
+    nlohmann::ordered_json root = nlohmann::ordered_json::object();
+    for (const auto& [section, kv] : stats) {
+      nlohmann::ordered_json s = nlohmann::ordered_json::object();
+      for (const auto& [k, v] : kv) s[k] = v;
+      root[section] = s;
+    }
+    out_line(go_json_indent(root));
+    return 0;
+  }
+  if (o.format != "text") {
+    out_line("Encoding error: Invalid output format \"" + o.format + "\"");
+    return 1;
+  }
+  std::string text;
+  for (const auto& [section, kv] : stats) {
+    text += section + ":\n";
+    for (const auto& [k, v] : kv) text += "\t" + k + " = " + v + "\n";
+  }
+  out_raw(text);
+  return 0;
+}
+
+int run_rtt(const rtt_options& o) {
+  if (!o.matrix && (o.args.empty() || o.args.size() > 2)) return usage_error("One or two node names must be specified");
+  rpc::client c;
+  if (!open_session(c, o.rpc)) return 1;
+  if (o.matrix) return rtt_matrix(c, o.args);
+
+  std::vector<std::string> nodes = o.args;
+  if (nodes.size() == 1) {
+    std::string self;
+    if (!agent_name(c, self)) return 1;
+    nodes.push_back(self);
+  }
+  std::vector<rpc::coordinate> coords;
+  for (const auto& n : nodes) {
+    auto r = coordinate_of(c, n);
+    if (!r) return 1;
+    if (!r->ok) {
+      out_line("Could not find a coordinate for node \"" + n + "\"");
+      return 1;
+    }
+    coords.push_back(r->coord);
+  }
+  const auto est = estimate(coords[0], coords[1]);
+  if (!est.ok) {
+    out_line("Error computing the distance: the two coordinates are not compatible");
+    return 1;
+  }
+  out_line("Estimated " + nodes[0] + " <-> " + nodes[1] + " rtt: " + milliseconds(est.seconds) + " ms");
+  return 0;
+}
+
+}  // namespace chorus::cli

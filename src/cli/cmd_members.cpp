@@ -1,0 +1,152 @@
+// `members`: the member list, filtered by the agent (members-filtered), as
+// Serf's text table or JSON; chorus adds `-near NODE` (sort by estimated RTT).
+#include <algorithm>
+#include <cstdio>
+#include <limits>
+#include <map>
+
+#include "cli/commands.hpp"
+#include "cli/format.hpp"
+#include "cli/session.hpp"
+
+namespace chorus::cli {
+
+namespace {
+
+// Serf joins tags in Go map order (random); we use sorted order, which is
+// one of the orders Serf can print.
+std::string tag_list(const std::optional<rpc::string_map>& tags) {
+  std::string s;
+  if (!tags) return s;
+  for (const auto& [k, v] : *tags) {
+    if (!s.empty()) s += ',';
+    s += k + "=" + v;
+  }
+  return s;
+}
+
+struct placed_member {
+  rpc::member m;
+  std::optional<rpc::coordinate> coord;
+  std::optional<double> rtt_seconds;
+};
+
+nlohmann::ordered_json member_json(const placed_member& p, bool with_rtt) {
+  const auto& m = p.m;
+  nlohmann::ordered_json j;
+  j["name"] = m.name;
+  j["addr"] = host_port(m.addr, m.port);
+  j["port"] = m.port;
+  if (m.tags) {
+    nlohmann::ordered_json tags = nlohmann::ordered_json::object();
+    for (const auto& [k, v] : *m.tags) tags[k] = v;
+    j["tags"] = tags;
+  } else {
+    j["tags"] = nullptr;
+  }
+  j["status"] = m.status;
+  j["protocol"] = {{"max", m.delegate_max}, {"min", m.delegate_min}, {"version", m.delegate_cur}};
+  if (with_rtt) {
+    if (p.coord && p.coord->vec) {
+      j["coordinate"] = {{"adjustment", p.coord->adjustment},
+                         {"error", p.coord->error},
+                         {"height", p.coord->height},
+                         {"vec", *p.coord->vec}};
+    } else {
+      j["coordinate"] = nullptr;
+    }
+    if (p.rtt_seconds)
+      j["estimated_rtt_ms"] = *p.rtt_seconds * 1000.0;
+    else
+      j["estimated_rtt_ms"] = nullptr;
+  }
+  return j;
+}
+
+}  // namespace
+
+int run_members(const members_options& o) {
+  rpc::members_filtered_request req;
+  req.name = o.name;
+  req.status = o.status;
+  req.tags.emplace();  // Serf always sends a (possibly empty) map
+  if (!o.role.empty()) (*req.tags)["role"] = o.role;
+  for (const auto& t : o.tags) {
+    auto kv = split_tag(t);
+    if (!kv) {
+      out_line("Error: Invalid tag: '" + t + "'");
+      return 1;
+    }
+    (*req.tags)[kv->first] = kv->second;
+  }
+
+  rpc::client c;
+  if (!open_session(c, o.rpc)) return 1;
+  rpc::members_response resp;
+  if (auto e = c.members_filtered(req, resp); !e.empty()) {
+    out_line("Error retrieving members: " + e);
+    return 1;
+  }
+
+  std::vector<placed_member> members;
+  if (resp.members)
+    for (auto& m : *resp.members) members.push_back({std::move(m), std::nullopt, std::nullopt});
+
+  const bool near = !o.near.empty();
+  if (near) {
+    rpc::coordinate_response origin;
+    if (auto e = c.get_coordinate({o.near}, origin); !e.empty()) {
+      out_line("Error getting coordinates: " + e);
+      return 1;
+    }
+    if (!origin.ok) {
+      out_line("Could not find a coordinate for node \"" + o.near + "\"");
+      return 1;
+    }
+    for (auto& p : members) {
+      rpc::coordinate_response cr;
+      if (auto e = c.get_coordinate({p.m.name}, cr); !e.empty()) {
+        out_line("Error getting coordinates: " + e);
+        return 1;
+      }
+      if (!cr.ok) continue;
+      p.coord = cr.coord;
+      if (auto est = estimate(origin.coord, cr.coord); est.ok) p.rtt_seconds = est.seconds;
+    }
+    // Nearest first; members without a coordinate last, by name.
+    std::stable_sort(members.begin(), members.end(), [](const placed_member& a, const placed_member& b) {
+      const double ra = a.rtt_seconds.value_or(std::numeric_limits<double>::infinity());
+      const double rb = b.rtt_seconds.value_or(std::numeric_limits<double>::infinity());
+      if (ra != rb) return ra < rb;
+      return a.m.name < b.m.name;
+    });
+  }
+
+  if (o.format == "json") {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& p : members) list.push_back(member_json(p, near));
+    nlohmann::ordered_json root;
+    root["members"] = list;
+    out_line(go_json_indent(root));
+    return 0;
+  }
+  if (o.format != "text") {
+    out_line("Encoding error: Invalid output format \"" + o.format + "\"");
+    return 1;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& p : members) {
+    const auto& m = p.m;
+    std::vector<std::string> row{m.name, host_port(m.addr, m.port), m.status, tag_list(m.tags)};
+    if (o.detailed) {
+      row.push_back("Protocol Version: " + std::to_string(m.delegate_cur));
+      row.push_back("Available Protocol Range: [" + std::to_string(m.delegate_min) + ", " +
+                    std::to_string(m.delegate_max) + "]");
+    }
+    rows.push_back(std::move(row));
+  }
+  out_raw(columnize(rows));
+  return 0;
+}
+
+}  // namespace chorus::cli

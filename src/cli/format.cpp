@@ -1,0 +1,273 @@
+#include "cli/format.hpp"
+
+#include <arpa/inet.h>
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+namespace chorus::cli {
+
+namespace {
+
+std::size_t utf8_width(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xc0) != 0x80) ++n;
+  return n;
+}
+
+// Decodes one UTF-8 sequence at s[i]; returns its length, 0 if invalid.
+std::size_t utf8_sequence(std::string_view s, std::size_t i, std::uint32_t& cp) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = b(0);
+  std::size_t len = 0;
+  if (c < 0x80) {
+    cp = c;
+    return 1;
+  }
+  if (c >= 0xc2 && c <= 0xdf) {
+    len = 2;
+    cp = c & 0x1f;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    len = 3;
+    cp = c & 0x0f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    if ((b(k) & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (b(k) & 0x3f);
+  }
+  if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+    return 0;
+  return len;
+}
+
+void indent_to(std::string& out, int depth) {
+  out += '\n';
+  out.append(static_cast<std::size_t>(depth) * 2, ' ');
+}
+
+void write_json(std::string& out, const nlohmann::ordered_json& v, int depth) {
+  if (v.is_object()) {
+    if (v.empty()) {
+      out += "{}";
+      return;
+    }
+    out += '{';
+    bool first = true;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (!first) out += ',';
+      first = false;
+      indent_to(out, depth + 1);
+      out += go_json_string(it.key());
+      out += ": ";
+      write_json(out, it.value(), depth + 1);
+    }
+    indent_to(out, depth);
+    out += '}';
+  } else if (v.is_array()) {
+    if (v.empty()) {
+      out += "[]";
+      return;
+    }
+    out += '[';
+    bool first = true;
+    for (const auto& e : v) {
+      if (!first) out += ',';
+      first = false;
+      indent_to(out, depth + 1);
+      write_json(out, e, depth + 1);
+    }
+    indent_to(out, depth);
+    out += ']';
+  } else if (v.is_string()) {
+    out += go_json_string(v.get_ref<const std::string&>());
+  } else {
+    out += v.dump();
+  }
+}
+
+}  // namespace
+
+std::string columnize(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths;
+  for (const auto& r : rows) {
+    if (widths.size() < r.size()) widths.resize(r.size(), 0);
+    for (std::size_t i = 0; i < r.size(); ++i) widths[i] = std::max(widths[i], utf8_width(r[i]));
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      if (i) line += "  ";
+      line += r[i];
+      if (i + 1 < r.size()) line.append(widths[i] - utf8_width(r[i]), ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line;
+    out += '\n';
+  }
+  return out;
+}
+
+std::string go_json_string(std::string_view s) {
+  static const char* hex = "0123456789abcdef";
+  std::string out = "\"";
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      switch (c) {
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '<':
+        case '>':
+        case '&':
+        default:
+          if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+          } else {
+            out += static_cast<char>(c);
+          }
+      }
+      ++i;
+      continue;
+    }
+    std::uint32_t cp = 0;
+    const std::size_t len = utf8_sequence(s, i, cp);
+    if (len == 0) {
+      out += "\ufffd";
+      ++i;
+      continue;
+    }
+    if (cp == 0x2028 || cp == 0x2029) {
+      out += cp == 0x2028 ? "\\u2028" : "\\u2029";
+    } else {
+      out.append(s.substr(i, len));
+    }
+    i += len;
+  }
+  out += '"';
+  return out;
+}
+
+std::string go_json_indent(const nlohmann::ordered_json& v) {
+  std::string out;
+  write_json(out, v, 0);
+  return out;
+}
+
+std::optional<std::chrono::nanoseconds> parse_go_duration(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  bool negative = false;
+  if (s[0] == '-' || s[0] == '+') {
+    negative = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  if (s == "0") return std::chrono::nanoseconds(0);
+  if (s.empty()) return std::nullopt;
+  long double total = 0;
+  while (!s.empty()) {
+    std::size_t i = 0;
+    long double number = 0;
+    bool digits = false;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      number = number * 10 + (s[i] - '0');
+      ++i;
+      digits = true;
+    }
+    if (i < s.size() && s[i] == '.') {
+      ++i;
+      long double scale = 0.1L;
+      while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+        number += (s[i] - '0') * scale;
+        scale /= 10;
+        ++i;
+        digits = true;
+      }
+    }
+    if (!digits) return std::nullopt;
+    std::size_t j = i;
+    while (j < s.size() && !(s[j] >= '0' && s[j] <= '9') && s[j] != '.') ++j;
+    const std::string_view unit = s.substr(i, j - i);
+    long double mult = 0;
+    if (unit == "ns")
+      mult = 1;
+    else if (unit == "us" || unit == "\u00b5s" || unit == "\u03bcs")
+      mult = 1e3L;
+    else if (unit == "ms")
+      mult = 1e6L;
+    else if (unit == "s")
+      mult = 1e9L;
+    else if (unit == "m")
+      mult = 60e9L;
+    else if (unit == "h")
+      mult = 3600e9L;
+    else
+      return std::nullopt;  // missing or unknown unit
+    total += number * mult;
+    s.remove_prefix(j);
+  }
+  if (total > static_cast<long double>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+  const auto ns = static_cast<std::int64_t>(total);
+  return std::chrono::nanoseconds(negative ? -ns : ns);
+}
+
+std::optional<std::pair<std::string, std::string>> split_tag(std::string_view kv) {
+  const auto eq = kv.find('=');
+  if (eq == std::string_view::npos) return std::nullopt;
+  return std::make_pair(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+}
+
+std::string_view trim_one_newline(std::string_view s) {
+  if (!s.empty() && s.back() == '\n') s.remove_suffix(1);
+  return s;
+}
+
+std::string host_port(const std::vector<std::uint8_t>& addr, std::uint16_t port) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (addr.size() == 4) {
+    inet_ntop(AF_INET, addr.data(), buf, sizeof buf);
+    return std::string(buf) + ":" + std::to_string(port);
+  }
+  if (addr.size() == 16) {
+    // An IPv4-mapped address prints as plain IPv4, as Go's net.IP does.
+    static const std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::equal(mapped, mapped + 12, addr.begin())) {
+      inet_ntop(AF_INET, addr.data() + 12, buf, sizeof buf);
+      return std::string(buf) + ":" + std::to_string(port);
+    }
+    inet_ntop(AF_INET6, addr.data(), buf, sizeof buf);
+    return "[" + std::string(buf) + "]:" + std::to_string(port);
+  }
+  // Go prints an IP of another length as "?" followed by its hex digits.
+  std::string s = "?";
+  static const char* hex = "0123456789abcdef";
+  for (auto b : addr) {
+    s += hex[b >> 4];
+    s += hex[b & 15];
+  }
+  return s + ":" + std::to_string(port);
+}
+
+}  // namespace chorus::cli

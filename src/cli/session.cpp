@@ -1,0 +1,51 @@
+#include "cli/session.hpp"
+
+#include <cstdlib>
+#include <string>
+
+#include "vivaldi/coordinate.hpp"
+
+namespace chorus::cli {
+
+namespace {
+std::string env_or(const char* a, const char* b, const char* fallback) {
+  if (const char* v = std::getenv(a); v && *v) return v;
+  if (const char* v = std::getenv(b); v && *v) return v;
+  return fallback;
+}
+}  // namespace
+
+std::string default_rpc_address() { return env_or("CHORUS_RPC_ADDR", "SERF_RPC_ADDR", rpc::default_rpc_address); }
+std::string default_rpc_auth() { return env_or("CHORUS_RPC_AUTH", "SERF_RPC_AUTH", ""); }
+
+int usage_error(const std::string& message) {
+  out_line(message);
+  out_line("");
+  return show_usage;
+}
+
+bool open_session(rpc::client& c, const rpc_target& target) {
+  if (auto e = c.connect(target.address, target.auth); !e.empty()) {
+    out_line("Error connecting to Serf agent: " + e);
+    return false;
+  }
+  return true;
+}
+
+rtt_estimate estimate(const rpc::coordinate& a, const rpc::coordinate& b) {
+  if (!a.vec || !b.vec) return {};
+  vivaldi::coordinate ca, cb;
+  ca.vec = *a.vec;
+  ca.error = a.error;
+  ca.adjustment = a.adjustment;
+  ca.height = a.height;
+  cb.vec = *b.vec;
+  cb.error = b.error;
+  cb.adjustment = b.adjustment;
+  cb.height = b.height;
+  const auto d = vivaldi::estimate_rtt(ca, cb);
+  if (!d) return {};
+  return {true, vivaldi::to_seconds(*d)};
+}
+
+}  // namespace chorus::cli
