@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(static_cast<int>(cargs.size()), cargs.data());
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // Serf exits 1 on every usage error (scripts test for it); --help stays 0.
+    return app.exit(e) == 0 ? 0 : 1;
   }
   return rc;
 }
