@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Seed corpora for the fuzz targets, cut from the captured vectors.
+
+usage: make_corpus.py VECTORS_DIR OUT_DIR
+
+Writes OUT_DIR/<target>/<n> files (binary, generated at run time into the
+build directory: nothing binary is committed) and OUT_DIR/gossip.dict, a
+libFuzzer dictionary of the msgpack keys and type bytes the protocol uses.
+"""
+import glob
+import hashlib
+import json
+import os
+import sys
+
+
+def walk(value):
+    """Every (key, value) pair anywhere inside a JSON document."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield k, v
+            yield from walk(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from walk(v)
+
+
+def lzw_buf(compress_message):
+    """The LZW buffer inside 0x09 + msgpack {Algo, Buf} (str family only)."""
+    m = compress_message
+    i = m.find(b"\xa3Buf")
+    if m[:1] != b"\x09" or i < 0:
+        return None
+    i += 4
+    t = m[i]
+    if 0xA0 <= t <= 0xBF:
+        n, i = t & 0x1F, i + 1
+    elif t == 0xDA:
+        n, i = int.from_bytes(m[i + 1:i + 3], "big"), i + 3
+    elif t == 0xDB:
+        n, i = int.from_bytes(m[i + 1:i + 5], "big"), i + 5
+    else:
+        return None
+    return m[i:i + n]
+
+
+def main():
+    vectors, out = sys.argv[1], sys.argv[2]
+    seeds = {"fuzz_udp_packet": set(), "fuzz_tcp_stream": set(), "fuzz_serf_message": set(), "fuzz_lzw": set()}
+    keys = set()
+    for path in sorted(glob.glob(os.path.join(vectors, "*.jsonl"))):
+        name = os.path.basename(path)
+        if name.startswith(("rpc-", "vivaldi-")):
+            continue
+        for line in open(path):
+            doc = json.loads(line)
+            for k, v in walk(doc):
+                if isinstance(v, dict):
+                    keys.update(x for x in v.keys() if x[:1].isupper() and "_" not in x)
+                if not isinstance(v, str) or not k.endswith("hex"):
+                    continue
+                try:
+                    b = bytes.fromhex(v)
+                except ValueError:
+                    continue
+                if not b:
+                    continue
+                if k in ("packet_hex", "plaintext_hex", "message_hex"):
+                    seeds["fuzz_udp_packet"].add(b)
+                elif k in ("client_to_server_hex", "server_to_client_hex", "decompressed_hex"):
+                    seeds["fuzz_tcp_stream"].add(b)
+                    if k == "decompressed_hex":
+                        seeds["fuzz_udp_packet"].add(b)
+                elif k in ("serf_message_hex", "user_state_hex"):
+                    seeds["fuzz_serf_message"].add(b)
+                elif k == "lzw_hex":
+                    seeds["fuzz_lzw"].add(b)
+                elif k == "hex" and b[0] == 0x09:
+                    buf = lzw_buf(b)
+                    if buf:
+                        seeds["fuzz_lzw"].add(buf)
+                elif k == "hex" and b[0] in (0x01, 0xFF, 0x06, 0x07, 0x08):
+                    # ack coordinate payloads, Meta tags, internal query payloads
+                    seeds["fuzz_serf_message"].add(b)
+                    if b[0] in (0x06, 0x07, 0x08):
+                        seeds["fuzz_udp_packet"].add(b)
+    for target, items in seeds.items():
+        d = os.path.join(out, target)
+        os.makedirs(d, exist_ok=True)
+        for b in items:
+            with open(os.path.join(d, hashlib.sha1(b).hexdigest()), "wb") as f:
+                f.write(b)
+        print(f"{target}: {len(items)} seeds")
+    with open(os.path.join(out, "gossip.dict"), "w") as f:
+        for k in sorted(keys):
+            # fixstr header + key, as every struct key appears on the wire
+            if len(k) < 32:
+                f.write('"\\x%02x%s"\n' % (0xA0 | len(k), k))
+        for t in ("\\x09\\x82\\xa4Algo\\x00\\xa3Buf", "\\x0c", "\\x07", "\\x0a\\x00\\x00", "\\xda\\x00", "\\xdc\\x02\\x00"):
+            f.write('"%s"\n' % t)
+
+
+if __name__ == "__main__":
+    main()
