@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -28,8 +29,19 @@ std::string base_name(const std::string& p) { return std::filesystem::path(p).fi
 // Every tunable reachable from the command line (--set key=value), for sweeps.
 std::map<std::string, double*> tunables(vivaldi::config& c) {
   return {
-      {"cc", &c.vivaldi_cc},         {"ce", &c.vivaldi_ce},           {"error_max", &c.vivaldi_error_max},
-      {"height_min", &c.height_min}, {"gravity_rho", &c.gravity_rho},
+      {"cc", &c.vivaldi_cc},
+      {"ce", &c.vivaldi_ce},
+      {"error_max", &c.vivaldi_error_max},
+      {"height_min", &c.height_min},
+      {"gravity_rho", &c.gravity_rho},
+      {"chorus.cc_start", &c.chorus.cc_start},
+      {"chorus.anneal_tau", &c.chorus.anneal_tau},
+      {"chorus.cc_floor", &c.chorus.cc_floor},
+      {"chorus.rel_p", &c.chorus.rel_p},
+      {"chorus.rel_max", &c.chorus.rel_max},
+      {"chorus.ref_alpha", &c.chorus.ref_alpha},
+      {"chorus.adj_gain", &c.chorus.adj_gain},
+      {"chorus.height_share", &c.chorus.height_share},
   };
 }
 std::map<std::string, std::size_t*> size_tunables(vivaldi::config& c) {
@@ -107,6 +119,7 @@ int main(int argc, char** argv) {
   std::string matrix_path, schedule_path, algo = "chorus", checkpoints_arg = "10,50,200", csv_path, dump_dir;
   std::string gen_schedule, make_matrix_path, shape = "clustered";
   std::vector<std::string> settings;
+  std::string coords_path;
   std::uint64_t seed = 1;
   std::uint32_t rounds = 200;
   std::size_t nodes = 300;
@@ -118,6 +131,7 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoints", checkpoints_arg, "rounds at which to score, comma-separated");
   app.add_option("--csv", csv_path, "write the per-round convergence CSV here");
   app.add_option("--dump-predictions", dump_dir, "write pred.r<R>.rtt at each checkpoint into this directory");
+  app.add_option("--dump-coordinates", coords_path, "write the final coordinates (one JSON object per node)");
   app.add_option("--set", settings, "override a tunable: key=value (repeatable)");
   app.add_option("--seed", seed, "seed: client PRNGs, or the generators");
   app.add_option("--timing-repeats", timing_repeats, "extra timed replays of the schedule for updates/s");
@@ -238,6 +252,15 @@ int main(int argc, char** argv) {
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
 
+  if (!coords_path.empty()) {
+    std::ofstream f(coords_path);
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+      const auto& c = clients[i].get_coordinate();
+      f << json{{"node", i}, {"Vec", c.vec}, {"Error", c.error}, {"Adjustment", c.adjustment}, {"Height", c.height}}
+               .dump()
+        << "\n";
+    }
+  }
   std::uint64_t resets = 0;
   for (const auto& c : clients) resets += c.resets();
   rusage ru{};

@@ -66,9 +66,17 @@ void client::observe(peer_state& peer, const coordinate& remote, std::chrono::na
 
 void client::reset_if_invalid() {
   if (coord_.is_valid()) return;
-  // The adjustment ring and latency filters are kept, as in Serf.
+  // Serf keeps the adjustment ring and latency filters. The chorus algorithm
+  // also restarts as a fresh node: a poisoned adjustment sample would
+  // otherwise keep invalidating the coordinate until it leaves the window.
   coord_ = origin_;
   ++resets_;
+  if (config_.algo == algorithm::chorus) {
+    std::fill(adjustment_samples_.begin(), adjustment_samples_.end(), 0.0);
+    adjustment_sum_ = 0.0;
+    chorus_steps_ = 0;
+    rtt_ref_ = 0.0;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -145,8 +153,98 @@ void client::serf_step(peer_state& peer, const coordinate& remote, std::chrono::
 // ---------------------------------------------------------------------------
 // The chorus algorithm (docs/vivaldi.md explains and measures every choice).
 
+void client::chorus_spring(const double* rvec, double rheight, double radjustment, double rerror, double rtt,
+                           double gain) {
+  const std::size_t n = coord_.vec.size();
+  double* v = coord_.vec.data();
+  double sum = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    unit_[i] = v[i] - rvec[i];
+    sum += unit_[i] * unit_[i];
+  }
+  const double mag = std::sqrt(sum);
+  const double raw = mag + coord_.height + rheight;
+  const double adjusted = raw + coord_.adjustment + radjustment;
+  const double dist = adjusted > 0.0 ? adjusted : raw;
+  const double r = std::max(rtt, zero_threshold);
+  const double weight = coord_.error / std::max(coord_.error + rerror, zero_threshold);
+  const double wrongness = std::abs(dist - r) / r;
+  coord_.error = config_.vivaldi_ce * weight * wrongness + coord_.error * (1.0 - config_.vivaldi_ce * weight);
+  coord_.error = std::min(coord_.error, config_.vivaldi_error_max);
+  double rel = 1.0;
+  const double p = config_.chorus.rel_p;
+  if (p != 0.0 && rtt_ref_ > 0.0) {
+    const double ratio = rtt_ref_ / r;
+    rel = p == 1.0 ? ratio : p == 0.5 ? std::sqrt(ratio) : std::pow(ratio, p);
+    rel = std::min(rel, config_.chorus.rel_max);
+  }
+  double force = gain * weight * (r - dist) * rel;
+  const double share = config_.chorus.height_share;
+  if (share > 0.0) {
+    coord_.height = std::max(coord_.height + share * force, config_.height_min);
+    force *= 1.0 - share;
+  }
+  if (mag > zero_threshold) {
+    const double inv = 1.0 / mag;
+    for (std::size_t i = 0; i < n; ++i) v[i] += unit_[i] * inv * force;
+    if (share <= 0.0)
+      coord_.height = std::max((coord_.height + rheight) * force * inv + coord_.height, config_.height_min);
+  } else {
+    // Coinciding points: push apart along a random direction of our own PRNG.
+    sum = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      unit_[i] = rng_.uniform() - 0.5;
+      sum += unit_[i] * unit_[i];
+    }
+    const double rmag = std::sqrt(sum);
+    if (rmag > zero_threshold) {
+      for (std::size_t i = 0; i < n; ++i) v[i] += unit_[i] / rmag * force;
+    } else {
+      v[0] += force;
+    }
+  }
+}
+
 void client::chorus_step(peer_state& peer, const coordinate& remote, std::chrono::nanoseconds rtt) {
-  serf_step(peer, remote, rtt);  // starting point; replaced step by step below
+  const chorus_tuning& t = config_.chorus;
+  const double rtt_f = peer.filter.add_and_median(to_seconds(rtt), t.filter_window);
+  rtt_ref_ = chorus_steps_ == 0 ? rtt_f : rtt_ref_ + t.ref_alpha * (rtt_f - rtt_ref_);
+
+  // Annealed gain: large while the node knows little, small once it has
+  // averaged over many peers (less jitter in the final coordinate).
+  double gain = t.cc_start;
+  if (t.anneal_tau > 0.0) gain *= std::max(t.cc_floor, 1.0 / (1.0 + static_cast<double>(chorus_steps_) / t.anneal_tau));
+  ++chorus_steps_;
+
+  chorus_spring(remote.vec.data(), remote.height, remote.adjustment, remote.error, rtt_f, gain);
+  const std::size_t n = coord_.vec.size();
+
+  // Adjustment: half the mean residual over the window, as a running sum.
+  const double sample = rtt_f - raw_distance(coord_, remote);
+  adjustment_sum_ += sample - adjustment_samples_[adjustment_index_];
+  adjustment_samples_[adjustment_index_] = sample;
+  adjustment_index_ = (adjustment_index_ + 1) % adjustment_samples_.size();
+  if (adjustment_index_ == 0) {
+    // Once per window, recompute the sum so rounding errors cannot pile up.
+    adjustment_sum_ = 0.0;
+    for (double a : adjustment_samples_) adjustment_sum_ += a;
+  }
+  coord_.adjustment = t.adj_gain * adjustment_sum_ / (2.0 * static_cast<double>(adjustment_samples_.size()));
+
+  // Gravity towards the origin.
+  double* v = coord_.vec.data();
+  double sum = 0.0;
+  for (std::size_t i = 0; i < n; ++i) sum += v[i] * v[i];
+  const double mag = std::sqrt(sum);
+  double g = mag + coord_.height + origin_.height;
+  if (g + coord_.adjustment > 0.0) g += coord_.adjustment;
+  const double ratio = g / config_.gravity_rho;
+  const double force = -(ratio * ratio);
+  if (mag > zero_threshold) {
+    const double inv = 1.0 / mag;
+    for (std::size_t i = 0; i < n; ++i) v[i] += v[i] * inv * force;
+    coord_.height = std::max((coord_.height + origin_.height) * force * inv + coord_.height, config_.height_min);
+  }
 }
 
 }  // namespace chorus::vivaldi

@@ -82,6 +82,9 @@ class client {
   double serf_unit_vector_at(const coordinate& other);  // fills unit_, returns magnitude
   // Our algorithm.
   void chorus_step(peer_state& peer, const coordinate& remote, std::chrono::nanoseconds rtt);
+  // One spring between the local coordinate and a remote one (vec, height,
+  // adjustment, error) of measured length `rtt` seconds.
+  void chorus_spring(const double* rvec, double rheight, double radjustment, double rerror, double rtt, double gain);
 
   void reset_if_invalid();
 
@@ -93,6 +96,9 @@ class client {
   double adjustment_sum_ = 0.0;  // chorus: running sum of adjustment_samples_
   std::vector<double> unit_;     // scratch for unit vectors
   random_source rng_;
+  std::uint64_t chorus_steps_ = 0;  // chorus: steps since start or reset (drives annealing)
+  double rtt_ref_ = 0.0;            // chorus: running mean of filtered RTTs (scale of the relative weight)
+
   std::unordered_map<std::string, peer_state, string_hash, std::equal_to<>> by_name_;
   std::unordered_map<peer_id, peer_state> by_id_;
   std::uint64_t resets_ = 0;

@@ -19,7 +19,27 @@ enum class algorithm {
 // Knobs of the chorus algorithm only; ignored with algorithm::serf. Each one
 // is justified by a measurement in docs/vivaldi.md.
 struct chorus_tuning {
-  std::size_t filter_window = 3;  // samples per peer kept by the latency filter
+  // Samples per peer kept by the median latency filter (longer windows
+  // measured no better on jitter10 and cost speed).
+  std::size_t filter_window = 3;
+  // Step gain: starts at cc_start (a fresh node jumps most of the way) and
+  // anneals as 1 / (1 + updates / anneal_tau), never below cc_floor x
+  // cc_start so that a node keeps tracking route changes.
+  double cc_start = 1.0;
+  double anneal_tau = 30.0;
+  double cc_floor = 0.1;
+  // Relative weighting: a sample of RTT r moves the node by
+  // min(rel_max, (ref / r)^rel_p) times the usual step, ref being a running
+  // mean of this node's RTTs (EWMA gain ref_alpha). Long links, which carry
+  // most triangle-inequality violations, then stop dragging short ones.
+  double rel_p = 1.0;
+  double rel_max = 1.0;
+  double ref_alpha = 0.05;
+  // Adjustment = adj_gain x Serf's (half the mean residual over the window).
+  double adj_gain = 0.5;
+  // Share of each step that goes additively into the height (the rest moves
+  // the vector); 0 = Serf's multiplicative height update.
+  double height_share = 0.25;
 };
 
 struct config {
@@ -30,6 +50,7 @@ struct config {
   // Gain of the error moving average.
   double vivaldi_ce = 0.25;
   // Gain of the coordinate step (the spring constant of the Vivaldi paper).
+  // Serf's algorithm only: chorus anneals its own gain (chorus.cc_start).
   double vivaldi_cc = 0.25;
   // Adjustment = mean over this many recent (rtt - raw distance) samples / 2:
   // absorbs what the Euclidean model cannot express.
@@ -58,7 +79,9 @@ struct config {
     return dimensionality >= 1 && dimensionality <= 64 && vivaldi_error_max > 0 && vivaldi_ce > 0 && vivaldi_cc > 0 &&
            adjustment_window_size >= 1 && adjustment_window_size <= 1024 && height_min >= 0 &&
            latency_filter_size >= 1 && latency_filter_size <= 16 && chorus.filter_window >= 1 &&
-           chorus.filter_window <= 16 && gravity_rho > 0;
+           chorus.filter_window <= 16 && gravity_rho > 0 && chorus.cc_start > 0 && chorus.anneal_tau >= 0 &&
+           chorus.cc_floor > 0 && chorus.rel_max > 0 && chorus.ref_alpha > 0 && chorus.ref_alpha <= 1 &&
+           chorus.adj_gain >= 0 && chorus.height_share >= 0 && chorus.height_share < 1;
   }
 };
 
