@@ -11,7 +11,9 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string hex(std::span<const std::uint8_t> b) {
+}  // namespace
+
+std::string hex_string(std::span<const std::uint8_t> b) {
   static const char* digits = "0123456789abcdef";
   std::string s;
   s.reserve(b.size() * 2);
@@ -21,6 +23,8 @@ std::string hex(std::span<const std::uint8_t> b) {
   }
   return s;
 }
+
+namespace {
 
 bool printable(std::span<const std::uint8_t> b) {
   for (auto x : b)
@@ -35,12 +39,13 @@ json filter_json(const agent::query_filter& f) {
         agent::bytes raw;
         if constexpr (std::is_same_v<T, agent::node_filter>) {
           agent::encode_filter(v, raw);
-          return {{"type", 0}, {"kind", "node"}, {"hex", hex(raw)}, {"nodes", v.nodes}};
+          return {{"type", 0}, {"kind", "node"}, {"hex", hex_string(raw)}, {"nodes", v.nodes}};
         } else if constexpr (std::is_same_v<T, agent::tag_filter>) {
           agent::encode_filter(v, raw);
-          return {{"type", 1}, {"kind", "tag"}, {"hex", hex(raw)}, {"value", {{"Expr", v.expr}, {"Tag", v.tag}}}};
+          return {
+              {"type", 1}, {"kind", "tag"}, {"hex", hex_string(raw)}, {"value", {{"Expr", v.expr}, {"Tag", v.tag}}}};
         } else {
-          json j{{"kind", "undecodable"}, {"hex", hex(v.raw)}, {"error", v.error}};
+          json j{{"kind", "undecodable"}, {"hex", hex_string(v.raw)}, {"error", v.error}};
           if (!v.raw.empty()) j["type"] = v.raw[0];
           return j;
         }
@@ -152,14 +157,14 @@ json body_json(const agent::serf_message& m, json& extra) {
 
 json bytes_json(std::span<const std::uint8_t> b, bool nil_when_empty) {
   if (b.empty() && nil_when_empty) return nullptr;
-  json j{{"hex", hex(b)}};
+  json j{{"hex", hex_string(b)}};
   if (printable(b)) j["text"] = std::string(b.begin(), b.end());
   return j;
 }
 
 json ip_json(std::span<const std::uint8_t> b) {
   if (b.empty()) return nullptr;
-  json j{{"hex", hex(b)}, {"len", b.size()}};
+  json j{{"hex", hex_string(b)}, {"len", b.size()}};
   char buf[64];
   static const std::uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   if (b.size() == 4 || (b.size() == 16 && std::equal(b.begin(), b.begin() + 12, v4_mapped))) {
@@ -181,7 +186,7 @@ json ip_json(std::span<const std::uint8_t> b) {
 
 json meta_json(std::span<const std::uint8_t> meta) {
   if (meta.empty()) return nullptr;
-  json j{{"hex", hex(meta)}, {"len", meta.size()}};
+  json j{{"hex", hex_string(meta)}, {"len", meta.size()}};
   if (meta[0] == agent::tag_magic_byte) j["magic"] = "0xff";
   auto t = agent::decode_tags(meta);
   if (t.ok())
@@ -193,7 +198,7 @@ json meta_json(std::span<const std::uint8_t> meta) {
 
 json ack_payload_json(std::span<const std::uint8_t> payload) {
   if (payload.empty()) return nullptr;
-  json j{{"hex", hex(payload)}, {"len", payload.size()}, {"ping_version", payload[0]}};
+  json j{{"hex", hex_string(payload)}, {"len", payload.size()}, {"ping_version", payload[0]}};
   auto c = agent::decode_coordinate_payload(payload);
   if (!c.ok()) {
     j["error"] = c.error.what;
@@ -217,7 +222,7 @@ json serf_json(const agent::serf_message& m) {
 json serf_bytes_json(std::span<const std::uint8_t> raw) {
   auto d = agent::decode_serf_message(raw);
   if (d.ok()) return serf_json(d.value);
-  json j{{"error", d.error.what}, {"offset", d.error.offset}, {"hex", hex(raw)}};
+  json j{{"error", d.error.what}, {"offset", d.error.offset}, {"hex", hex_string(raw)}};
   if (!raw.empty()) {
     j["serf_type"] = raw[0];
     j["serf_name"] = agent::serf_type_name(raw[0]);

@@ -6,11 +6,14 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <span>
+#include <string>
 
 #include "agent/messages.hpp"
 
 namespace chorus::cli {
 
+// Lowercase hex of `b`.
+std::string hex_string(std::span<const std::uint8_t> b);
 // {hex, text?}; null when empty and `nil_when_empty`.
 nlohmann::json bytes_json(std::span<const std::uint8_t> b, bool nil_when_empty = true);
 // {hex, len, ip}: 4 bytes dotted, 16 bytes IPv6 (or the IPv4 inside ::ffff:0:0/96).
