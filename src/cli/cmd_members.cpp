@@ -145,7 +145,8 @@ int run_members(const members_options& o) {
     }
     rows.push_back(std::move(row));
   }
-  out_raw(columnize(rows));
+  // Serf prints the table as one output line, so an empty list is "\n".
+  out_raw(rows.empty() ? "\n" : columnize(rows));
   return 0;
 }
 

@@ -56,6 +56,7 @@ void add_rpc_commands(CLI::App& app, int& rc) {
   static info_options info;
   static monitor_options monitor;
   static keys_options keys;
+  static std::vector<std::string> ignored;
 
   {
     auto* s = app.add_subcommand("members", "List the members of the cluster as the agent sees them");
@@ -73,7 +74,7 @@ void add_rpc_commands(CLI::App& app, int& rc) {
     s->add_option("--near", members.near,
                   "chorus: sort by estimated round-trip time from this node; -format=json then includes each "
                   "member's coordinate and estimated_rtt_ms");
-    s->allow_extras();  // Serf ignores stray arguments here
+    s->add_option("ignored", ignored, "")->group("");  // Serf ignores stray arguments here
     s->callback([s, &rc] { finish(s, rc, run_members(members)); });
   }
   {
@@ -89,7 +90,7 @@ void add_rpc_commands(CLI::App& app, int& rc) {
   {
     auto* s = app.add_subcommand("leave", "Make the agent leave the cluster gracefully and shut down");
     add_rpc_flags(s, leave);
-    s->allow_extras();
+    s->add_option("ignored", ignored, "")->group("");  // Serf ignores stray arguments
     s->callback([&rc] { rc = run_leave(leave); });
   }
   {
@@ -155,7 +156,7 @@ void add_rpc_commands(CLI::App& app, int& rc) {
     auto* s = app.add_subcommand("info", "Show the agent's name, runtime, Serf counters, tags and event handlers");
     add_rpc_flags(s, info.rpc);
     s->add_option("--format", info.format, "Output format: text (default) or json");
-    s->allow_extras();
+    s->add_option("ignored", ignored, "")->group("");  // Serf ignores stray arguments
     s->callback([&rc] { rc = run_info(info); });
   }
   {
@@ -178,7 +179,7 @@ void add_rpc_commands(CLI::App& app, int& rc) {
   }
   {
     auto* s = app.add_subcommand("keygen", "Print a new random 32-byte encryption key, base64-encoded");
-    s->allow_extras();
+    s->add_option("ignored", ignored, "")->group("");  // Serf ignores stray arguments
     s->callback([&rc] { rc = run_keygen(); });
   }
 }
