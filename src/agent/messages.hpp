@@ -226,4 +226,10 @@ inline constexpr std::string_view use_key_query = "_serf_use-key";
 inline constexpr std::string_view remove_key_query = "_serf_remove-key";
 inline constexpr std::string_view list_keys_query = "_serf_list-keys";
 
+inline bool is_internal_query(std::string_view name) { return name.starts_with(internal_query_prefix); }
+// The key queries carry a key_request payload and are answered with a key_response.
+inline bool is_key_query(std::string_view name) {
+  return name == install_key_query || name == use_key_query || name == remove_key_query || name == list_keys_query;
+}
+
 }  // namespace chorus::agent

@@ -286,3 +286,10 @@ TEST_CASE("random bytes never crash the decoders") {
     (void)decode_coordinate_payload(junk);
   }
 }
+
+TEST_CASE("internal query names") {
+  CHECK(is_internal_query("_serf_ping"));
+  CHECK_FALSE(is_internal_query("uptime"));
+  CHECK(is_key_query("_serf_list-keys"));
+  CHECK_FALSE(is_key_query("_serf_conflict"));
+}
