@@ -160,7 +160,8 @@ decode_report decode_stream_dir(std::span<const std::uint8_t> in, const decode_o
     if (!l.inner.empty()) doc["inner_hex"] = hex_string(l.inner);
     return r;
   }
-  for (auto& [k, v] : stream_message_json(d.msg).items()) doc[k] = v;
+  const json fields = stream_message_json(d.msg);
+  for (auto it = fields.begin(); it != fields.end(); ++it) doc[it.key()] = it.value();
   if (d.consumed < in.size()) doc["trailing_bytes"] = in.size() - d.consumed;
   r.ok = true;
   return r;
@@ -227,7 +228,7 @@ decode_report decode_capture(std::span<const std::uint8_t> input, const decode_o
   return opt.stream ? decode_stream_dir(input, opt) : decode_packet(input, opt);
 }
 
-parsed_input parse_input(const std::string& text) {
+parsed_input parse_input(const std::string& text, bool allow_raw) {
   parsed_input p;
   std::string digits;
   bool is_hex = true;
@@ -252,6 +253,10 @@ parsed_input parse_input(const std::string& text) {
     p.error = "odd number of hex digits";
     return p;
   }
+  if (!allow_raw) {
+    p.error = "input is not hex";
+    return p;
+  }
   p.data.assign(text.begin(), text.end());  // raw bytes (binary on stdin)
   if (p.data.empty()) p.error = "no input";
   return p;
@@ -261,7 +266,7 @@ int run_decode(const std::string& arg, const decode_options& opt, std::istream& 
                std::ostream& err) {
   std::string text = arg;
   if (arg == "-") text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  auto p = parse_input(text);
+  auto p = parse_input(text, arg == "-");
   if (!p.error.empty()) {
     err << "chorus decode: " << p.error << "\n";
     return 1;

@@ -31,13 +31,13 @@ decode_report decode_capture(std::span<const std::uint8_t> input, const decode_o
 nlohmann::json message_json(const swim::message& m);
 nlohmann::json push_node_state_json(const swim::push_node_state& s);
 
-// Input text: hex (whitespace ignored, optional 0x) or, if it is not hex, the
-// raw bytes themselves. Empty optional-like error string on failure.
+// Input text: hex (whitespace ignored, optional 0x) or, if it is not hex and
+// `allow_raw` (stdin), the raw bytes themselves. `error` set on failure.
 struct parsed_input {
   std::vector<std::uint8_t> data;
   std::string error;
 };
-parsed_input parse_input(const std::string& text);
+parsed_input parse_input(const std::string& text, bool allow_raw);
 
 // The whole subcommand: `arg` is HEX or "-" (stdin). Prints JSON to `out`,
 // returns the exit code (0 decoded, 1 undecodable or bad arguments).

@@ -3,11 +3,13 @@
 // this file and put each subcommand's work in its own file.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <iostream>
 #include <string>
 #include <vector>
 
 #include "chorus/version.hpp"
 #include "cli/dashes.hpp"
+#include "cli/decode.hpp"
 #include "cli/rpc_commands.hpp"
 #include "swim/protocol_version.hpp"
 
@@ -33,6 +35,15 @@ int main(int argc, char** argv) {
   version->callback([&] { rc = print_version(); });
 
   chorus::cli::add_rpc_commands(app, rc);
+
+  // decode: dissect a captured gossip packet / stream (logic in cli/decode.cpp).
+  chorus::cli::decode_options decode_opt;
+  std::string decode_input;
+  auto* decode = app.add_subcommand("decode", "Print a captured gossip packet (or TCP stream with --stream) as JSON");
+  decode->add_option("--key", decode_opt.keys_base64, "Base64 encryption key (repeatable, primary first)");
+  decode->add_flag("--stream", decode_opt.stream, "The input is one direction of a gossip TCP stream");
+  decode->add_option("input", decode_input, "Hex bytes, or - to read hex or raw bytes from stdin")->required();
+  decode->callback([&] { rc = chorus::cli::run_decode(decode_input, decode_opt, std::cin, std::cout, std::cerr); });
 
   const auto args = chorus::cli::normalize_dashes(argc, argv);
   std::vector<const char*> cargs;

@@ -64,15 +64,14 @@ void dispatch(std::span<const std::uint8_t> in, const std::string& path, std::si
     dispatch(d.value.data, here, depth + 1, top, opt, out);
     return;
   }
-  auto m = decode(in);
+  std::size_t used = 0;
+  auto m = decode(in, &used);
   const std::string here = join(path, type_name(t));
   if (!m.ok()) {
     if (top) return part_error(m.error.what, m.error.offset);
     out.part_errors.push_back({here, m.error});
     return;
   }
-  std::size_t used = 0;
-  decode(in, &used);
   out.messages.push_back({here, std::move(m.value), bytes(in.begin(), in.begin() + used)});
 }
 
