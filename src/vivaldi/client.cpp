@@ -9,6 +9,19 @@ namespace chorus::vivaldi {
 namespace {
 // Below this a distance or error counts as zero (vivaldi.md section 1).
 constexpr double zero_threshold = 1.0e-6;
+
+// Sum of squares with four independent accumulators: a shorter dependency
+// chain than Serf's index-order sum (the chorus path needs no bit-exactness).
+template <std::size_t N>
+double sum_of_squares(const double* x, std::size_t n) {
+  const std::size_t len = N ? N : n;
+  double acc[4] = {0.0, 0.0, 0.0, 0.0};
+  std::size_t i = 0;
+  for (; i + 4 <= len; i += 4)
+    for (std::size_t k = 0; k < 4; ++k) acc[k] += x[i + k] * x[i + k];
+  for (; i < len; ++i) acc[0] += x[i] * x[i];
+  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
 }  // namespace
 
 client::client(const config& cfg)
@@ -17,7 +30,10 @@ client::client(const config& cfg)
       origin_(coord_),
       adjustment_samples_(cfg.adjustment_window_size, 0.0),
       unit_(cfg.dimensionality, 0.0),
-      rng_(cfg.seed) {
+      rng_(cfg.seed),
+      inv_tau_(cfg.chorus.anneal_tau > 0 ? 1.0 / cfg.chorus.anneal_tau : 0.0),
+      inv_rho_(1.0 / cfg.gravity_rho),
+      adjustment_scale_(cfg.chorus.adj_gain / (2.0 * static_cast<double>(cfg.adjustment_window_size))) {
   if (!cfg.is_valid()) throw std::invalid_argument("invalid vivaldi config");
 }
 
@@ -153,28 +169,29 @@ void client::serf_step(peer_state& peer, const coordinate& remote, std::chrono::
 // ---------------------------------------------------------------------------
 // The chorus algorithm (docs/vivaldi.md explains and measures every choice).
 
-void client::chorus_spring(const double* rvec, double rheight, double radjustment, double rerror, double rtt,
-                           double gain) {
-  const std::size_t n = coord_.vec.size();
+// N = the dimensionality when known at compile time (8, Serf's), so the
+// loops unroll and the difference vector stays in registers; 0 = any.
+template <std::size_t N>
+double client::chorus_spring(const double* rvec, double rheight, double radjustment, double rerror, double rtt,
+                             double gain) {
+  const std::size_t n = N ? N : coord_.vec.size();
   double* v = coord_.vec.data();
-  double sum = 0.0;
-  for (std::size_t i = 0; i < n; ++i) {
-    unit_[i] = v[i] - rvec[i];
-    sum += unit_[i] * unit_[i];
-  }
-  const double mag = std::sqrt(sum);
+  double diff[N ? N : 64];  // config::is_valid() bounds dimensionality by 64
+  for (std::size_t i = 0; i < n; ++i) diff[i] = v[i] - rvec[i];
+  const double mag = std::sqrt(sum_of_squares<N>(diff, n));
   const double raw = mag + coord_.height + rheight;
   const double adjusted = raw + coord_.adjustment + radjustment;
   const double dist = adjusted > 0.0 ? adjusted : raw;
   const double r = std::max(rtt, zero_threshold);
   const double weight = coord_.error / std::max(coord_.error + rerror, zero_threshold);
-  const double wrongness = std::abs(dist - r) / r;
+  const double inv_r = 1.0 / r;
+  const double wrongness = std::abs(dist - r) * inv_r;
   coord_.error = config_.vivaldi_ce * weight * wrongness + coord_.error * (1.0 - config_.vivaldi_ce * weight);
   coord_.error = std::min(coord_.error, config_.vivaldi_error_max);
   double rel = 1.0;
   const double p = config_.chorus.rel_p;
   if (p != 0.0 && rtt_ref_ > 0.0) {
-    const double ratio = rtt_ref_ / r;
+    const double ratio = rtt_ref_ * inv_r;
     rel = p == 1.0 ? ratio : p == 0.5 ? std::sqrt(ratio) : std::pow(ratio, p);
     rel = std::min(rel, config_.chorus.rel_max);
   }
@@ -186,59 +203,65 @@ void client::chorus_spring(const double* rvec, double rheight, double radjustmen
   }
   if (mag > zero_threshold) {
     const double inv = 1.0 / mag;
-    for (std::size_t i = 0; i < n; ++i) v[i] += unit_[i] * inv * force;
+    for (std::size_t i = 0; i < n; ++i) v[i] += diff[i] * inv * force;
     if (share <= 0.0)
       coord_.height = std::max((coord_.height + rheight) * force * inv + coord_.height, config_.height_min);
+    // The move is along the line to the remote, so the new distance needs no
+    // second pass over the vector.
+    return std::abs(mag + force) + coord_.height + rheight;
   } else {
     // Coinciding points: push apart along a random direction of our own PRNG.
-    sum = 0.0;
+    double sum = 0.0;
     for (std::size_t i = 0; i < n; ++i) {
-      unit_[i] = rng_.uniform() - 0.5;
-      sum += unit_[i] * unit_[i];
+      diff[i] = rng_.uniform() - 0.5;
+      sum += diff[i] * diff[i];
     }
     const double rmag = std::sqrt(sum);
     if (rmag > zero_threshold) {
-      for (std::size_t i = 0; i < n; ++i) v[i] += unit_[i] / rmag * force;
+      for (std::size_t i = 0; i < n; ++i) v[i] += diff[i] / rmag * force;
     } else {
       v[0] += force;
     }
   }
+  double sum = 0.0;
+  for (std::size_t i = 0; i < n; ++i) sum += (v[i] - rvec[i]) * (v[i] - rvec[i]);
+  return std::sqrt(sum) + coord_.height + rheight;
 }
 
 void client::chorus_step(peer_state& peer, const coordinate& remote, std::chrono::nanoseconds rtt) {
   const chorus_tuning& t = config_.chorus;
-  const double rtt_f = peer.filter.add_and_median(to_seconds(rtt), t.filter_window);
+  const double rtt_f = peer.filter.add_and_median(static_cast<double>(rtt.count()) * 1e-9, t.filter_window);
   rtt_ref_ = chorus_steps_ == 0 ? rtt_f : rtt_ref_ + t.ref_alpha * (rtt_f - rtt_ref_);
 
   // Annealed gain: large while the node knows little, small once it has
   // averaged over many peers (less jitter in the final coordinate).
   double gain = t.cc_start;
-  if (t.anneal_tau > 0.0) gain *= std::max(t.cc_floor, 1.0 / (1.0 + static_cast<double>(chorus_steps_) / t.anneal_tau));
+  if (t.anneal_tau > 0.0) gain *= std::max(t.cc_floor, 1.0 / (1.0 + static_cast<double>(chorus_steps_) * inv_tau_));
   ++chorus_steps_;
 
-  chorus_spring(remote.vec.data(), remote.height, remote.adjustment, remote.error, rtt_f, gain);
   const std::size_t n = coord_.vec.size();
+  const double raw_after =
+      n == 8 ? chorus_spring<8>(remote.vec.data(), remote.height, remote.adjustment, remote.error, rtt_f, gain)
+             : chorus_spring<0>(remote.vec.data(), remote.height, remote.adjustment, remote.error, rtt_f, gain);
 
   // Adjustment: half the mean residual over the window, as a running sum.
-  const double sample = rtt_f - raw_distance(coord_, remote);
+  const double sample = rtt_f - raw_after;
   adjustment_sum_ += sample - adjustment_samples_[adjustment_index_];
   adjustment_samples_[adjustment_index_] = sample;
-  adjustment_index_ = (adjustment_index_ + 1) % adjustment_samples_.size();
-  if (adjustment_index_ == 0) {
+  if (++adjustment_index_ == adjustment_samples_.size()) {
+    adjustment_index_ = 0;
     // Once per window, recompute the sum so rounding errors cannot pile up.
     adjustment_sum_ = 0.0;
     for (double a : adjustment_samples_) adjustment_sum_ += a;
   }
-  coord_.adjustment = t.adj_gain * adjustment_sum_ / (2.0 * static_cast<double>(adjustment_samples_.size()));
+  coord_.adjustment = adjustment_sum_ * adjustment_scale_;
 
   // Gravity towards the origin.
   double* v = coord_.vec.data();
-  double sum = 0.0;
-  for (std::size_t i = 0; i < n; ++i) sum += v[i] * v[i];
-  const double mag = std::sqrt(sum);
+  const double mag = std::sqrt(n == 8 ? sum_of_squares<8>(v, n) : sum_of_squares<0>(v, n));
   double g = mag + coord_.height + origin_.height;
   if (g + coord_.adjustment > 0.0) g += coord_.adjustment;
-  const double ratio = g / config_.gravity_rho;
+  const double ratio = g * inv_rho_;
   const double force = -(ratio * ratio);
   if (mag > zero_threshold) {
     const double inv = 1.0 / mag;

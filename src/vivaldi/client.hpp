@@ -23,6 +23,7 @@
 #include "vivaldi/coordinate.hpp"
 #include "vivaldi/error.hpp"
 #include "vivaldi/latency_filter.hpp"
+#include "vivaldi/peer_table.hpp"
 #include "vivaldi/random.hpp"
 
 namespace chorus::vivaldi {
@@ -55,6 +56,10 @@ class client {
   // Estimated RTT from this node to `other`.
   result<std::chrono::nanoseconds> distance_to(const coordinate& other) const { return estimate_rtt(coord_, other); }
 
+  // Preallocates per-peer state for this many numeric peer ids, so that
+  // update() never allocates, even for peers seen for the first time.
+  void reserve_peers(std::size_t peers) { by_id_.reserve(peers); }
+
   // Drops the per-peer state (call when a member is reaped).
   void forget(std::string_view peer);
   void forget(peer_id peer);
@@ -83,8 +88,10 @@ class client {
   // Our algorithm.
   void chorus_step(peer_state& peer, const coordinate& remote, std::chrono::nanoseconds rtt);
   // One spring between the local coordinate and a remote one (vec, height,
-  // adjustment, error) of measured length `rtt` seconds.
-  void chorus_spring(const double* rvec, double rheight, double radjustment, double rerror, double rtt, double gain);
+  // adjustment, error) of measured length `rtt` seconds. Returns the raw
+  // distance to the remote afterwards.
+  template <std::size_t N>
+  double chorus_spring(const double* rvec, double rheight, double radjustment, double rerror, double rtt, double gain);
 
   void reset_if_invalid();
 
@@ -96,11 +103,14 @@ class client {
   double adjustment_sum_ = 0.0;  // chorus: running sum of adjustment_samples_
   std::vector<double> unit_;     // scratch for unit vectors
   random_source rng_;
+  double inv_tau_;                  // chorus: 1 / anneal_tau
+  double inv_rho_;                  // chorus: 1 / gravity_rho
+  double adjustment_scale_;         // chorus: adj_gain / (2 x window)
   std::uint64_t chorus_steps_ = 0;  // chorus: steps since start or reset (drives annealing)
   double rtt_ref_ = 0.0;            // chorus: running mean of filtered RTTs (scale of the relative weight)
 
   std::unordered_map<std::string, peer_state, string_hash, std::equal_to<>> by_name_;
-  std::unordered_map<peer_id, peer_state> by_id_;
+  peer_table<peer_state> by_id_;
   std::uint64_t resets_ = 0;
   std::uint64_t updates_ = 0;
 };

@@ -78,8 +78,8 @@ struct config {
   bool is_valid() const {
     return dimensionality >= 1 && dimensionality <= 64 && vivaldi_error_max > 0 && vivaldi_ce > 0 && vivaldi_cc > 0 &&
            adjustment_window_size >= 1 && adjustment_window_size <= 1024 && height_min >= 0 &&
-           latency_filter_size >= 1 && latency_filter_size <= 16 && chorus.filter_window >= 1 &&
-           chorus.filter_window <= 16 && gravity_rho > 0 && chorus.cc_start > 0 && chorus.anneal_tau >= 0 &&
+           latency_filter_size >= 1 && latency_filter_size <= 5 && chorus.filter_window >= 1 &&
+           chorus.filter_window <= 5 && gravity_rho > 0 && chorus.cc_start > 0 && chorus.anneal_tau >= 0 &&
            chorus.cc_floor > 0 && chorus.rel_max > 0 && chorus.ref_alpha > 0 && chorus.ref_alpha <= 1 &&
            chorus.adj_gain >= 0 && chorus.height_share >= 0 && chorus.height_share < 1;
   }

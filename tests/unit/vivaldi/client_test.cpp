@@ -254,9 +254,34 @@ TEST_CASE("an invalid configuration is a programming error") {
   CHECK_FALSE(c.is_valid());
   CHECK_THROWS_AS(client(c), std::invalid_argument);
   c = config{};
-  c.latency_filter_size = 17;
+  c.latency_filter_size = 6;
   CHECK_FALSE(c.is_valid());
   CHECK(config{}.is_valid());
   CHECK(config{}.algo == algorithm::chorus);
   CHECK(config::serf().algo == algorithm::serf);
+}
+
+TEST_CASE("mixed cluster: a chorus node and a serf node agree on their rtt") {
+  client serf_node(with(algorithm::serf, 1)), chorus_node(with(algorithm::chorus, 2));
+  for (int i = 0; i < 300; ++i) {
+    REQUIRE(serf_node.update("c", chorus_node.get_coordinate(), 80ms) == error::none);
+    REQUIRE(chorus_node.update("s", serf_node.get_coordinate(), 80ms) == error::none);
+  }
+  CHECK(ms(*chorus_node.distance_to(serf_node.get_coordinate())) == Approx(80.0).epsilon(0.05));
+  CHECK(ms(*serf_node.distance_to(chorus_node.get_coordinate())) == Approx(80.0).epsilon(0.05));
+}
+
+TEST_CASE("chorus anneals: a fresh node moves further on its first sample than later ones") {
+  client a(with(algorithm::chorus));
+  const coordinate far = at({0.1, 0, 0, 0, 0, 0, 0, 0});
+  const double start = ms(*a.distance_to(far));
+  REQUIRE(a.update("p", far, 20ms) == error::none);
+  const double first_fraction = (start - ms(*a.distance_to(far))) / (start - 20.0);
+  CHECK(first_fraction > 0.3);
+  for (int i = 0; i < 500; ++i) REQUIRE(a.update("q", at({0.0, 0.05, 0, 0, 0, 0, 0, 0}), 30ms) == error::none);
+  const double before = ms(*a.distance_to(far));
+  REQUIRE(a.update("p", far, 20ms) == error::none);
+  const double later_fraction = (before - ms(*a.distance_to(far))) / (before - 20.0);
+  CHECK(later_fraction > 0.0);
+  CHECK(later_fraction < first_fraction / 2);
 }
