@@ -224,9 +224,9 @@ class serf_runtime {
 
   // --- events for the agent -----------------------------------------------
   // After coalescing (serf.md 8).
-  virtual void member_event(const member_event& e) { (void)e; }
+  virtual void member_event(const agent::member_event& e) { (void)e; }
   // Before coalescing: what a snapshotter records (alive / not-alive).
-  virtual void member_event_raw(const member_event& e) { (void)e; }
+  virtual void member_event_raw(const agent::member_event& e) { (void)e; }
   // After coalescing (serf.md 7). Internal `_serf_` queries never appear.
   virtual void user_event(const user_event_data& e) { (void)e; }
   // A query to answer (at most once, before e.deadline) via serf::respond.

@@ -1,0 +1,761 @@
+// The Serf layer: membership, intents, user events, push/pull state, leave,
+// reaping and timers (../shared/protocol/serf.md 3-8, 11, 14). Queries live
+// in serf_queries.cpp. See serf.hpp for the shape and serf_impl.hpp for the
+// state.
+#include "agent/serf.hpp"
+
+#include <algorithm>
+
+#include "agent/codec.hpp"
+#include "agent/coordinate_payload.hpp"
+#include "agent/serf_impl.hpp"
+#include "agent/tags.hpp"
+#include "swim/keyring.hpp"
+
+namespace chorus::agent {
+
+const char* to_string(member_event_type t) {
+  switch (t) {
+    case member_event_type::join:
+      return "member-join";
+    case member_event_type::leave:
+      return "member-leave";
+    case member_event_type::failed:
+      return "member-failed";
+    case member_event_type::update:
+      return "member-update";
+    case member_event_type::reap:
+      return "member-reap";
+  }
+  return "?";
+}
+
+std::map<std::string, std::string> serf_stats::as_map() const {
+  return {
+      {"members", std::to_string(members)},
+      {"failed", std::to_string(failed)},
+      {"left", std::to_string(left)},
+      {"health_score", std::to_string(health_score)},
+      {"member_time", std::to_string(member_time)},
+      {"event_time", std::to_string(event_time)},
+      {"query_time", std::to_string(query_time)},
+      {"intent_queue", std::to_string(intent_queue)},
+      {"event_queue", std::to_string(event_queue)},
+      {"query_queue", std::to_string(query_queue)},
+      {"encrypted", encrypted ? "true" : "false"},
+      {"coordinate_resets", std::to_string(coordinate_resets)},
+  };
+}
+
+namespace {
+swim::config memberlist_config(const serf_config& c) {
+  swim::config m = c.memberlist;
+  // Vsn: memberlist protocol 1..5 at 2, Serf protocol 2..5 at ours (serf.md 1).
+  m.vsn = {1, 5, 2, 2, 5, c.protocol};
+  auto t = encode_tags(c.tags, c.protocol);
+  if (t.ok()) m.meta = std::move(t.meta);
+  return m;
+}
+}  // namespace
+
+serf_impl::serf_impl(serf_config cfg, std::uint64_t seed, swim::keyring* ring)
+    : cfg_(std::move(cfg)),
+      rng_(seed),
+      keyring_(ring),
+      tags_(cfg_.tags),
+      members_(cfg_.memberlist.name),
+      events_(cfg_.event_buffer),
+      queries_(cfg_.query_buffer),
+      intents_q_(cfg_.max_queue_depth),
+      queries_q_(cfg_.max_queue_depth),
+      events_q_(cfg_.max_queue_depth),
+      coord_client_(cfg_.coordinates),
+      member_coalescer_(cfg_.repeat_member_updates) {
+  auto mc = memberlist_config(cfg_);
+  mc.encryption = mc.encryption || (ring != nullptr && !ring->empty());
+  core_ = std::make_unique<swim::core>(std::move(mc), rng_.fork_seed(), this);
+}
+
+swim::timer_token serf_impl::arm(time_point at, timer_kind kind, std::uint64_t arg) {
+  const swim::timer_token t = next_token_++;
+  timers_.emplace(t, serf_timer{kind, arg});
+  rt_->set_timer(at, t);
+  return t;
+}
+
+// ---------------------------------------------------------------------------
+// Commands.
+
+void serf_impl::start(const std::optional<restored_clocks>& restored) {
+  member_clock_.increment();
+  event_clock_.increment();
+  query_clock_.increment();
+  if (restored) {
+    member_clock_.witness(restored->member_clock);
+    event_clock_.witness(restored->event_clock);
+    query_clock_.witness(restored->query_clock);
+    events_.raise_min_time(restored->event_clock + 1);
+    queries_.raise_min_time(restored->query_clock + 1);
+  }
+  core_->start(now_, *this);
+  arm(now_ + cfg_.reap_interval, timer_kind::reap);
+  arm(now_ + cfg_.reconnect_interval, timer_kind::reconnect);
+  arm(now_ + cfg_.queue_check_interval, timer_kind::queue_check);
+}
+
+std::uint64_t serf_impl::join(std::span<const address> addrs, bool replay) {
+  // The join id is known only once core::join returns, but a join with no
+  // address reports at once; both sets are keyed after the call.
+  const auto id = core_->join(now_, addrs, *this);
+  if (!addrs.empty()) {
+    user_joins_.insert(id);
+    if (!replay) ignore_old_joins_.insert(id);
+  }
+  return id;
+}
+
+void serf_impl::join_finished(std::uint64_t join_id, int ok, int failed) {
+  if (reconnect_joins_.erase(join_id) > 0) return;  // ours, not the agent's
+  const bool user = user_joins_.erase(join_id) > 0;
+  ignore_old_joins_.erase(join_id);
+  if (user && ok > 0 && state_ == serf_state::alive) broadcast_join(member_clock_.time());
+  rt_->join_done(join_id, ok, failed);
+}
+
+void serf_impl::broadcast_join(std::uint64_t ltime) {
+  join_intent j{ltime, cfg_.memberlist.name};
+  member_clock_.witness(ltime);
+  handle_join_intent(j);
+  queue_intent(encode(serf_message{j}));
+}
+
+void serf_impl::leave() {
+  if (state_ != serf_state::alive) return;
+  state_ = serf_state::leaving;
+  leave_intent l{member_clock_.time(), cfg_.memberlist.name, false};
+  member_clock_.increment();
+  handle_leave_intent(l);
+  if (members_.any_other_alive()) {
+    leave_token_ = next_broadcast_token_++;
+    queue_intent(encode(serf_message{l}), leave_token_);
+    leave_stage_ = 1;
+    leave_timer_ = arm(now_ + cfg_.broadcast_timeout, timer_kind::leave_intent_timeout);
+    return;
+  }
+  leave_stage(2);
+}
+
+void serf_impl::leave_stage(int stage) {
+  leave_stage_ = stage;
+  timers_.erase(leave_timer_);
+  leave_timer_ = 0;
+  if (stage == 2) {
+    leave_timer_ = arm(now_ + cfg_.broadcast_timeout, timer_kind::leave_memberlist_timeout);
+    core_->leave(now_, *this);  // may call leave_finished() at once
+  } else if (stage == 3) {
+    leave_timer_ = arm(now_ + cfg_.leave_propagate_delay, timer_kind::leave_propagated);
+  } else if (stage == 4) {
+    state_ = serf_state::left;
+    leave_stage_ = 0;
+    rt_->leave_done(leave_error_);
+  }
+}
+
+void serf_impl::leave_finished() {
+  if (leave_stage_ == 2) leave_stage(3);
+}
+
+std::string serf_impl::force_leave(std::string_view node, bool prune) {
+  leave_intent l{member_clock_.time(), std::string(node), prune};
+  member_clock_.increment();
+  handle_leave_intent(l);
+  if (!members_.any_other_alive()) {
+    rt_->force_leave_done(node, "");
+    return {};
+  }
+  const auto token = next_broadcast_token_++;
+  force_leaves_[token] = std::string(node);
+  queue_intent(encode(serf_message{l}), token);
+  arm(now_ + cfg_.broadcast_timeout, timer_kind::force_leave_timeout, token);
+  return {};
+}
+
+std::string serf_impl::user_event(std::string_view name, std::span<const std::uint8_t> payload, bool coalesce) {
+  const std::size_t limit = cfg_.user_event_size_limit;
+  constexpr std::size_t sane_limit = 9 * 1024;
+  if (name.size() + payload.size() > limit)
+    return "user event exceeds configured limit of " + std::to_string(limit) + " bytes before encoding";
+  if (name.size() + payload.size() > sane_limit)
+    return "user event exceeds sane limit of " + std::to_string(sane_limit) + " bytes before encoding";
+  agent::user_event e{event_clock_.time(), std::string(name), bytes(payload.begin(), payload.end()), coalesce};
+  bytes raw = encode(serf_message{e});
+  if (raw.size() > limit)
+    return "encoded user event exceeds configured limit of " + std::to_string(limit) + " bytes after encoding";
+  if (raw.size() > sane_limit)
+    return "encoded user event exceeds sane limit of " + std::to_string(sane_limit) + " bytes after encoding";
+  event_clock_.increment();
+  handle_user_event(e);
+  queue(events_q_, std::move(raw));
+  return {};
+}
+
+std::string serf_impl::set_tags(tag_map tags) {
+  auto t = encode_tags(tags, cfg_.protocol);
+  if (!t.ok()) return t.error;
+  if (!core_->set_meta(now_, std::move(t.meta), *this)) return std::string(tags_too_long_error);
+  tags_ = std::move(tags);
+  return {};
+}
+
+// ---------------------------------------------------------------------------
+// Broadcast queues (6.3): intents, then queries, then events.
+
+void serf_impl::queue(swim::broadcast_queue& q, bytes raw, std::uint64_t token) {
+  bytes msg;
+  msg.reserve(raw.size() + 1);
+  msg.push_back(static_cast<std::uint8_t>(swim::message_type::user));
+  msg.insert(msg.end(), raw.begin(), raw.end());
+  q.push({}, std::move(msg), token, finished_tokens_);
+}
+
+void serf_impl::queue_intent(bytes raw, std::uint64_t token) { queue(intents_q_, std::move(raw), token); }
+
+std::size_t serf_impl::broadcasts(std::size_t overhead, std::size_t limit, std::vector<bytes>& out) {
+  const int tl = swim::retransmit_limit(cfg_.memberlist.retransmit_mult, members_.size());
+  std::size_t used = 0;
+  for (auto* q : {&intents_q_, &queries_q_, &events_q_}) {
+    if (q->empty() || used + overhead >= limit) continue;
+    used += q->take(overhead, limit - used, tl, out, finished_tokens_);
+  }
+  return used;
+}
+
+void serf_impl::finish() {
+  while (!finished_tokens_.empty()) {
+    auto tokens = std::move(finished_tokens_);
+    finished_tokens_.clear();
+    for (auto t : tokens) {
+      if (t == leave_token_ && leave_stage_ == 1) {
+        leave_token_ = 0;
+        leave_stage(2);
+      } else if (auto it = force_leaves_.find(t); it != force_leaves_.end()) {
+        const std::string node = it->second;
+        force_leaves_.erase(it);
+        rt_->force_leave_done(node, "");
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// memberlist notifications (6.1) and failure reports.
+
+void serf_impl::member_changed(const swim::member_event& e) {
+  std::optional<member_event> ev;
+  switch (e.kind) {
+    case swim::member_event_kind::join:
+      ev = members_.on_join(e.member, now_);
+      if (auto it = failures_.find(e.member.name); it != failures_.end()) it->second.refuted = true;
+      break;
+    case swim::member_event_kind::update:
+      ev = members_.on_update(e.member);
+      break;
+    case swim::member_event_kind::leave:
+    case swim::member_event_kind::failed: {
+      ev = members_.on_leave(e.member, now_);
+      if (e.kind == swim::member_event_kind::failed) {
+        auto& f = failures_[e.member.name];
+        f.failed_at = now_;
+        f.refuted = false;
+      }
+      break;
+    }
+  }
+  if (ev) emit_member_event(*ev);
+}
+
+void serf_impl::member_suspected(const swim::member_info& m, std::string_view from) {
+  failure_report f;
+  f.suspected_at = now_;
+  f.suspected_by = std::string(from);
+  failures_[m.name] = std::move(f);
+}
+
+void serf_impl::suspicion_confirmed(std::string_view member, std::string_view from) {
+  auto& f = failures_[std::string(member)];
+  f.confirmed_by.emplace_back(from);
+}
+
+void serf_impl::probe_finished(const swim::probe_report& r) {
+  probe_outcome o;
+  o.at = r.started;
+  o.ok = r.ok;
+  o.direct = r.direct;
+  o.indirect_asked = static_cast<int>(r.helpers.size());
+  o.nacks = r.nacks;
+  o.tcp_attempted = r.tcp_attempted;
+  o.tcp_ok = r.tcp_ok;
+  auto& h = probes_[r.target];
+  h.push_back(o);
+  while (h.size() > probe_history) h.pop_front();
+}
+
+member serf_impl::with_report(const member& m) const {
+  member out = m;
+  if (auto it = failures_.find(m.name); it != failures_.end()) out.failure = it->second;
+  if (auto it = probes_.find(m.name); it != probes_.end()) {
+    const bool troubled = out.failure.suspected_at || out.failure.failed_at ||
+                          std::any_of(it->second.begin(), it->second.end(), [](auto& p) { return !p.ok; });
+    if (troubled) out.failure.our_probes.assign(it->second.begin(), it->second.end());
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Events to the agent, through the coalescers (7, 8).
+
+void serf_impl::emit_member_event(const member_event& e) {
+  rt_->member_event_raw(e);
+  if (cfg_.coalesce_period <= duration::zero() || !member_coalescer::handles(e)) {
+    rt_->member_event(e);
+    return;
+  }
+  member_coalescer_.add(e);
+  if (member_quantum_ == 0) member_quantum_ = arm(now_ + cfg_.coalesce_period, timer_kind::member_flush);
+  timers_.erase(member_quiescent_);
+  member_quiescent_ = arm(now_ + cfg_.quiescent_period, timer_kind::member_flush);
+}
+
+void serf_impl::flush_members() {
+  timers_.erase(member_quantum_);
+  timers_.erase(member_quiescent_);
+  member_quantum_ = member_quiescent_ = 0;
+  for (const auto& e : member_coalescer_.flush()) rt_->member_event(e);
+}
+
+void serf_impl::emit_user_event(const user_event_data& e) {
+  if (cfg_.user_coalesce_period <= duration::zero() || !user_coalescer::handles(e)) {
+    rt_->user_event(e);
+    return;
+  }
+  user_coalescer_.add(e);
+  if (user_quantum_ == 0) user_quantum_ = arm(now_ + cfg_.user_coalesce_period, timer_kind::user_flush);
+  timers_.erase(user_quiescent_);
+  user_quiescent_ = arm(now_ + cfg_.user_quiescent_period, timer_kind::user_flush);
+}
+
+void serf_impl::flush_users() {
+  timers_.erase(user_quantum_);
+  timers_.erase(user_quiescent_);
+  user_quantum_ = user_quiescent_ = 0;
+  for (const auto& e : user_coalescer_.flush()) rt_->user_event(e);
+}
+
+// ---------------------------------------------------------------------------
+// Intents (6.2) and user events (7).
+
+bool serf_impl::handle_join_intent(const join_intent& j) {
+  member_clock_.witness(j.ltime);
+  return members_.join_intent(j, now_).rebroadcast;
+}
+
+bool serf_impl::handle_leave_intent(const leave_intent& l) {
+  member_clock_.witness(l.ltime);
+  auto out = members_.leave_intent(l, state_ != serf_state::alive, now_);
+  if (out.refute) {
+    log(log_level::debug, "serf: refuting an older leave intent");
+    broadcast_join(member_clock_.time());
+    return false;
+  }
+  for (const auto& e : out.events) {
+    log(log_level::info, "serf: EventMemberLeave (forced): " + l.node);
+    emit_member_event(e);
+  }
+  if (out.prune) prune(l.node);
+  return out.rebroadcast;
+}
+
+void serf_impl::prune(const std::string& name) {
+  // 0.9.4 sleeps BroadcastTimeout + LeavePropagateDelay here for a leaving
+  // member, holding its member lock; we erase at once.
+  log(log_level::info, "serf: EventMemberReap (forced): " + name);
+  if (auto ev = members_.erase(name)) on_reap(*ev);
+}
+
+void serf_impl::on_reap(const member_event& e) {
+  for (const auto& m : e.members) {
+    coord_client_.forget(m.name);
+    coord_cache_.erase(m.name);
+    failures_.erase(m.name);
+    probes_.erase(m.name);
+  }
+  emit_member_event(e);
+}
+
+bool serf_impl::handle_user_event(const agent::user_event& e) {
+  event_clock_.witness(e.ltime);
+  const auto v = events_.add(e.ltime, e.name, e.payload, event_clock_.time());
+  if (v == buffer_verdict::old)
+    log(log_level::warn, "serf: received old event " + e.name + " from time " + std::to_string(e.ltime) +
+                             " (current: " + std::to_string(event_clock_.time()) + ")");
+  if (v != buffer_verdict::fresh) return false;
+  emit_user_event(user_event_data{e.ltime, e.name, e.payload, e.cc});
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Gossip input.
+
+void serf_impl::user_message(std::span<const std::uint8_t> payload) { process_serf_message(payload); }
+
+void serf_impl::process_serf_message(std::span<const std::uint8_t> payload) {
+  if (payload.empty()) return;
+  auto decoded = decode_serf_message(payload);
+  if (!decoded.ok()) {
+    log(log_level::warn, "serf: failed to decode message " + serf_type_name(payload[0]) + ": " + decoded.error.what);
+    return;
+  }
+  bool rebroadcast = false;
+  swim::broadcast_queue* q = &intents_q_;
+  std::visit(
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, leave_intent>) {
+          rebroadcast = handle_leave_intent(m);
+        } else if constexpr (std::is_same_v<T, join_intent>) {
+          rebroadcast = handle_join_intent(m);
+        } else if constexpr (std::is_same_v<T, agent::user_event>) {
+          rebroadcast = handle_user_event(m);
+          q = &events_q_;
+        } else if constexpr (std::is_same_v<T, query>) {
+          rebroadcast = handle_query(m, false);
+          q = &queries_q_;
+        } else if constexpr (std::is_same_v<T, query_response>) {
+          handle_query_response(m);
+        } else if constexpr (std::is_same_v<T, relay>) {
+          handle_relay(m);
+        } else {
+          log(log_level::warn, "serf: received message of unexpected type " + serf_type_name(payload[0]));
+        }
+      },
+      decoded.value);
+  // Rebroadcast the exact bytes received (only the message: a relay's or
+  // trailing bytes never get here for these types).
+  if (rebroadcast) queue(*q, bytes(payload.begin(), payload.end()));
+}
+
+// ---------------------------------------------------------------------------
+// Push/pull user state (11).
+
+bytes serf_impl::local_state(bool join) {
+  (void)join;
+  push_pull_state pp;
+  pp.ltime = member_clock_.time();
+  for (const auto& [name, e] : members_.all()) pp.status_ltimes[name] = e.m.status_ltime;
+  pp.left_members = members_.left();
+  pp.event_ltime = event_clock_.time();
+  pp.events = events_.slots();
+  pp.query_ltime = query_clock_.time();
+  return encode(serf_message{std::move(pp)});
+}
+
+void serf_impl::remote_state(std::span<const std::uint8_t> state, bool join) {
+  auto decoded = decode_serf_message(state);
+  const auto* pp = decoded.ok() ? std::get_if<push_pull_state>(&decoded.value) : nullptr;
+  if (pp == nullptr) {
+    log(log_level::error,
+        "serf: remote state is not a push/pull message" + (decoded.ok() ? std::string() : ": " + decoded.error.what));
+    return;
+  }
+  if (pp->ltime > 0) member_clock_.witness(pp->ltime - 1);
+  if (pp->event_ltime > 0) event_clock_.witness(pp->event_ltime - 1);
+  if (pp->query_ltime > 0) query_clock_.witness(pp->query_ltime - 1);
+  std::set<std::string> left(pp->left_members.begin(), pp->left_members.end());
+  for (const auto& name : pp->left_members) {
+    auto it = pp->status_ltimes.find(name);
+    const std::uint64_t lt = it == pp->status_ltimes.end() ? 0 : it->second;
+    handle_leave_intent(leave_intent{lt + 1, name, false});
+  }
+  for (const auto& [name, lt] : pp->status_ltimes)
+    if (!left.contains(name)) handle_join_intent(join_intent{lt, name});
+  if (join && !ignore_old_joins_.empty()) events_.raise_min_time(pp->event_ltime);
+  for (const auto& slot : pp->events) {
+    if (!slot) continue;
+    for (const auto& e : slot->events) handle_user_event(agent::user_event{slot->ltime, e.name, e.payload, false});
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Coordinates (5).
+
+bytes serf_impl::ack_payload() {
+  if (cfg_.disable_coordinates) return {};
+  return encode_coordinate_payload(coord_client_.get_coordinate());
+}
+
+void serf_impl::ping_complete(std::string_view node, duration rtt, std::span<const std::uint8_t> payload) {
+  if (cfg_.disable_coordinates || payload.empty()) return;
+  auto c = decode_coordinate_payload(payload);
+  if (!c.ok()) {
+    log(log_level::error, "serf: rejected coordinate from " + std::string(node) + ": " + c.error.what);
+    return;
+  }
+  const auto err = coord_client_.update(node, c.value, std::chrono::duration_cast<std::chrono::nanoseconds>(rtt));
+  if (err != vivaldi::error::none) {
+    log(log_level::debug,
+        "serf: rejected coordinate from " + std::string(node) + ": " + std::string(vivaldi::to_string(err)));
+    return;
+  }
+  coord_cache_[std::string(node)] = c.value;
+  coord_cache_[cfg_.memberlist.name] = coord_client_.get_coordinate();
+}
+
+// ---------------------------------------------------------------------------
+// Name conflicts (10).
+
+void serf_impl::name_conflict(const swim::member_info& existing, const swim::member_info& other) {
+  if (existing.name != cfg_.memberlist.name) {
+    log(log_level::warn, "serf: Name conflict for '" + existing.name + "' both " + existing.addr.to_string() + " and " +
+                             other.addr.to_string() + " are claiming");
+    return;
+  }
+  log(log_level::error,
+      "serf: Node name conflicts with another node at " + other.addr.to_string() +
+          ". Names must be unique! (Resolution enabled: " + (cfg_.enable_name_resolution ? "true" : "false") + ")");
+  if (cfg_.enable_name_resolution) resolve_conflict();
+}
+
+// ---------------------------------------------------------------------------
+// Timers, reaping, reconnecting, queue checks (6.3, 6.5).
+
+void serf_impl::handle_timer(swim::timer_token token) {
+  if ((token & serf_timer_bit) == 0) {
+    core_->handle_timer(now_, token, *this);
+    return;
+  }
+  auto it = timers_.find(token);
+  if (it == timers_.end()) return;  // stale
+  const serf_timer t = it->second;
+  timers_.erase(it);
+  switch (t.kind) {
+    case timer_kind::reap:
+      arm(now_ + cfg_.reap_interval, timer_kind::reap);
+      reap_tick();
+      break;
+    case timer_kind::reconnect:
+      arm(now_ + cfg_.reconnect_interval, timer_kind::reconnect);
+      reconnect_tick();
+      break;
+    case timer_kind::queue_check:
+      arm(now_ + cfg_.queue_check_interval, timer_kind::queue_check);
+      queue_check_tick();
+      break;
+    case timer_kind::query_collect_end:
+      collection_ended(t.arg);
+      break;
+    case timer_kind::query_expire:
+      pending_.erase(t.arg);
+      break;
+    case timer_kind::member_flush:
+      flush_members();
+      break;
+    case timer_kind::user_flush:
+      flush_users();
+      break;
+    case timer_kind::leave_intent_timeout:
+      leave_timer_ = 0;
+      if (leave_stage_ == 1) {
+        leave_error_ = "timeout while waiting for graceful leave";
+        log(log_level::warn, "serf: " + leave_error_);
+        leave_stage(2);
+      }
+      break;
+    case timer_kind::leave_memberlist_timeout:
+      leave_timer_ = 0;
+      if (leave_stage_ == 2) {
+        if (leave_error_.empty()) leave_error_ = "timeout waiting for leave broadcast";
+        leave_stage(3);
+      }
+      break;
+    case timer_kind::leave_propagated:
+      leave_timer_ = 0;
+      if (leave_stage_ == 3) leave_stage(4);
+      break;
+    case timer_kind::force_leave_timeout:
+      if (auto f = force_leaves_.find(t.arg); f != force_leaves_.end()) {
+        const std::string node = f->second;
+        force_leaves_.erase(f);
+        rt_->force_leave_done(node, "timed out broadcasting node removal");
+      }
+      break;
+  }
+}
+
+void serf_impl::reap_tick() {
+  for (const auto& e :
+       members_.reap(now_, cfg_.reconnect_timeout, cfg_.tombstone_timeout, cfg_.recent_intent_timeout)) {
+    log(log_level::info, "serf: EventMemberReap: " + e.members.front().name);
+    on_reap(e);
+  }
+}
+
+void serf_impl::reconnect_tick() {
+  const auto& failed = members_.failed();
+  if (failed.empty() || state_ != serf_state::alive) return;
+  std::size_t alive = members_.size() - failed.size() - members_.left().size();
+  if (alive == 0) alive = 1;
+  const double prob = static_cast<double>(failed.size()) / static_cast<double>(alive);
+  if (rng_.unit() > prob) return;
+  const std::string name = failed[rng_.below(failed.size())];
+  const auto* e = members_.find(name);
+  if (e == nullptr) return;
+  log(log_level::info, "serf: attempting reconnect to " + name + " " + e->m.addr.to_string());
+  const address to = e->m.addr;
+  reconnect_joins_.insert(core_->join(now_, std::span<const address>(&to, 1), *this));
+}
+
+void serf_impl::queue_check_tick() {
+  std::size_t max = cfg_.max_queue_depth;
+  if (cfg_.min_queue_depth > 0) max = std::max(2 * members_.size(), cfg_.min_queue_depth);
+  const std::pair<const char*, swim::broadcast_queue*> qs[] = {
+      {"Intent", &intents_q_}, {"Event", &events_q_}, {"Query", &queries_q_}};
+  for (const auto& [name, q] : qs) {
+    if (q->size() >= cfg_.queue_depth_warning)
+      log(log_level::warn, std::string("serf: ") + name + " queue depth: " + std::to_string(q->size()));
+    if (q->size() > max)
+      log(log_level::warn, std::string("serf: ") + name + " queue depth (" + std::to_string(q->size()) +
+                               ") exceeds limit (" + std::to_string(max) + "), dropping messages!");
+    // The queue prunes to its bound on the next push.
+    q->set_max_items(max);
+  }
+}
+
+serf_stats serf_impl::stats() const {
+  serf_stats s;
+  s.members = members_.size();
+  s.failed = members_.failed().size();
+  s.left = members_.left().size();
+  s.health_score = core_->health_score();
+  s.member_time = member_clock_.time();
+  s.event_time = event_clock_.time();
+  s.query_time = query_clock_.time();
+  s.intent_queue = intents_q_.size();
+  s.event_queue = events_q_.size();
+  s.query_queue = queries_q_.size();
+  s.encrypted = keyring_ != nullptr && !keyring_->empty();
+  s.coordinate_resets = coord_client_.resets();
+  return s;
+}
+
+// ---------------------------------------------------------------------------
+// The public facade.
+
+serf::serf(serf_config cfg, std::uint64_t seed, swim::keyring* keyring)
+    : impl_(std::make_unique<serf_impl>(std::move(cfg), seed, keyring)) {}
+serf::~serf() = default;
+
+namespace {
+template <class F>
+auto call(serf_impl& s, time_point now, serf_runtime& rt, F f) {
+  s.enter(now, rt);
+  if constexpr (std::is_void_v<decltype(f())>) {
+    f();
+    s.finish();
+  } else {
+    auto r = f();
+    s.finish();
+    return r;
+  }
+}
+}  // namespace
+
+void serf::start(time_point now, serf_runtime& rt, const std::optional<restored_clocks>& restored) {
+  call(*impl_, now, rt, [&] { impl_->start(restored); });
+}
+std::uint64_t serf::join(time_point now, std::span<const address> addrs, bool replay, serf_runtime& rt) {
+  return call(*impl_, now, rt, [&] { return impl_->join(addrs, replay); });
+}
+void serf::leave(time_point now, serf_runtime& rt) {
+  call(*impl_, now, rt, [&] { impl_->leave(); });
+}
+std::string serf::force_leave(time_point now, std::string_view node, bool prune, serf_runtime& rt) {
+  return call(*impl_, now, rt, [&] { return impl_->force_leave(node, prune); });
+}
+std::string serf::user_event(time_point now, std::string_view name, std::span<const std::uint8_t> payload,
+                             bool coalesce, serf_runtime& rt) {
+  return call(*impl_, now, rt, [&] { return impl_->user_event(name, payload, coalesce); });
+}
+query_started serf::query(time_point now, const query_params& params, serf_runtime& rt) {
+  return call(*impl_, now, rt, [&] { return impl_->start_query(params, serf_impl::query_purpose::user); });
+}
+std::string serf::respond(time_point now, query_handle h, std::span<const std::uint8_t> payload, serf_runtime& rt) {
+  return call(*impl_, now, rt, [&] { return impl_->respond(h, payload); });
+}
+std::string serf::set_tags(time_point now, tag_map tags, serf_runtime& rt) {
+  return call(*impl_, now, rt, [&] { return impl_->set_tags(std::move(tags)); });
+}
+std::uint64_t serf::key_operation(time_point now, key_op op, std::span<const std::uint8_t> key, serf_runtime& rt) {
+  return call(*impl_, now, rt, [&] { return impl_->key_operation(op, key); });
+}
+void serf::handle_packet(time_point now, const address& from, std::span<const std::uint8_t> data, serf_runtime& rt) {
+  call(*impl_, now, rt, [&] { impl_->core_->handle_packet(now, from, data, *impl_); });
+}
+void serf::handle_timer(time_point now, swim::timer_token token, serf_runtime& rt) {
+  call(*impl_, now, rt, [&] { impl_->handle_timer(token); });
+}
+swim::push_pull serf::handle_push_pull(time_point now, const address& from, const swim::push_pull& remote,
+                                       serf_runtime& rt) {
+  return call(*impl_, now, rt, [&] { return impl_->core_->handle_push_pull(now, from, remote, *impl_); });
+}
+std::optional<swim::ack> serf::handle_stream_ping(const swim::ping& p) const {
+  return impl_->core_->handle_stream_ping(p);
+}
+void serf::push_pull_completed(time_point now, swim::exchange_id id, const swim::push_pull& remote, serf_runtime& rt) {
+  call(*impl_, now, rt, [&] { impl_->core_->push_pull_completed(now, id, remote, *impl_); });
+}
+void serf::push_pull_failed(time_point now, swim::exchange_id id, serf_runtime& rt) {
+  call(*impl_, now, rt, [&] { impl_->core_->push_pull_failed(now, id, *impl_); });
+}
+void serf::tcp_ping_completed(time_point now, swim::exchange_id id, bool ok, serf_runtime& rt) {
+  call(*impl_, now, rt, [&] { impl_->core_->tcp_ping_completed(now, id, ok, *impl_); });
+}
+
+const std::string& serf::name() const { return impl_->cfg_.memberlist.name; }
+const serf_config& serf::cfg() const { return impl_->cfg_; }
+const tag_map& serf::tags() const { return impl_->tags_; }
+std::vector<member> serf::members() const {
+  std::vector<member> out;
+  for (const auto& [name, e] : impl_->members_.all()) out.push_back(impl_->with_report(e.m));
+  return out;
+}
+std::optional<member> serf::find_member(std::string_view name) const {
+  const auto* e = impl_->members_.find(std::string(name));
+  if (e == nullptr) return std::nullopt;
+  return impl_->with_report(e->m);
+}
+member_status serf::local_status() const {
+  switch (impl_->state_) {
+    case serf_state::alive:
+      return member_status::alive;
+    case serf_state::leaving:
+      return member_status::leaving;
+    case serf_state::left:
+      return member_status::left;
+  }
+  return member_status::none;
+}
+std::optional<vivaldi::coordinate> serf::coordinate_of(std::string_view name) const {
+  if (name == impl_->cfg_.memberlist.name) return impl_->coord_client_.get_coordinate();
+  auto it = impl_->coord_cache_.find(std::string(name));
+  if (it == impl_->coord_cache_.end()) return std::nullopt;
+  return it->second;
+}
+vivaldi::coordinate serf::local_coordinate() const { return impl_->coord_client_.get_coordinate(); }
+restored_clocks serf::clocks() const {
+  return {impl_->member_clock_.time(), impl_->event_clock_.time(), impl_->query_clock_.time()};
+}
+serf_stats serf::stats() const { return impl_->stats(); }
+const swim::core& serf::core() const { return *impl_->core_; }
+bool serf::encrypted() const { return impl_->keyring_ != nullptr && !impl_->keyring_->empty(); }
+
+}  // namespace chorus::agent

@@ -1,0 +1,270 @@
+// N Serf nodes over virtual time (serf_cluster.hpp): the behaviours a user
+// checks with `serf members`, `serf event`, `serf query`, `serf keys`.
+// Deterministic per seed: CHORUS_SEED=<n> replays a run.
+#include "serf_cluster.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <set>
+
+#include "agent/key_queries.hpp"
+#include "swim/core.hpp"
+
+using namespace chorus;
+using namespace chorus::serf_sim;
+using agent::member_status;
+
+namespace {
+
+std::uint64_t test_seed() {
+  static const std::uint64_t seed = [] {
+    const char* env = std::getenv("CHORUS_SEED");
+    const std::uint64_t s = env ? std::strtoull(env, nullptr, 10) : 20261122;
+    std::cout << "serf sim seed: " << s << " (set CHORUS_SEED to replay)\n";
+    return s;
+  }();
+  return seed;
+}
+
+// n nodes, each joining node 0, run until everyone sees everyone alive.
+void form(cluster& c, std::size_t n, const swim::keyring* ring = nullptr) {
+  for (std::size_t i = 0; i < n; ++i) c.add_node({{"role", i % 2 ? "web" : "db"}, {"idx", std::to_string(i)}}, ring);
+  for (std::size_t i = 1; i < n; ++i) c.join(i, 0);
+  const bool converged = c.run_until_true(
+      [&] {
+        for (std::size_t i = 0; i < n; ++i)
+          if (!c.status_everywhere(i, member_status::alive)) return false;
+        return true;
+      },
+      60s);
+  REQUIRE(converged);
+}
+
+}  // namespace
+
+TEST_CASE("join converges with tags everywhere", "[sim][serf]") {
+  cluster c(test_seed());
+  form(c, 8);
+  for (std::size_t obs = 0; obs < 8; ++obs) {
+    REQUIRE(c.node(obs).members().size() == 8);
+    for (std::size_t i = 0; i < 8; ++i) {
+      auto m = c.node(obs).find_member(cluster::name_of(i));
+      REQUIRE(m);
+      CHECK(m->tags.at("idx") == std::to_string(i));
+      CHECK(m->tags.at("role") == (i % 2 ? "web" : "db"));
+      CHECK(m->addr == cluster::address_of(i));
+    }
+  }
+  // Every node delivered member-join (coalesced) for every member, itself included.
+  c.run_for(5s);
+  for (std::size_t obs = 0; obs < 8; ++obs) {
+    std::set<std::string> joined;
+    for (const auto& e : c.seen(obs).member_events)
+      if (e.type == agent::member_event_type::join)
+        for (const auto& m : e.members) joined.insert(m.name);
+    CHECK(joined.size() == 8);
+  }
+  // Member clocks agree once the join intents settled.
+  CHECK(c.node(0).stats().member_time > 1);
+}
+
+TEST_CASE("a user event reaches every node exactly once", "[sim][serf]") {
+  cluster c(test_seed() + 1);
+  form(c, 10);
+  const std::string payload = "v1.2.3";
+  REQUIRE(c.with(3, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) {
+             return s.user_event(now, "deploy", swim::bytes(payload.begin(), payload.end()), false, rt);
+           }).empty());
+  c.run_for(20s);  // long enough for every retransmit and a push/pull round
+  for (std::size_t i = 0; i < 10; ++i) {
+    int got = 0;
+    for (const auto& e : c.seen(i).user_events)
+      if (e.name == "deploy") {
+        ++got;
+        CHECK(std::string(e.payload.begin(), e.payload.end()) == payload);
+      }
+    INFO("node " << i);
+    CHECK(got == 1);
+  }
+  // A coalescable burst: only the newest LTime of that name is delivered.
+  for (int k = 0; k < 3; ++k) {
+    const std::string p = "burst" + std::to_string(k);
+    c.with(1, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) {
+      return s.user_event(now, "burst", swim::bytes(p.begin(), p.end()), true, rt);
+    });
+  }
+  c.run_for(10s);
+  for (std::size_t i = 0; i < 10; ++i) {
+    std::vector<std::string> got;
+    for (const auto& e : c.seen(i).user_events)
+      if (e.name == "burst") got.emplace_back(e.payload.begin(), e.payload.end());
+    INFO("node " << i);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0] == "burst2");
+  }
+}
+
+TEST_CASE("a query collects a response from every node", "[sim][serf]") {
+  cluster c(test_seed() + 2);
+  c.responder = [](std::size_t n, const agent::query_event& q) -> std::optional<std::string> {
+    if (q.name != "whoami") return std::nullopt;
+    return "I am n" + std::to_string(n);
+  };
+  form(c, 9);
+  agent::query_params p;
+  p.name = "whoami";
+  p.request_ack = true;
+  auto started =
+      c.with(4, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) { return s.query(now, p, rt); });
+  REQUIRE(started.ok());
+  // Default timeout: 200 ms * 16 * ceil(log10(10)) = 3.2 s.
+  CHECK(started.deadline - c.now() == 3200ms);
+  c.run_for(4s);
+  auto& seen = c.seen(4);
+  REQUIRE(seen.done.size() == 1);
+  CHECK(seen.acks[started.handle].size() == 9);
+  std::set<std::string> from;
+  for (const auto& [node, payload] : seen.responses[started.handle]) {
+    from.insert(node);
+    CHECK(payload == "I am " + node);
+  }
+  CHECK(from.size() == 9);
+  CHECK(seen.responses[started.handle].size() == 9);  // no duplicates
+
+  // Filters: only role=web nodes with an odd index answer.
+  agent::query_params f;
+  f.name = "whoami";
+  f.filter_tags = {{"role", "^we"}};
+  f.relay_factor = 2;  // relayed copies are de-duplicated
+  auto s2 = c.with(0, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) { return s.query(now, f, rt); });
+  REQUIRE(s2.ok());
+  c.run_for(4s);
+  std::set<std::string> web;
+  for (const auto& [node, payload] : c.seen(0).responses[s2.handle]) web.insert(node);
+  CHECK(web == std::set<std::string>{"n1", "n3", "n5", "n7"});
+  CHECK(c.seen(0).responses[s2.handle].size() == 4);
+}
+
+TEST_CASE("a graceful leave shows left everywhere", "[sim][serf]") {
+  cluster c(test_seed() + 3);
+  form(c, 6);
+  c.with(2, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) { s.leave(now, rt); });
+  REQUIRE(c.run_until_true([&] { return c.seen(2).leave_result.has_value(); }, 15s));
+  CHECK(c.seen(2).leave_result->empty());
+  CHECK(c.node(2).local_status() == member_status::left);
+  c.crash(2);  // the agent exits after leaving
+  REQUIRE(c.run_until_true([&] { return c.status_everywhere(2, member_status::left); }, 30s));
+  c.run_for(5s);
+  for (std::size_t i = 0; i < 6; ++i) {
+    if (i == 2) continue;
+    bool leave_event = false, failed_event = false;
+    for (const auto& e : c.seen(i).member_events)
+      for (const auto& m : e.members)
+        if (m.name == "n2") {
+          leave_event |= e.type == agent::member_event_type::leave;
+          failed_event |= e.type == agent::member_event_type::failed;
+        }
+    INFO("node " << i);
+    CHECK(leave_event);
+    CHECK_FALSE(failed_event);
+    CHECK(c.node(i).stats().left == 1);
+  }
+}
+
+TEST_CASE("a crash shows failed everywhere, with an explanation", "[sim][serf]") {
+  cluster c(test_seed() + 4);
+  form(c, 7);
+  c.crash(5);
+  REQUIRE(c.run_until_true([&] { return c.status_everywhere(5, member_status::failed); }, 60s));
+  int with_accuser = 0, with_probes = 0;
+  for (std::size_t i = 0; i < 7; ++i) {
+    if (i == 5) continue;
+    auto m = c.node(i).find_member("n5");
+    REQUIRE(m);
+    CHECK(m->failure.failed_at.has_value());
+    if (!m->failure.suspected_by.empty()) ++with_accuser;
+    if (!m->failure.our_probes.empty()) {
+      ++with_probes;
+      CHECK_FALSE(m->failure.our_probes.back().ok);
+    }
+    CHECK(c.node(i).stats().failed == 1);
+  }
+  CHECK(with_accuser > 0);
+  CHECK(with_probes > 0);
+  // force-leave turns failed into left everywhere.
+  c.with(0,
+         [&](agent::serf& s, agent::serf_runtime& rt, time_point now) { return s.force_leave(now, "n5", false, rt); });
+  CHECK(c.run_until_true([&] { return c.status_everywhere(5, member_status::left); }, 30s));
+}
+
+TEST_CASE("key rotation through internal queries reaches every node", "[sim][serf]") {
+  const auto k1 = swim::key_from_base64("T9jncgl9mbLus+baTTa7q7nPSUrXwbDi2dhbtqir37s=");
+  const auto k2 = swim::key_from_base64("HvY8ubRZMgafUOWvrOadwOckVa1wN3QWAo46FVKbVN8=");
+  REQUIRE(k1.ok());
+  REQUIRE(k2.ok());
+  swim::keyring ring;
+  if (!ring.install(k1.key).empty()) {
+    WARN("AES-256-GCM unavailable on this CPU; skipping");
+    return;
+  }
+  cluster c(test_seed() + 5);
+  form(c, 5, &ring);
+  auto op = [&](agent::key_op o, const swim::key_bytes& key) {
+    const auto id = c.with(
+        1, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) { return s.key_operation(now, o, key, rt); });
+    REQUIRE(id != 0);
+    REQUIRE(c.run_until_true([&] { return c.seen(1).key_results.count(id) > 0; }, 10s));
+    return c.seen(1).key_results[id];
+  };
+  auto r = op(agent::key_op::install, k2.key);
+  CHECK(r.error.empty());
+  CHECK(r.num_nodes == 5);
+  CHECK(r.num_resp == 5);
+  CHECK(r.num_err == 0);
+  r = op(agent::key_op::use, k2.key);
+  CHECK(r.error.empty());
+  r = op(agent::key_op::remove, k1.key);
+  CHECK(r.error.empty());
+  r = op(agent::key_op::list, {});
+  CHECK(r.num_resp == 5);
+  REQUIRE(r.keys.size() == 1);
+  CHECK(r.keys.begin()->first == swim::key_to_base64(k2.key));
+  CHECK(r.keys.begin()->second == 5);
+  CHECK(r.primary_keys[swim::key_to_base64(k2.key)] == 5);
+  for (std::size_t i = 0; i < 5; ++i) {
+    REQUIRE(c.keyring(i).size() == 1);
+    CHECK(c.keyring(i).keys()[0] == k2.key);
+  }
+  // Removing the primary is refused by every node.
+  r = op(agent::key_op::remove, k2.key);
+  CHECK(r.num_err == 5);
+  CHECK(r.error == "5/5 nodes reported failure");
+  CHECK(r.messages.at("n0") == swim::remove_primary_error);
+  // The cluster still works on the new key.
+  c.run_for(10s);
+  for (std::size_t i = 0; i < 5; ++i) CHECK(c.status_everywhere(i, member_status::alive));
+}
+
+TEST_CASE("a restarted node without snapshot rejoins", "[sim][serf]") {
+  cluster c(test_seed() + 6);
+  form(c, 6);
+  c.crash(3);
+  REQUIRE(c.run_until_true([&] { return c.status_everywhere(3, member_status::failed); }, 60s));
+  c.restart(3, 0);
+  REQUIRE(c.run_until_true([&] { return c.status_everywhere(3, member_status::alive); }, 30s));
+  CHECK(c.node(3).members().size() == 6);
+  for (std::size_t i = 0; i < 6; ++i) CHECK(c.status_in(3, i) == member_status::alive);
+}
+
+TEST_CASE("the same seed gives the same run", "[sim][serf]") {
+  auto run = [](std::uint64_t seed) {
+    cluster c(seed);
+    c.loss = 0.05;
+    for (int i = 0; i < 5; ++i) c.add_node();
+    for (std::size_t i = 1; i < 5; ++i) c.join(i, 0);
+    c.run_for(20s);
+    return std::make_pair(c.udp_packets, c.udp_bytes);
+  };
+  CHECK(run(test_seed()) == run(test_seed()));
+}
