@@ -43,6 +43,8 @@ std::map<std::string, double*> tunables(vivaldi::config& c) {
       {"chorus.ref_alpha", &c.chorus.ref_alpha},
       {"chorus.adj_gain", &c.chorus.adj_gain},
       {"chorus.height_share", &c.chorus.height_share},
+      {"chorus.push_cap", &c.chorus.push_cap},
+      {"chorus.push_floor", &c.chorus.push_floor},
   };
 }
 std::map<std::string, std::size_t*> size_tunables(vivaldi::config& c) {

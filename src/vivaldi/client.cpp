@@ -188,14 +188,25 @@ double client::chorus_spring(const double* rvec, double rheight, double radjustm
   const double wrongness = std::abs(dist - r) * inv_r;
   coord_.error = config_.vivaldi_ce * weight * wrongness + coord_.error * (1.0 - config_.vivaldi_ce * weight);
   coord_.error = std::min(coord_.error, config_.vivaldi_error_max);
+  // Relative weight min(rel_max, (ref / r)^p); p = 1.25 (the default) and 1
+  // avoid std::pow.
   double rel = 1.0;
   const double p = config_.chorus.rel_p;
   if (p != 0.0 && rtt_ref_ > 0.0) {
     const double ratio = rtt_ref_ * inv_r;
-    rel = p == 1.0 ? ratio : p == 0.5 ? std::sqrt(ratio) : std::pow(ratio, p);
-    rel = std::min(rel, config_.chorus.rel_max);
+    const double cap = config_.chorus.rel_max;
+    if (ratio >= 1.0 && cap <= 1.0)
+      rel = cap;
+    else
+      rel = std::min(cap, p == 1.25 ? ratio * std::sqrt(std::sqrt(ratio)) : p == 1.0 ? ratio : std::pow(ratio, p));
   }
-  double force = gain * weight * (r - dist) * rel;
+  // Robust push: a link measured much longer than predicted (typically a
+  // triangle-inequality violation) may push us away by at most push_cap x
+  // max(dist, push_floor x ref) per step.
+  double residual = r - dist;
+  if (config_.chorus.push_cap > 0.0)
+    residual = std::min(residual, config_.chorus.push_cap * std::max(dist, config_.chorus.push_floor * rtt_ref_));
+  double force = gain * weight * residual * rel;
   const double share = config_.chorus.height_share;
   if (share > 0.0) {
     coord_.height = std::max(coord_.height + share * force, config_.height_min);

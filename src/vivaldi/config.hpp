@@ -32,14 +32,19 @@ struct chorus_tuning {
   // min(rel_max, (ref / r)^rel_p) times the usual step, ref being a running
   // mean of this node's RTTs (EWMA gain ref_alpha). Long links, which carry
   // most triangle-inequality violations, then stop dragging short ones.
-  double rel_p = 1.0;
+  double rel_p = 1.25;
   double rel_max = 1.0;
   double ref_alpha = 0.05;
   // Adjustment = adj_gain x Serf's (half the mean residual over the window).
-  double adj_gain = 0.5;
+  double adj_gain = 0.25;
   // Share of each step that goes additively into the height (the rest moves
   // the vector); 0 = Serf's multiplicative height update.
   double height_share = 0.25;
+  // A sample longer than predicted pushes by at most
+  // push_cap x max(predicted, push_floor x ref) (0 = no cap): long detour
+  // paths stop inflating the whole embedding.
+  double push_cap = 0.5;
+  double push_floor = 1.0;
 };
 
 struct config {
@@ -81,7 +86,8 @@ struct config {
            latency_filter_size >= 1 && latency_filter_size <= 5 && chorus.filter_window >= 1 &&
            chorus.filter_window <= 5 && gravity_rho > 0 && chorus.cc_start > 0 && chorus.anneal_tau >= 0 &&
            chorus.cc_floor > 0 && chorus.rel_max > 0 && chorus.ref_alpha > 0 && chorus.ref_alpha <= 1 &&
-           chorus.adj_gain >= 0 && chorus.height_share >= 0 && chorus.height_share < 1;
+           chorus.adj_gain >= 0 && chorus.height_share >= 0 && chorus.height_share < 1 && chorus.push_cap >= 0 &&
+           chorus.push_floor >= 0;
   }
 };
 
