@@ -13,12 +13,15 @@
 #include "cli/rpc_commands.hpp"
 #include "swim/protocol_version.hpp"
 
+namespace chorus::cli {
+void add_agent_command(CLI::App& app, int& rc);  // agent_command.cpp
+}
+
 namespace {
 
 int print_version() {
   std::printf("chorus v%s\n", chorus::version);
-  std::printf("Agent Protocol: %d (Understands back to: %d)\n", chorus::swim::delegate_cur,
-              chorus::swim::delegate_min);
+  std::printf("Agent Protocol: %d (Understands back to: %d)\n", chorus::swim::delegate_cur, chorus::swim::delegate_min);
   std::printf("Gossip Protocol: %d (Understands %d to %d; Serf 0.9 compatible)\n", chorus::swim::protocol_cur,
               chorus::swim::protocol_min, chorus::swim::protocol_max);
   return 0;
@@ -35,6 +38,7 @@ int main(int argc, char** argv) {
   version->callback([&] { rc = print_version(); });
 
   chorus::cli::add_rpc_commands(app, rc);
+  chorus::cli::add_agent_command(app, rc);
 
   // decode: dissect a captured gossip packet / stream (logic in cli/decode.cpp).
   chorus::cli::decode_options decode_opt;

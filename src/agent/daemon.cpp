@@ -1,0 +1,820 @@
+#include "agent/daemon.hpp"
+
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <asio.hpp>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "agent/handlers.hpp"
+#include "agent/logging.hpp"
+#include "agent/serf.hpp"
+#include "chorus/version.hpp"
+#include "rpc/server.hpp"
+#include "swim/core.hpp"
+#include "swim/keyring.hpp"
+#include "swim/transport/transport.hpp"
+
+namespace chorus::agent {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+const char* status_name(member_status s) {
+  switch (s) {
+    case member_status::alive:
+      return "alive";
+    case member_status::leaving:
+      return "leaving";
+    case member_status::left:
+      return "left";
+    case member_status::failed:
+      return "failed";
+    default:
+      return "none";
+  }
+}
+
+std::string ip_text(const address& a) {
+  if (a.empty()) return "";
+  return swim::transport::to_ip(a).to_string();
+}
+
+rpc::member to_rpc(const member& m) {
+  rpc::member r;
+  r.addr = m.addr.ip_bytes();
+  r.port = m.addr.port;
+  r.name = m.name;
+  r.tags = rpc::string_map(m.tags.begin(), m.tags.end());
+  r.status = status_name(m.status);
+  r.protocol_min = m.vsn[0];
+  r.protocol_max = m.vsn[1];
+  r.protocol_cur = m.vsn[2];
+  r.delegate_min = m.vsn[3];
+  r.delegate_max = m.vsn[4];
+  r.delegate_cur = m.vsn[5];
+  return r;
+}
+
+// First non-loopback IPv4 of the machine (Serf advertises a private IP when
+// bound to 0.0.0.0), or of one interface (-iface).
+std::optional<asio::ip::address> interface_ip(const std::string& iface) {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return std::nullopt;
+  std::optional<asio::ip::address> found;
+  for (ifaddrs* i = list; i && !found; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+    if (!iface.empty() && iface != i->ifa_name) continue;
+    if (iface.empty() && (i->ifa_flags & IFF_LOOPBACK)) continue;
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+    found = asio::ip::address_v4(ntohl(sin->sin_addr.s_addr));
+  }
+  freeifaddrs(list);
+  return found;
+}
+
+}  // namespace
+
+class daemon_impl final : public serf_runtime, public swim::transport::driver, public rpc::agent_api {
+ public:
+  explicit daemon_impl(agent_config cfg) : cfg_(std::move(cfg)), signals_(io_), retry_timer_(io_) {}
+
+  int run();
+
+  // --- serf_runtime -----------------------------------------------------------
+  void send_packet(const address& to, bytes packet, bool crc) override {
+    transport_->send_packet(to, std::move(packet), crc);
+  }
+  void set_timer(time_point at, swim::timer_token token) override { transport_->set_timer(at, token); }
+  void start_push_pull(const address& to, swim::exchange_id id, const swim::push_pull& req, time_point dl) override {
+    transport_->start_push_pull(to, id, req, dl);
+  }
+  void start_tcp_ping(const address& to, swim::exchange_id id, const swim::ping& req, time_point dl) override {
+    transport_->start_tcp_ping(to, id, req, dl);
+  }
+  void member_event(const agent::member_event& e) override;
+  void user_event(const user_event_data& e) override;
+  void query(const query_event& e) override;
+  void query_ack(query_handle h, std::string_view from) override {
+    record(h, rpc::query_record{std::string(from), std::nullopt, "ack"}, false);
+  }
+  void query_response(query_handle h, std::string_view from, std::span<const std::uint8_t> payload) override {
+    record(h, rpc::query_record{std::string(from), bytes(payload.begin(), payload.end()), "response"}, false);
+  }
+  void query_done(query_handle h) override { record(h, rpc::query_record{"", std::nullopt, "done"}, true); }
+  void key_operation_done(std::uint64_t op, const key_result& r) override;
+  void keyring_changed() override { save_keyring(); }
+  void join_done(std::uint64_t id, int ok, int failed) override;
+  void leave_done(std::string_view error) override;
+  void force_leave_done(std::string_view node, std::string_view error) override {
+    if (!error.empty()) log_->warn("agent: force-leave of {} : {}", node, error);
+  }
+  void shutdown_requested(std::string_view reason) override {
+    log_->error("agent: shutting down: {}", reason);
+    asio::post(io_, [this] { shutdown(1); });
+  }
+  void log(log_level level, std::string_view text) override {
+    switch (level) {
+      case log_level::trace:
+        log_->trace("{}", text);
+        break;
+      case log_level::debug:
+        log_->debug("{}", text);
+        break;
+      case log_level::info:
+        log_->info("{}", text);
+        break;
+      case log_level::warn:
+        log_->warn("{}", text);
+        break;
+      default:
+        log_->error("{}", text);
+        break;
+    }
+  }
+
+  // --- transport driver -------------------------------------------------------
+  void on_message(time_point now, const address& from, const swim::message&, std::span<const std::uint8_t> wire,
+                  swim::runtime&) override {
+    serf_->handle_packet(now, from, wire, *this);
+  }
+  void on_timer(time_point now, swim::timer_token token, swim::runtime&) override {
+    serf_->handle_timer(now, token, *this);
+  }
+  swim::push_pull on_push_pull(time_point now, const address& from, const swim::push_pull& remote,
+                               swim::runtime&) override {
+    return serf_->handle_push_pull(now, from, remote, *this);
+  }
+  std::optional<swim::ack> on_stream_ping(const swim::ping& p) override { return serf_->handle_stream_ping(p); }
+  void on_push_pull_done(time_point now, swim::exchange_id id, const swim::push_pull* reply, swim::runtime&) override {
+    if (reply)
+      serf_->push_pull_completed(now, id, *reply, *this);
+    else
+      serf_->push_pull_failed(now, id, *this);
+  }
+  void on_tcp_ping_done(time_point now, swim::exchange_id id, bool ok, swim::runtime&) override {
+    serf_->tcp_ping_completed(now, id, ok, *this);
+  }
+  void on_stream_user(time_point now, std::span<const std::uint8_t> payload, swim::runtime&) override {
+    bytes b{static_cast<std::uint8_t>(swim::message_type::user)};
+    b.insert(b.end(), payload.begin(), payload.end());
+    serf_->handle_packet(now, address{}, b, *this);
+  }
+
+  // --- RPC --------------------------------------------------------------------
+  std::vector<rpc::member> members() override {
+    std::vector<rpc::member> out;
+    for (const auto& m : serf_->members()) out.push_back(to_rpc(m));
+    return out;
+  }
+  void join(std::vector<std::string> addrs, bool replay, std::function<void(int, std::string)> done) override {
+    join_addresses(std::move(addrs), replay, std::move(done));
+  }
+  void leave(std::function<void(std::string)> done) override {
+    leave_waiters_.push_back(std::move(done));
+    start_leave();
+  }
+  std::string force_leave(const std::string& node, bool prune) override {
+    return serf_->force_leave(swim::transport::now(), node, prune, *this);
+  }
+  std::string user_event(const std::string& name, const bytes& payload, bool coalesce) override {
+    return serf_->user_event(swim::transport::now(), name, payload, coalesce, *this);
+  }
+  std::string set_tags(const rpc::string_map& set, const std::vector<std::string>& del) override;
+  rpc::stats_response stats() override;
+  rpc::coordinate_response get_coordinate(const std::string& node) override {
+    rpc::coordinate_response r;
+    if (auto c = serf_->coordinate_of(node)) {
+      r.ok = true;
+      r.coord = {c->adjustment, c->error, c->height, c->vec};
+    }
+    return r;
+  }
+  void key_operation(rpc::command c, const std::string& key,
+                     std::function<void(rpc::key_response, std::string)> done) override;
+  std::string query(const rpc::query_request& q, std::function<void(const rpc::query_record&)> rec) override;
+  std::string respond(std::uint64_t handle, const bytes& payload) override {
+    return serf_->respond(swim::transport::now(), handle, payload, *this);
+  }
+  bool valid_filter(const std::string& filter) override {
+    std::vector<event_filter> f;
+    return parse_event_filters(filter, f);
+  }
+  bool filter_matches(const std::string& filter, const std::string& event, const std::string& name) override {
+    std::vector<event_filter> f;
+    return parse_event_filters(filter, f) && filters_match(f, event, name);
+  }
+
+ private:
+  std::string setup();
+  std::string resolve_bind(asio::ip::address& ip, std::uint16_t& port);
+  void print_banner();
+  void on_signal(int sig);
+  void start_leave();
+  void shutdown(int code);
+  void reload();
+  void save_keyring();
+  void record(query_handle h, const rpc::query_record& r, bool last);
+  // Resolves "host", "host:port" or "name/host:port" (every A/AAAA address).
+  void join_addresses(std::vector<std::string> addrs, bool replay, std::function<void(int, std::string)> done);
+  void retry_join_attempt();
+
+  agent_config cfg_;
+  asio::io_context io_;
+  log_hub hub_;
+  std::shared_ptr<spdlog::logger> log_ = hub_.logger();
+  swim::keyring keys_;
+  std::unique_ptr<serf> serf_;
+  std::unique_ptr<swim::transport::transport> transport_;
+  std::unique_ptr<rpc::server> rpc_;
+  std::unique_ptr<handler_runner> handlers_;
+  asio::signal_set signals_;
+  asio::steady_timer retry_timer_;
+  int retry_attempts_ = 0;
+  std::map<std::uint64_t, std::function<void(int, std::string)>> joins_;
+  std::map<query_handle, std::function<void(const rpc::query_record&)>> queries_;
+  std::map<std::uint64_t, std::pair<rpc::command, std::function<void(rpc::key_response, std::string)>>> key_ops_;
+  std::vector<std::function<void(std::string)>> leave_waiters_;
+  std::optional<std::pair<std::uint64_t, key_result>> pending_key_result_;
+  bool leaving_ = false, stopping_ = false;
+  int exit_code_ = 0;
+  std::string bind_text_;
+};
+
+std::string daemon_impl::resolve_bind(asio::ip::address& ip, std::uint16_t& port) {
+  host_port hp;
+  if (auto e = split_host_port(cfg_.bind, hp); !e.empty()) return "Invalid bind address: " + e;
+  port = hp.has_port ? hp.port : 7946;
+  asio::error_code ec;
+  ip = asio::ip::make_address(hp.host.empty() ? "0.0.0.0" : hp.host, ec);
+  if (ec) return "Invalid bind address '" + cfg_.bind + "': not an IP address";
+  if (!cfg_.iface.empty()) {
+    auto found = interface_ip(cfg_.iface);
+    if (!found) return "Failed to get interface address for '" + cfg_.iface + "'";
+    ip = *found;
+  }
+  return {};
+}
+
+std::string daemon_impl::setup() {
+  hub_.set_level(*rpc::parse_log_level(cfg_.log_level));
+
+  // Encryption.
+  if (!cfg_.encrypt_key.empty() || !cfg_.keyring_file.empty()) {
+    const auto aes = swim::aes_gcm_status();
+    if (!aes.available) return "Encryption is configured but unavailable on this machine: " + aes.message;
+  }
+  if (!cfg_.encrypt_key.empty()) {
+    auto k = swim::key_from_base64(cfg_.encrypt_key);
+    if (!k.ok()) return "Invalid encryption key: " + k.error;
+    if (auto e = keys_.install(k.key); !e.empty()) return "Invalid encryption key: " + e;
+  }
+  if (!cfg_.keyring_file.empty()) {
+    std::ifstream f(cfg_.keyring_file);
+    if (!f) return "Error reading keyring file '" + cfg_.keyring_file + "'";
+    auto doc = nlohmann::json::parse(f, nullptr, false);
+    if (doc.is_discarded() || !doc.is_array() || doc.empty())
+      return "Error decoding keyring file '" + cfg_.keyring_file + "': expected a non-empty JSON array of keys";
+    for (const auto& v : doc) {
+      if (!v.is_string()) return "Error decoding keyring file: keys must be base64 strings";
+      auto k = swim::key_from_base64(v.get<std::string>());
+      if (!k.ok()) return "Invalid key in keyring file: " + k.error;
+      if (auto e = keys_.install(k.key); !e.empty()) return "Invalid key in keyring file: " + e;
+    }
+  }
+
+  // Addresses.
+  asio::ip::address bind_ip;
+  std::uint16_t port = 0;
+  if (auto e = resolve_bind(bind_ip, port); !e.empty()) return e;
+  asio::ip::address adv_ip = bind_ip;
+  std::uint16_t adv_port = port;
+  if (!cfg_.advertise.empty()) {
+    host_port hp;
+    split_host_port(cfg_.advertise, hp);
+    asio::error_code ec;
+    adv_ip = asio::ip::make_address(hp.host, ec);
+    if (ec) {
+      asio::ip::tcp::resolver res(io_);
+      auto results = res.resolve(hp.host, "", ec);
+      if (ec || results.empty()) return "Failed to resolve advertise address '" + hp.host + "'";
+      adv_ip = results.begin()->endpoint().address();
+    }
+    if (hp.has_port) adv_port = hp.port;
+  } else if (bind_ip.is_unspecified()) {
+    auto found = interface_ip("");
+    adv_ip = found ? *found : asio::ip::address(asio::ip::address_v4::loopback());
+  }
+
+  // Transport.
+  swim::transport::options topt;
+  topt.bind_ip = bind_ip;
+  topt.port = port;
+  topt.compress = cfg_.enable_compression;
+  topt.keys = &keys_;
+  topt.label = cfg_.label;
+  swim::config ml = cfg_.profile == "wan"     ? swim::config::wan("", {})
+                    : cfg_.profile == "local" ? swim::config::local("", {})
+                                              : swim::config::lan("", {});
+  topt.tcp_timeout = ml.tcp_timeout;
+  transport_ = std::make_unique<swim::transport::transport>(io_, topt, *this, nullptr,
+                                                            [this](int level, const std::string& text) {
+                                                              if (level >= 2)
+                                                                log_->warn("{}", text);
+                                                              else if (level == 1)
+                                                                log_->info("{}", text);
+                                                              else
+                                                                log_->debug("{}", text);
+                                                            });
+  if (auto e = transport_->open(); !e.empty()) return "Failed to start the Serf agent: " + e;
+  if (port == 0) adv_port = transport_->port();
+  bind_text_ = (bind_ip.is_v6() ? "[" + bind_ip.to_string() + "]" : bind_ip.to_string()) + ":" +
+               std::to_string(transport_->port());
+
+  // Serf.
+  serf_config sc;
+  ml.name = cfg_.node_name;
+  ml.advertise = swim::transport::to_address(adv_ip, adv_port);
+  ml.encryption = !keys_.empty();
+  sc.memberlist = ml;
+  sc.tags = cfg_.tags;
+  sc.protocol = static_cast<std::uint8_t>(cfg_.protocol);
+  sc.query_response_size_limit = cfg_.query_response_size_limit;
+  sc.query_size_limit = cfg_.query_size_limit;
+  sc.user_event_size_limit = cfg_.user_event_size_limit;
+  sc.broadcast_timeout = std::chrono::duration_cast<duration>(cfg_.broadcast_timeout);
+  if (cfg_.reconnect_interval.count())
+    sc.reconnect_interval = std::chrono::duration_cast<duration>(cfg_.reconnect_interval);
+  if (cfg_.reconnect_timeout.count())
+    sc.reconnect_timeout = std::chrono::duration_cast<duration>(cfg_.reconnect_timeout);
+  if (cfg_.tombstone_timeout.count())
+    sc.tombstone_timeout = std::chrono::duration_cast<duration>(cfg_.tombstone_timeout);
+  sc.enable_name_resolution = !cfg_.disable_name_resolution;
+  sc.disable_coordinates = cfg_.disable_coordinates;
+  serf_ = std::make_unique<serf>(sc, std::random_device{}() ^ (std::uint64_t(std::random_device{}()) << 32),
+                                 keys_.empty() ? nullptr : &keys_);
+
+  // Event handlers.
+  std::vector<handler_spec> specs;
+  for (const auto& h : cfg_.event_handlers) {
+    handler_spec s;
+    if (auto e = parse_handler_spec(h, s); !e.empty()) return e;
+    specs.push_back(std::move(s));
+  }
+  handlers_ = std::make_unique<handler_runner>([this](const handler_result& r) {
+    if (r.elapsed > handler_slow_warning) log_->warn("agent: Script '{}' slow, execution exceeding {}", r.script, "1s");
+    if (r.exit_code != 0) log_->error("agent: Error invoking script '{}': exit status {}", r.script, r.exit_code);
+    if (!r.output.empty()) log_->debug("agent: Event '{}' script output: {}", r.event.event, r.output);
+    if (r.event.event == "query" && r.exit_code == 0 && !r.output.empty()) {
+      asio::post(io_, [this, h = r.event.query_handle, out = r.output] {
+        if (!serf_) return;
+        auto e = serf_->respond(swim::transport::now(), h, bytes(out.begin(), out.end()), *this);
+        if (!e.empty()) log_->warn("agent: failed to respond to query: {}", e);
+      });
+    }
+  });
+  handlers_->configure(specs, cfg_.node_name, cfg_.tags);
+
+  // RPC.
+  host_port rp;
+  split_host_port(cfg_.rpc_addr, rp);
+  asio::error_code ec;
+  const auto rpc_ip = asio::ip::make_address(rp.host, ec);
+  if (ec) return "Invalid RPC address '" + cfg_.rpc_addr + "': not an IP address";
+  rpc::server_options ro;
+  ro.auth_key = cfg_.rpc_auth;
+  rpc_ = std::make_unique<rpc::server>(io_, *this, ro, [this](rpc::log_level l, const std::string& text) {
+    if (l >= rpc::log_level::warn)
+      log_->warn("{}", text);
+    else
+      log_->debug("{}", text);
+  });
+  if (auto e = rpc_->listen({rpc_ip, rp.has_port ? rp.port : std::uint16_t{7373}}); !e.empty()) return e;
+  rpc_->set_log_history([this] { return hub_.history(); });
+  hub_.set_listener([this](rpc::log_level l, const std::string& line) {
+    asio::post(io_, [this, l, line] {
+      if (rpc_) rpc_->publish_log(l, line);
+    });
+  });
+  return {};
+}
+
+void daemon_impl::print_banner() {
+  std::printf("==> Starting Serf agent...\n==> Starting Serf agent RPC...\n==> Serf agent running!\n");
+  std::printf("                      Node name: '%s'\n", cfg_.node_name.c_str());
+  std::printf("                      Bind addr: '%s'\n", bind_text_.c_str());
+  std::printf("                       RPC addr: '%s'\n", cfg_.rpc_addr.c_str());
+  std::printf("                      Encrypted: %s\n", keys_.empty() ? "false" : "true");
+  std::printf("                       Snapshot: %s\n", cfg_.snapshot_path.empty() ? "false" : "true");
+  std::printf("                        Profile: %s\n", cfg_.profile.c_str());
+  std::printf("    Message Compression Enabled: %s\n", cfg_.enable_compression ? "true" : "false");
+  if (!cfg_.label.empty()) std::printf("                          Label: '%s'\n", cfg_.label.c_str());
+  std::printf("\n==> Log data will now stream in as it occurs:\n\n");
+  std::fflush(stdout);
+}
+
+int daemon_impl::run() {
+  if (auto e = setup(); !e.empty()) {
+    std::printf("==> %s\n", e.c_str());
+    std::fflush(stdout);
+    return 1;
+  }
+  print_banner();
+  if (!cfg_.snapshot_path.empty())
+    log_->warn("agent: -snapshot is accepted but snapshots are not implemented yet in chorus (no state is saved)");
+  if (!cfg_.discover.empty())
+    log_->warn("agent: -discover={} is stored but mDNS discovery is not implemented yet", cfg_.discover);
+  serf_->start(swim::transport::now(), *this);
+  log_->info("agent: chorus {} started as '{}' on {}", chorus::version, cfg_.node_name, bind_text_);
+
+  signals_.add(SIGINT);
+  signals_.add(SIGTERM);
+  signals_.add(SIGHUP);
+  std::function<void(const asio::error_code&, int)> on_sig = [this, &on_sig](const asio::error_code& ec, int sig) {
+    if (ec) return;
+    on_signal(sig);
+    signals_.async_wait(on_sig);
+  };
+  signals_.async_wait(on_sig);
+
+  if (!cfg_.start_join.empty()) {
+    join_addresses(cfg_.start_join, cfg_.replay_on_join, [this](int num, std::string error) {
+      if (num == 0) {
+        log_->error("agent: startup join failed: {}", error);
+        std::printf("==> Failed to join: %s\n", error.c_str());
+        shutdown(1);
+      } else {
+        log_->info("agent: joined {} nodes", num);
+      }
+    });
+  }
+  if (!cfg_.retry_join.empty()) asio::post(io_, [this] { retry_join_attempt(); });
+
+  io_.run();
+  return exit_code_;
+}
+
+void daemon_impl::retry_join_attempt() {
+  if (stopping_) return;
+  ++retry_attempts_;
+  log_->info("agent: Joining cluster... (attempt {})", retry_attempts_);
+  join_addresses(cfg_.retry_join, cfg_.replay_on_join, [this](int num, std::string error) {
+    if (stopping_) return;
+    if (num > 0) {
+      log_->info("agent: Join completed. Synced with {} initial agents", num);
+      return;
+    }
+    log_->warn("agent: Join failed: {}, retrying in {}", error, format_go_duration(cfg_.retry_interval));
+    if (cfg_.retry_max_attempts > 0 && retry_attempts_ >= cfg_.retry_max_attempts) {
+      log_->error("agent: max join retry exhausted, exiting");
+      return shutdown(1);
+    }
+    retry_timer_.expires_after(cfg_.retry_interval);
+    retry_timer_.async_wait([this](const asio::error_code& ec) {
+      if (!ec) retry_join_attempt();
+    });
+  });
+}
+
+void daemon_impl::join_addresses(std::vector<std::string> addrs, bool replay,
+                                 std::function<void(int, std::string)> done) {
+  struct pending {
+    std::vector<address> found;
+    std::string errors;
+    std::size_t left = 0;
+  };
+  auto p = std::make_shared<pending>();
+  p->left = addrs.size();
+  auto finish = [this, p, replay, done]() {
+    if (stopping_) return;
+    if (p->found.empty()) {
+      asio::post(io_, [done, e = p->errors.empty() ? std::string("no addresses to join") : p->errors] { done(0, e); });
+      return;
+    }
+    const auto id = serf_->join(swim::transport::now(), p->found, replay, *this);
+    joins_[id] = [done, p](int num, std::string error) { done(num, num > 0 ? std::string() : error + p->errors); };
+  };
+  if (addrs.empty()) return finish();
+  for (auto text : addrs) {
+    // "name/host:port": the name is informational for us.
+    if (auto slash = text.find('/'); slash != std::string::npos) text = text.substr(slash + 1);
+    host_port hp;
+    if (auto e = split_host_port(text, hp); !e.empty()) {
+      p->errors += "Failed to resolve " + text + ": " + e + "; ";
+      if (--p->left == 0) finish();
+      continue;
+    }
+    const std::uint16_t port = hp.has_port ? hp.port : 7946;
+    auto res = std::make_shared<asio::ip::udp::resolver>(io_);
+    res->async_resolve(
+        hp.host, std::to_string(port),
+        [p, res, text, finish](const asio::error_code& ec, asio::ip::udp::resolver::results_type r) {
+          if (ec)
+            p->errors += "Failed to resolve " + text + ": " + ec.message() + "; ";
+          else
+            for (const auto& e : r)
+              p->found.push_back(swim::transport::to_address(e.endpoint().address(), e.endpoint().port()));
+          if (--p->left == 0) finish();
+        });
+  }
+}
+
+void daemon_impl::join_done(std::uint64_t id, int ok, int failed) {
+  auto it = joins_.find(id);
+  if (it == joins_.end()) return;
+  auto fn = std::move(it->second);
+  joins_.erase(it);
+  std::string err = ok > 0 ? "" : std::to_string(failed) + " push/pull exchanges failed; ";
+  asio::post(io_, [fn, ok, err] { fn(ok, err); });
+}
+
+void daemon_impl::start_leave() {
+  if (leaving_) return;
+  leaving_ = true;
+  log_->info("agent: requesting graceful leave from Serf");
+  serf_->leave(swim::transport::now(), *this);
+  // Graceful shutdown gives up after 3 s (serf.md 14) plus the broadcast wait.
+  retry_timer_.cancel();
+  auto guard = std::make_shared<asio::steady_timer>(io_, cfg_.broadcast_timeout + std::chrono::seconds(3));
+  guard->async_wait([this, guard](const asio::error_code& ec) {
+    if (ec || stopping_) return;
+    log_->warn("agent: graceful leave timed out");
+    leave_done("leave timed out");
+  });
+}
+
+void daemon_impl::leave_done(std::string_view error) {
+  if (stopping_) return;
+  auto waiters = std::move(leave_waiters_);
+  leave_waiters_.clear();
+  const std::string e(error);
+  if (e.empty()) log_->info("agent: graceful leave complete");
+  asio::post(io_, [this, waiters, e] {
+    for (auto& w : waiters) w(e);
+    // Let the replies drain, then stop.
+    auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+    t->async_wait([this, t](const asio::error_code&) { shutdown(0); });
+  });
+}
+
+void daemon_impl::shutdown(int code) {
+  if (stopping_) return;
+  stopping_ = true;
+  exit_code_ = code;
+  log_->info("agent: shutdown");
+  retry_timer_.cancel();
+  asio::error_code ec;
+  signals_.cancel(ec);
+  if (rpc_) rpc_->close();
+  if (transport_) transport_->close();
+  handlers_.reset();
+  io_.stop();
+}
+
+void daemon_impl::on_signal(int sig) {
+  if (sig == SIGHUP) return reload();
+  if (leaving_ || stopping_) {
+    log_->warn("agent: second signal, exiting now");
+    return shutdown(1);
+  }
+  const bool graceful = sig == SIGINT ? !cfg_.skip_leave_on_interrupt : cfg_.leave_on_terminate;
+  log_->info("agent: caught signal: {}", sig == SIGINT ? "interrupt" : "terminated");
+  if (!graceful) return shutdown(sig == SIGINT ? 1 : 0);
+  start_leave();
+}
+
+void daemon_impl::reload() {
+  log_->info("agent: reloading configuration (SIGHUP)");
+  agent_flags f;
+  f.config_files = cfg_.config_files;
+  f.config_dirs = cfg_.config_dirs;
+  auto r = load_config(f);
+  if (!r.ok()) {
+    log_->error("agent: reload failed, keeping the old configuration: {}", r.error);
+    return;
+  }
+  if (auto l = rpc::parse_log_level(r.config.log_level)) {
+    cfg_.log_level = r.config.log_level;
+    hub_.set_level(*l);
+  }
+  // Event handlers from the files, plus the ones from the command line.
+  std::vector<handler_spec> specs;
+  for (const auto& h : r.config.event_handlers) {
+    handler_spec s;
+    if (parse_handler_spec(h, s).empty()) specs.push_back(s);
+  }
+  if (!specs.empty()) handlers_->configure(specs, cfg_.node_name, serf_->tags());
+  if (!r.config.tags.empty()) {
+    tag_map t = serf_->tags();
+    for (const auto& [k, v] : r.config.tags) t[k] = v;
+    if (auto e = serf_->set_tags(swim::transport::now(), t, *this); !e.empty()) log_->error("agent: {}", e);
+  }
+}
+
+void daemon_impl::save_keyring() {
+  if (cfg_.keyring_file.empty()) return;
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& k : keys_.keys()) arr.push_back(swim::key_to_base64(k));
+  std::ofstream f(cfg_.keyring_file, std::ios::trunc);
+  f << arr.dump() << "\n";
+  if (!f) log_->error("agent: failed to write keyring file {}", cfg_.keyring_file);
+}
+
+std::string daemon_impl::set_tags(const rpc::string_map& set, const std::vector<std::string>& del) {
+  tag_map t = serf_->tags();
+  for (const auto& d : del) t.erase(d);
+  for (const auto& [k, v] : set) t[k] = v;
+  if (auto e = serf_->set_tags(swim::transport::now(), t, *this); !e.empty()) return e;
+  handlers_->configure(handlers_->specs(), cfg_.node_name, t);
+  if (!cfg_.tags_file.empty()) {
+    nlohmann::json j = t;
+    std::ofstream f(cfg_.tags_file, std::ios::trunc);
+    f << j.dump(2) << "\n";
+    if (!f) return "Failed to write tags file " + cfg_.tags_file;
+  }
+  return {};
+}
+
+rpc::stats_response daemon_impl::stats() {
+  rpc::stats_response s;
+  s["agent"]["name"] = cfg_.node_name;
+  utsname u{};
+  uname(&u);
+  s["runtime"]["os"] = "linux";
+  s["runtime"]["arch"] = std::string(u.machine) == "x86_64" ? "amd64" : u.machine;
+  s["runtime"]["version"] = std::string("chorus ") + chorus::version;
+  s["runtime"]["max_procs"] = std::to_string(std::thread::hardware_concurrency());
+  s["runtime"]["goroutines"] = "2";
+  s["runtime"]["cpu_count"] = std::to_string(std::thread::hardware_concurrency());
+  for (const auto& [k, v] : serf_->stats().as_map()) s["serf"][k] = v;
+  for (const auto& [k, v] : serf_->tags()) s["tags"][k] = v;
+  for (const auto& h : handlers_->specs()) {
+    std::string key = h.filter_text.empty() ? "*:" : h.filter_text;
+    if (key.find(':') == std::string::npos) key += ":";
+    s["event_handlers"][key] = h.script;
+  }
+  const auto& t = transport_->stats();
+  auto& ts = s["transport"];  // chorus: what the transport counted and dropped
+  ts["udp_received"] = std::to_string(t.udp_received);
+  ts["udp_malformed"] = std::to_string(t.udp_malformed);
+  ts["udp_sent"] = std::to_string(t.udp_sent);
+  ts["udp_send_dropped"] = std::to_string(t.udp_send_dropped);
+  ts["tcp_accepted"] = std::to_string(t.tcp_accepted);
+  ts["tcp_refused"] = std::to_string(t.tcp_refused);
+  ts["tcp_malformed"] = std::to_string(t.tcp_malformed);
+  ts["tcp_timeouts"] = std::to_string(t.tcp_timeouts);
+  ts["tcp_err_replies"] = std::to_string(t.tcp_err_replies);
+  ts["push_pulls_served"] = std::to_string(t.push_pulls_served);
+  ts["exchanges_failed"] = std::to_string(t.exchanges_failed);
+  return s;
+}
+
+void daemon_impl::key_operation(rpc::command c, const std::string& key,
+                                std::function<void(rpc::key_response, std::string)> done) {
+  key_op op = key_op::list;
+  if (c == rpc::command::install_key) op = key_op::install;
+  if (c == rpc::command::use_key) op = key_op::use;
+  if (c == rpc::command::remove_key) op = key_op::remove;
+  swim::key_bytes raw;
+  if (op != key_op::list) {
+    auto k = swim::key_from_base64(key);
+    if (!k.ok()) {
+      asio::post(io_, [done, e = k.error] { done(rpc::key_response{}, e); });
+      return;
+    }
+    raw = k.key;
+  }
+  const auto id = serf_->key_operation(swim::transport::now(), op, raw, *this);
+  key_ops_[id] = {c, std::move(done)};
+  if (pending_key_result_ && pending_key_result_->first == id) {
+    auto r = std::move(pending_key_result_->second);
+    pending_key_result_.reset();
+    key_operation_done(id, r);
+  }
+}
+
+void daemon_impl::key_operation_done(std::uint64_t op, const key_result& r) {
+  auto it = key_ops_.find(op);
+  if (it == key_ops_.end()) {
+    // Delivered synchronously from inside key_operation (nothing started).
+    pending_key_result_ = std::make_pair(op, r);
+    return;
+  }
+  auto [cmd, fn] = std::move(it->second);
+  key_ops_.erase(it);
+  rpc::key_response resp;
+  resp.num_nodes = r.num_nodes;
+  resp.num_resp = r.num_resp;
+  resp.num_err = r.num_err;
+  resp.messages = rpc::string_map(r.messages.begin(), r.messages.end());
+  if (cmd == rpc::command::list_keys) {
+    resp.keys.emplace();
+    for (const auto& [k, n] : r.keys) (*resp.keys)[k] = n;
+  }
+  asio::post(io_, [fn = std::move(fn), resp, e = r.error] { fn(resp, e); });
+}
+
+std::string daemon_impl::query(const rpc::query_request& q, std::function<void(const rpc::query_record&)> rec) {
+  query_params p;
+  p.name = q.name;
+  p.payload = q.payload.value_or(bytes{});
+  p.filter_nodes = q.filter_nodes.value_or(std::vector<std::string>{});
+  if (q.filter_tags) p.filter_tags = std::map<std::string, std::string>(q.filter_tags->begin(), q.filter_tags->end());
+  p.request_ack = q.request_ack;
+  p.relay_factor = q.relay_factor;
+  p.timeout = std::chrono::duration_cast<duration>(std::chrono::nanoseconds(q.timeout_ns));
+  auto started = serf_->query(swim::transport::now(), p, *this);
+  if (!started.ok()) return started.error;
+  queries_[started.handle] = std::move(rec);
+  return {};
+}
+
+void daemon_impl::record(query_handle h, const rpc::query_record& r, bool last) {
+  auto it = queries_.find(h);
+  if (it == queries_.end()) return;
+  auto fn = it->second;
+  if (last) queries_.erase(it);
+  // Posted: the RPC reply must follow the query's ack header, and the
+  // callback must not run inside serf's call.
+  asio::post(io_, [fn, r] { fn(r); });
+}
+
+void daemon_impl::member_event(const agent::member_event& e) {
+  rpc::member_event_record rec;
+  rec.event = to_string(e.type);
+  handler_event he;
+  he.event = rec.event;
+  for (const auto& m : e.members) {
+    rec.members.push_back(to_rpc(m));
+    handler_member hm;
+    hm.name = m.name;
+    hm.ip = ip_text(m.addr);
+    if (auto it = m.tags.find("role"); it != m.tags.end()) hm.role = it->second;
+    hm.tags = m.tags;
+    he.members.push_back(std::move(hm));
+    log_->info("serf: {}: {} {}",
+               rec.event == "member-join"     ? "EventMemberJoin"
+               : rec.event == "member-leave"  ? "EventMemberLeave"
+               : rec.event == "member-failed" ? "EventMemberFailed"
+               : rec.event == "member-update" ? "EventMemberUpdate"
+                                              : "EventMemberReap",
+               m.name, ip_text(m.addr));
+  }
+  asio::post(io_, [this, rec] {
+    if (rpc_) rpc_->publish(rec);
+  });
+  if (handlers_ && !handlers_->submit(he)) log_->warn("agent: event handler queue full, dropped {}", he.event);
+}
+
+void daemon_impl::user_event(const user_event_data& e) {
+  log_->info("agent: Received event: user-event: {}", e.name);
+  rpc::user_event_record rec;
+  rec.coalesce = e.coalesce;
+  rec.ltime = e.ltime;
+  rec.name = e.name;
+  rec.payload = e.payload;
+  asio::post(io_, [this, rec] {
+    if (rpc_) rpc_->publish(rec);
+  });
+  handler_event he;
+  he.event = "user";
+  he.name = e.name;
+  he.ltime = e.ltime;
+  he.payload.assign(e.payload.begin(), e.payload.end());
+  if (handlers_ && !handlers_->submit(he)) log_->warn("agent: event handler queue full, dropped user event");
+}
+
+void daemon_impl::query(const query_event& e) {
+  log_->info("agent: Received event: query: {}", e.name);
+  rpc::query_event_record rec;
+  rec.ltime = e.ltime;
+  rec.name = e.name;
+  rec.payload = e.payload;
+  const auto left = e.deadline - swim::transport::now();
+  const auto deadline = steady::now() + std::chrono::duration_cast<steady::duration>(left);
+  asio::post(io_, [this, rec, h = e.handle, deadline] {
+    if (rpc_) rpc_->publish_query(h, rec, deadline);
+  });
+  handler_event he;
+  he.event = "query";
+  he.name = e.name;
+  he.ltime = e.ltime;
+  he.payload.assign(e.payload.begin(), e.payload.end());
+  he.query_handle = e.handle;
+  he.deadline = deadline;
+  if (handlers_) handlers_->submit(he);
+}
+
+daemon::daemon(agent_config cfg) : impl_(std::make_unique<daemon_impl>(std::move(cfg))) {}
+daemon::~daemon() = default;
+int daemon::run() { return impl_->run(); }
+
+}  // namespace chorus::agent

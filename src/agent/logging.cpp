@@ -1,0 +1,112 @@
+#include "agent/logging.hpp"
+
+#include <spdlog/sinks/base_sink.h>
+
+#include <cstdio>
+#include <ctime>
+
+namespace chorus::agent {
+
+namespace {
+
+rpc::log_level from_spdlog(spdlog::level::level_enum l) {
+  switch (l) {
+    case spdlog::level::trace:
+      return rpc::log_level::trace;
+    case spdlog::level::debug:
+      return rpc::log_level::debug;
+    case spdlog::level::info:
+      return rpc::log_level::info;
+    case spdlog::level::warn:
+      return rpc::log_level::warn;
+    default:
+      return rpc::log_level::err;
+  }
+}
+
+const char* level_name(rpc::log_level l) {
+  switch (l) {
+    case rpc::log_level::trace:
+      return "TRACE";
+    case rpc::log_level::debug:
+      return "DEBUG";
+    case rpc::log_level::info:
+      return "INFO";
+    case rpc::log_level::warn:
+      return "WARN";
+    default:
+      return "ERR";
+  }
+}
+
+class hub_sink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit hub_sink(log_hub& hub) : hub_(hub) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    const auto lvl = from_spdlog(msg.level);
+    const std::time_t t = std::chrono::system_clock::to_time_t(msg.time);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y/%m/%d %H:%M:%S", &tm);
+    std::string line =
+        std::string(stamp) + " [" + level_name(lvl) + "] " + std::string(msg.payload.data(), msg.payload.size());
+    hub_.line(lvl, line);
+  }
+  void flush_() override {}
+
+ private:
+  log_hub& hub_;
+};
+
+}  // namespace
+
+log_hub::log_hub(bool stdout_enabled) : stdout_(stdout_enabled) {
+  logger_ = std::make_shared<spdlog::logger>("agent", std::make_shared<hub_sink>(*this));
+  // Everything reaches the hub: monitors may ask for TRACE while stdout
+  // shows INFO.
+  logger_->set_level(spdlog::level::trace);
+}
+
+void log_hub::set_level(rpc::log_level l) {
+  std::lock_guard lk(mu_);
+  level_ = l;
+}
+
+void log_hub::set_listener(listener l) {
+  std::lock_guard lk(mu_);
+  listener_ = std::move(l);
+}
+
+std::vector<std::pair<rpc::log_level, std::string>> log_hub::history() const {
+  std::lock_guard lk(mu_);
+  std::vector<std::pair<rpc::log_level, std::string>> out;
+  if (ring_.size() < log_history_lines) return ring_;
+  for (std::size_t i = 0; i < ring_.size(); ++i) out.push_back(ring_[(next_ + i) % ring_.size()]);
+  return out;
+}
+
+void log_hub::line(rpc::log_level level, const std::string& text) {
+  listener l;
+  {
+    std::lock_guard lk(mu_);
+    if (level >= level_) {
+      if (stdout_) {
+        std::fprintf(stdout, "    %s\n", text.c_str());
+        std::fflush(stdout);
+      }
+      if (ring_.size() < log_history_lines) {
+        ring_.emplace_back(level, text);
+      } else {
+        ring_[next_] = {level, text};
+        next_ = (next_ + 1) % log_history_lines;
+      }
+    }
+    l = listener_;
+  }
+  if (l) l(level, text);
+}
+
+}  // namespace chorus::agent

@@ -1,0 +1,47 @@
+#pragma once
+// The agent's log: spdlog with Serf's line format
+//   YYYY/MM/DD HH:MM:SS [LEVEL] text        LEVEL: TRACE DEBUG INFO WARN ERR
+// written to stdout (indented by 4 spaces, as `serf agent` does), kept in a
+// ring of the last 512 lines (replayed to a new `monitor`), and handed to a
+// listener (the RPC server's monitors). Thread-safe: the handler worker logs
+// too.
+#include <spdlog/logger.h>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rpc/server.hpp"
+
+namespace chorus::agent {
+
+inline constexpr std::size_t log_history_lines = 512;
+
+class log_hub {
+ public:
+  using listener = std::function<void(rpc::log_level, const std::string&)>;
+  // `stdout_enabled`: also print lines to stdout (the foreground agent).
+  explicit log_hub(bool stdout_enabled = true);
+  std::shared_ptr<spdlog::logger> logger() const { return logger_; }
+  // Minimum level printed to stdout and kept (monitors may ask for less).
+  void set_level(rpc::log_level l);
+  void set_listener(listener l);
+  std::vector<std::pair<rpc::log_level, std::string>> history() const;
+
+  // Called by the sink.
+  void line(rpc::log_level level, const std::string& text);
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::pair<rpc::log_level, std::string>> ring_;
+  std::size_t next_ = 0;
+  listener listener_;
+  bool stdout_;
+  rpc::log_level level_ = rpc::log_level::info;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+}  // namespace chorus::agent

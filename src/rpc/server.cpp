@@ -1,0 +1,443 @@
+#include "rpc/server.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <regex>
+
+#include "rpc/framing.hpp"
+
+namespace chorus::rpc {
+
+std::optional<log_level> parse_log_level(std::string_view s) {
+  std::string u(s);
+  std::transform(u.begin(), u.end(), u.begin(), ::toupper);
+  if (u == "TRACE") return log_level::trace;
+  if (u == "DEBUG") return log_level::debug;
+  if (u == "INFO") return log_level::info;
+  if (u == "WARN") return log_level::warn;
+  if (u == "ERR" || u == "ERROR") return log_level::err;
+  return std::nullopt;
+}
+
+class server::connection : public std::enable_shared_from_this<server::connection> {
+ public:
+  connection(server& s, asio::ip::tcp::socket sock) : s_(s), alive_(s.alive_), sock_(std::move(sock)) {
+    asio::error_code ec;
+    auto ep = sock_.remote_endpoint(ec);
+    if (!ec) peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
+  void start() { read(); }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    asio::error_code ec;
+    sock_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    sock_.close(ec);
+    streams_.clear();
+    monitor_.reset();
+    if (*alive_) s_.conns_.erase(shared_from_this());
+  }
+
+  // --- fan-out ---------------------------------------------------------------
+  void event(const std::string& ev, const std::string& name, const bytes& record) {
+    const auto streams = streams_;  // send_record may close (and clear) the connection
+    for (const auto& [seq, filter] : streams)
+      if (s_.agent_.filter_matches(filter, ev, name)) send_record(seq, record);
+  }
+  void query_event(std::uint64_t handle, query_event_record r) {
+    const auto streams = streams_;
+    for (const auto& [seq, filter] : streams) {
+      if (!s_.agent_.filter_matches(filter, "query", r.name)) continue;
+      r.id = next_query_id_++;
+      pending_queries_[r.id] = handle;
+      send_record(seq, encode(r));
+    }
+  }
+  void log_line(log_level level, const std::string& line) {
+    if (monitor_ && level >= monitor_->second) send_record(monitor_->first, encode(log_record{line}));
+  }
+
+ private:
+  void read() {
+    if (closed_) return;
+    chunk_.resize(64 * 1024);
+    sock_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
+      if (!*self->alive_ || self->closed_) return;
+      if (ec) return self->close();
+      self->buf_.insert(self->buf_.end(), self->chunk_.begin(), self->chunk_.begin() + static_cast<std::ptrdiff_t>(n));
+      self->process();
+      if (self->closed_) return;
+      if (self->buf_.size() > self->s_.opt_.max_request) {
+        self->log(log_level::warn, "agent.ipc: request from " + self->peer_ + " exceeds the size limit, closing");
+        return self->close();
+      }
+      self->read();
+    });
+  }
+
+  void log(log_level l, const std::string& text) {
+    if (s_.log_) s_.log_(l, text);
+  }
+
+  // Handles every complete request in the buffer, in order.
+  void process() {
+    while (!closed_ && !busy_) {
+      const msgpack::byte_view in(buf_);
+      const frame hf = next_object(in);
+      if (hf.status == frame_status::incomplete) return;
+      if (hf.status == frame_status::invalid) return close();
+      request_header h;
+      if (!decode_bytes(in.first(hf.size), h).empty()) return close();
+      const auto cmd = parse_command(h.command);
+      std::size_t body_len = 0;
+      if (cmd && request_has_body(*cmd)) {
+        const frame bf = next_object(in.subspan(hf.size));
+        if (bf.status == frame_status::incomplete) return;
+        if (bf.status == frame_status::invalid) return close();
+        body_len = bf.size;
+      }
+      const bytes body(buf_.begin() + static_cast<std::ptrdiff_t>(hf.size),
+                       buf_.begin() + static_cast<std::ptrdiff_t>(hf.size + body_len));
+      buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(hf.size + body_len));
+      handle(h, cmd, body);
+    }
+  }
+
+  template <class T>
+  bool body_as(const bytes& body, T& out) {
+    if (!decode_bytes(body, out).empty()) {
+      log(log_level::err, "agent.ipc: failed to decode request body from " + peer_);
+      close();
+      return false;
+    }
+    return true;
+  }
+
+  void handle(const request_header& h, std::optional<command> cmd, const bytes& body) {
+    if (!cmd) {
+      reply(h.seq, std::string(errors::unsupported_command));
+      log(log_level::warn, "agent.ipc: Unsupported command: " + h.command);
+      return close();
+    }
+    if (!handshaken_ && *cmd != command::handshake) {
+      reply(h.seq, std::string(errors::handshake_required));
+      return close();
+    }
+    if (!s_.opt_.auth_key.empty() && !authed_ && *cmd != command::handshake && *cmd != command::auth) {
+      return reply(h.seq, std::string(errors::auth_required));
+    }
+    const auto seq = h.seq;
+    switch (*cmd) {
+      case command::handshake: {
+        handshake_request r;
+        if (!body_as(body, r)) return;
+        if (r.version != ipc_version) return reply(seq, std::string(errors::unsupported_ipc_version));
+        if (handshaken_) return reply(seq, std::string(errors::duplicate_handshake));
+        handshaken_ = true;
+        return reply(seq, "");
+      }
+      case command::auth: {
+        auth_request r;
+        if (!body_as(body, r)) return;
+        if (r.auth_key != s_.opt_.auth_key) return reply(seq, std::string(errors::invalid_auth_token));
+        authed_ = true;
+        return reply(seq, "");
+      }
+      case command::event: {
+        event_request r;
+        if (!body_as(body, r)) return;
+        return reply(seq, s_.agent_.user_event(r.name, r.payload.value_or(bytes{}), r.coalesce));
+      }
+      case command::force_leave: {
+        force_leave_request r;
+        if (!body_as(body, r)) return;
+        return reply(seq, s_.agent_.force_leave(r.node, r.prune));
+      }
+      case command::join: {
+        join_request r;
+        if (!body_as(body, r)) return;
+        busy_ = true;
+        s_.agent_.join(r.existing.value_or(std::vector<std::string>{}), r.replay,
+                       [self = shared_from_this(), seq](int num, std::string error) {
+                         if (!*self->alive_ || self->closed_) return;
+                         self->reply(seq, error, encode(join_response{num}));
+                         self->resume();
+                       });
+        return;
+      }
+      case command::members: {
+        members_response r;
+        r.members = s_.agent_.members();
+        return reply(seq, "", encode(r));
+      }
+      case command::members_filtered: {
+        members_filtered_request r;
+        if (!body_as(body, r)) return;
+        return members_filtered(seq, r);
+      }
+      case command::tags: {
+        tags_request r;
+        if (!body_as(body, r)) return;
+        return reply(
+            seq, s_.agent_.set_tags(r.tags.value_or(string_map{}), r.delete_tags.value_or(std::vector<std::string>{})));
+      }
+      case command::stream: {
+        stream_request r;
+        if (!body_as(body, r)) return;
+        const std::string filter = r.type.empty() ? "*" : r.type;
+        if (!s_.agent_.valid_filter(filter)) return reply(seq, std::string(errors::invalid_filter));
+        if (streams_.count(seq)) return reply(seq, std::string(errors::stream_exists));
+        reply(seq, "");
+        streams_[seq] = filter;
+        return;
+      }
+      case command::monitor: {
+        monitor_request r;
+        if (!body_as(body, r)) return;
+        const auto lvl = parse_log_level(r.log_level.empty() ? "INFO" : r.log_level);
+        if (!lvl) return reply(seq, "Unknown log level: " + r.log_level);
+        if (monitor_) return reply(seq, std::string(errors::monitor_exists));
+        reply(seq, "");
+        monitor_ = std::make_pair(seq, *lvl);
+        if (s_.history_)
+          for (const auto& [l, line] : s_.history_())
+            if (l >= *lvl) send_record(seq, encode(log_record{line}));
+        return;
+      }
+      case command::stop: {
+        stop_request r;
+        if (!body_as(body, r)) return;
+        streams_.erase(r.stop);
+        if (monitor_ && monitor_->first == r.stop) monitor_.reset();
+        return reply(seq, "");
+      }
+      case command::leave: {
+        busy_ = true;
+        s_.agent_.leave([self = shared_from_this(), seq](std::string error) {
+          if (!*self->alive_ || self->closed_) return;
+          self->reply(seq, error);
+          self->resume();
+        });
+        return;
+      }
+      case command::query: {
+        query_request r;
+        if (!body_as(body, r)) return;
+        auto weak = weak_from_this();
+        auto alive = alive_;
+        const auto err = s_.agent_.query(r, [weak, alive, seq](const query_record& rec) {
+          if (!*alive) return;
+          if (auto self = weak.lock(); self && !self->closed_) self->send_record(seq, encode(rec));
+        });
+        // The ack goes out before any record: query() only starts the query,
+        // records arrive from later io-thread work.
+        return reply(seq, err);
+      }
+      case command::respond: {
+        respond_request r;
+        if (!body_as(body, r)) return;
+        auto it = pending_queries_.find(r.id);
+        if (it == pending_queries_.end()) return reply(seq, std::string(errors::invalid_query_id));
+        const auto handle = it->second;
+        pending_queries_.erase(it);
+        return reply(seq, s_.agent_.respond(handle, r.payload.value_or(bytes{})));
+      }
+      case command::install_key:
+      case command::use_key:
+      case command::remove_key:
+      case command::list_keys: {
+        key_request r;
+        if (*cmd != command::list_keys && !body_as(body, r)) return;
+        busy_ = true;
+        s_.agent_.key_operation(*cmd, r.key, [self = shared_from_this(), seq](key_response resp, std::string error) {
+          if (!*self->alive_ || self->closed_) return;
+          self->reply(seq, error, encode(resp));
+          self->resume();
+        });
+        return;
+      }
+      case command::stats:
+        return reply(seq, "", encode(s_.agent_.stats()));
+      case command::get_coordinate: {
+        get_coordinate_request r;
+        if (!body_as(body, r)) return;
+        return reply(seq, "", encode(s_.agent_.get_coordinate(r.node)));
+      }
+    }
+  }
+
+  void members_filtered(std::uint64_t seq, const members_filtered_request& r) {
+    // Serf wraps each filter as "^" + expr + "$" by concatenation (no
+    // grouping, serf-rpc.md 4.1). Go's RE2 and ECMAScript agree on the
+    // common syntax; an invalid expression drops the connection (0.9.4).
+    auto compile = [](const std::string& expr, std::optional<std::regex>& out) {
+      try {
+        out.emplace("^" + expr + "$", std::regex::ECMAScript);
+        return true;
+      } catch (const std::regex_error&) {
+        return false;
+      }
+    };
+    std::optional<std::regex> name_re, status_re;
+    std::map<std::string, std::regex> tag_res;
+    if (!r.name.empty() && !compile(r.name, name_re)) return close();
+    if (!r.status.empty() && !compile(r.status, status_re)) return close();
+    if (r.tags)
+      for (const auto& [k, v] : *r.tags) {
+        std::optional<std::regex> re;
+        if (!compile(v, re)) return close();
+        tag_res.emplace(k, std::move(*re));
+      }
+    members_response resp;
+    resp.members.emplace();
+    for (auto& m : s_.agent_.members()) {
+      if (name_re && !std::regex_search(m.name, *name_re)) continue;
+      if (status_re && !std::regex_search(m.status, *status_re)) continue;
+      bool ok = true;
+      for (const auto& [k, re] : tag_res) {
+        std::string v;
+        if (m.tags)
+          if (auto it = m.tags->find(k); it != m.tags->end()) v = it->second;
+        if (!std::regex_search(v, re)) ok = false;
+      }
+      if (ok) resp.members->push_back(std::move(m));
+    }
+    reply(seq, "", encode(resp));
+  }
+
+  void resume() {
+    busy_ = false;
+    process();
+  }
+
+  void reply(std::uint64_t seq, const std::string& error, const bytes& body = {}) {
+    bytes out = encode(response_header{error, seq});
+    if (!reply_error_has_no_body(error)) out.insert(out.end(), body.begin(), body.end());
+    write(std::move(out));
+  }
+
+  void send_record(std::uint64_t seq, const bytes& record) {
+    bytes out = encode(response_header{"", seq});
+    out.insert(out.end(), record.begin(), record.end());
+    write(std::move(out));
+  }
+
+  void write(bytes data) {
+    if (closed_) return;
+    queued_ += data.size();
+    if (queued_ > s_.opt_.max_write_queue) {
+      ++s_.dropped_slow_;
+      log(log_level::warn, "agent.ipc: client " + peer_ + " is too slow (write queue full), disconnecting");
+      return close();
+    }
+    out_.push_back(std::move(data));
+    if (!writing_) flush();
+  }
+
+  void flush() {
+    if (out_.empty() || closed_) {
+      writing_ = false;
+      return;
+    }
+    writing_ = true;
+    asio::async_write(sock_, asio::buffer(out_.front()),
+                      [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
+                        if (!*self->alive_ || self->closed_) return;
+                        if (ec) return self->close();
+                        self->queued_ -= n;
+                        self->out_.pop_front();
+                        self->flush();
+                      });
+  }
+
+  server& s_;
+  std::shared_ptr<bool> alive_;
+  asio::ip::tcp::socket sock_;
+  std::string peer_;
+  bytes buf_, chunk_;
+  std::deque<bytes> out_;
+  std::size_t queued_ = 0;
+  bool writing_ = false, closed_ = false, busy_ = false;
+  bool handshaken_ = false, authed_ = false;
+  std::map<std::uint64_t, std::string> streams_;  // seq -> event filter
+  std::optional<std::pair<std::uint64_t, log_level>> monitor_;
+  std::uint64_t next_query_id_ = 1;
+  std::map<std::uint64_t, std::uint64_t> pending_queries_;  // ID -> agent handle
+};
+
+server::server(asio::io_context& io, agent_api& agent, server_options opt, log_function log)
+    : io_(io), agent_(agent), opt_(std::move(opt)), log_(std::move(log)), acceptor_(io) {}
+
+server::~server() {
+  close();
+  *alive_ = false;
+}
+
+std::string server::listen(const asio::ip::tcp::endpoint& ep) {
+  asio::error_code ec;
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return "Error starting RPC listener: " + ec.message();
+  accept();
+  return {};
+}
+
+std::uint16_t server::port() const {
+  asio::error_code ec;
+  return acceptor_.local_endpoint(ec).port();
+}
+
+void server::close() {
+  asio::error_code ec;
+  acceptor_.close(ec);
+  auto all = conns_;
+  for (auto& c : all) c->close();
+  conns_.clear();
+}
+
+void server::accept() {
+  acceptor_.async_accept([this, alive = alive_](const asio::error_code& ec, asio::ip::tcp::socket s) {
+    if (!*alive || !acceptor_.is_open()) return;
+    if (!ec) {
+      if (conns_.size() >= opt_.max_clients) {
+        asio::error_code ignored;
+        s.close(ignored);
+      } else {
+        auto c = std::make_shared<connection>(*this, std::move(s));
+        conns_.insert(c);
+        c->start();
+      }
+    }
+    accept();
+  });
+}
+
+void server::publish(const member_event_record& r) {
+  const bytes rec = encode(r);
+  auto all = conns_;
+  for (auto& c : all) c->event(r.event, "", rec);
+}
+
+void server::publish(const user_event_record& r) {
+  const bytes rec = encode(r);
+  auto all = conns_;
+  for (auto& c : all) c->event("user", r.name, rec);
+}
+
+void server::publish_query(std::uint64_t handle, const query_event_record& r,
+                           std::chrono::steady_clock::time_point deadline) {
+  if (std::chrono::steady_clock::now() >= deadline) return;
+  auto all = conns_;
+  for (auto& c : all) c->query_event(handle, r);
+}
+
+void server::publish_log(log_level level, const std::string& line) {
+  auto all = conns_;
+  for (auto& c : all) c->log_line(level, line);
+}
+
+}  // namespace chorus::rpc

@@ -1,0 +1,182 @@
+#pragma once
+// The thin Asio layer under the SWIM core (STYLE #15): one UDP socket and one
+// TCP listener on the same address and port (memberlist.md section 1), one
+// steady_timer armed for the earliest timer the core asked for, everything on
+// the caller's io_context (one thread). The transport implements the I/O half
+// of swim::runtime; the protocol half (member events, user messages, ...) is
+// forwarded to `upper`, and incoming traffic is handed to a `driver` (the
+// swim core, or the Serf layer wrapping it).
+//
+//   UDP in:   datagram -> swim::open (label policy, keyring, CRC, LZW) -> driver.on_message per message
+//   UDP out:  runtime::send_packet -> swim::seal -> non-blocking send_to (dropped if the kernel queue is full)
+//   TCP in:   accept (bounded count) -> read one stream message (deadline, 20 MiB cap)
+//             -> push/pull reply | TCP ping ack | user message | err reply (memberlist.md 10.1)
+//   TCP out:  push/pull and TCP ping exchanges with deadlines, reported back through the driver
+//
+// Untrusted input never throws: malformed datagrams and streams are counted
+// (transport_stats) and dropped. Memory is bounded: one 64 KiB receive buffer,
+// at most max_inbound_tcp connections each holding at most the stream cap.
+//
+// Threading: every method runs on the io_context's thread; none is thread-safe.
+#include <asio.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <string>
+#include <vector>
+
+#include "swim/keyring.hpp"
+#include "swim/runtime.hpp"
+#include "swim/stream.hpp"
+
+namespace chorus::swim::transport {
+
+// The core's timeline on the steady clock.
+time_point now();
+
+// What the transport feeds incoming traffic and results into. All calls on
+// the io thread; `rt` is the transport itself.
+class driver {
+ public:
+  virtual ~driver() = default;
+  // `wire` is the message's own bytes (type byte included), for layers that
+  // decode themselves.
+  virtual void on_message(time_point now, const address& from, const message& m, std::span<const std::uint8_t> wire,
+                          runtime& rt) = 0;
+  virtual void on_timer(time_point now, timer_token token, runtime& rt) = 0;
+  // A peer's push/pull request; returns our reply.
+  virtual push_pull on_push_pull(time_point now, const address& from, const push_pull& remote, runtime& rt) = 0;
+  virtual std::optional<ack> on_stream_ping(const ping& p) = 0;
+  virtual void on_push_pull_done(time_point now, exchange_id id, const push_pull* reply, runtime& rt) = 0;
+  virtual void on_tcp_ping_done(time_point now, exchange_id id, bool ok, runtime& rt) = 0;
+  // A reliable user message (10.4) arrived over TCP.
+  virtual void on_stream_user(time_point now, std::span<const std::uint8_t> payload, runtime& rt) = 0;
+};
+
+struct options {
+  asio::ip::address bind_ip = asio::ip::address_v4::any();
+  std::uint16_t port = 7946;
+  bool compress = true;           // Serf's default (EnableCompression)
+  const keyring* keys = nullptr;  // encryption on when set and non-empty
+  std::string label;              // 0.3+ label: sent and required when non-empty
+  bool skip_label_check = false;
+  duration tcp_timeout = std::chrono::seconds(10);
+  // Concurrent inbound TCP exchanges. memberlist refuses the 129th push/pull;
+  // connections above this are closed at once.
+  std::size_t max_inbound_tcp = 128;
+  // Incoming stream cap: the 20 MiB encrypted-length limit plus headers.
+  std::size_t max_stream_bytes = max_stream_encrypted_len + 1024;
+};
+
+struct transport_stats {
+  std::uint64_t udp_received = 0, udp_bytes_received = 0;
+  std::uint64_t udp_malformed = 0;  // failed open(): label, decryption, CRC, decode
+  std::uint64_t udp_sent = 0, udp_send_dropped = 0, udp_seal_errors = 0;
+  std::uint64_t tcp_accepted = 0, tcp_refused = 0;  // refused: over max_inbound_tcp
+  std::uint64_t tcp_malformed = 0, tcp_timeouts = 0, tcp_err_replies = 0;
+  std::uint64_t push_pulls_served = 0, tcp_pings_served = 0, stream_user_messages = 0;
+  std::uint64_t exchanges_started = 0, exchanges_failed = 0;
+};
+
+// Logging hook (the daemon plugs spdlog in); level 0 debug, 1 info, 2 warn.
+using log_function = std::function<void(int level, const std::string& text)>;
+
+class transport final : public runtime {
+ public:
+  // `upper` (optional) receives the protocol hooks of runtime (member events,
+  // ...) when the driver is a bare swim::core.
+  transport(asio::io_context& io, options opt, driver& d, runtime* upper = nullptr, log_function log = {});
+  ~transport() override;
+  transport(const transport&) = delete;
+  transport& operator=(const transport&) = delete;
+
+  // Binds UDP and TCP. Empty on success, else the error (e.g. "address in use").
+  std::string open();
+  void close();
+
+  // The bound endpoint (the port is resolved when options.port was 0).
+  std::uint16_t port() const { return port_; }
+  const transport_stats& stats() const { return stats_; }
+  std::size_t inbound_tcp() const { return inbound_; }
+  // Changes apply to later packets (keyring swaps, SIGHUP).
+  options& opts() { return opt_; }
+
+  // --- runtime: I/O -------------------------------------------------------
+  void send_packet(const address& to, bytes packet, bool crc) override;
+  void set_timer(time_point at, timer_token token) override;
+  void start_push_pull(const address& to, exchange_id id, const push_pull& request, time_point deadline) override;
+  void start_tcp_ping(const address& to, exchange_id id, const ping& request, time_point deadline) override;
+
+  // --- runtime: forwarded to `upper` ---------------------------------------
+  void member_changed(const member_event& e) override {
+    if (upper_) upper_->member_changed(e);
+  }
+  void member_suspected(const member_info& m, std::string_view from) override {
+    if (upper_) upper_->member_suspected(m, from);
+  }
+  void user_message(std::span<const std::uint8_t> p) override {
+    if (upper_) upper_->user_message(p);
+  }
+  void remote_state(std::span<const std::uint8_t> s, bool join) override {
+    if (upper_) upper_->remote_state(s, join);
+  }
+  void ping_complete(std::string_view node, duration rtt, std::span<const std::uint8_t> p) override {
+    if (upper_) upper_->ping_complete(node, rtt, p);
+  }
+  void name_conflict(const member_info& a, const member_info& b) override {
+    if (upper_) upper_->name_conflict(a, b);
+  }
+  void join_finished(std::uint64_t id, int ok, int failed) override {
+    if (upper_) upper_->join_finished(id, ok, failed);
+  }
+  void leave_finished() override {
+    if (upper_) upper_->leave_finished();
+  }
+  void meta_update_finished() override {
+    if (upper_) upper_->meta_update_finished();
+  }
+
+ private:
+  struct inbound;
+  struct outbound;
+  friend struct inbound;
+  friend struct outbound;
+
+  void receive();
+  void on_datagram(std::size_t n);
+  void accept();
+  void arm_timer();
+  void on_timer_fired();
+  stream_options out_stream_opts() const;
+  stream_open_options in_stream_opts() const;
+  void log(int level, const std::string& text) const;
+  std::string fmt_endpoint() const;
+
+  asio::io_context& io_;
+  options opt_;
+  driver& driver_;
+  runtime* upper_;
+  log_function log_;
+  asio::ip::udp::socket udp_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::ip::udp::endpoint sender_;
+  std::vector<std::uint8_t> rx_;
+  asio::steady_timer timer_;
+  using heap_item = std::pair<time_point, timer_token>;
+  std::priority_queue<heap_item, std::vector<heap_item>, std::greater<>> timers_;
+  std::optional<time_point> armed_at_;
+  std::uint16_t port_ = 0;
+  std::size_t inbound_ = 0;
+  transport_stats stats_;
+  // Outstanding async handlers check this before touching the transport.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+// Conversions between Asio endpoints and memberlist addresses. IPv4-mapped
+// IPv6 is reported as 4-byte IPv4, as peers advertise it.
+address to_address(const asio::ip::address& ip, std::uint16_t port);
+asio::ip::address to_ip(const address& a);
+
+}  // namespace chorus::swim::transport
