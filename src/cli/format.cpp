@@ -104,12 +104,14 @@ std::string columnize(const std::vector<std::vector<std::string>>& rows) {
   std::string out;
   for (const auto& r : rows) {
     std::string line;
+    // The last cell is not padded, but an empty last cell still leaves its
+    // separator: Serf prints "x1  127.0.0.1:7946  alive  " for a member
+    // without tags.
     for (std::size_t i = 0; i < r.size(); ++i) {
       if (i) line += "  ";
       line += r[i];
       if (i + 1 < r.size()) line.append(widths[i] - utf8_width(r[i]), ' ');
     }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line;
     out += '\n';
   }

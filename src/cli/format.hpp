@@ -13,8 +13,7 @@
 namespace chorus::cli {
 
 // Rows of cells -> lines: cells joined by two spaces, every column but the
-// last padded to its widest cell (counted in UTF-8 code points), trailing
-// spaces removed. Each line ends with '\n'; no rows -> "".
+// last padded to its widest cell (counted in UTF-8 code points). Each line ends with '\n'; no rows -> "".
 std::string columnize(const std::vector<std::vector<std::string>>& rows);
 
 // A JSON string literal as Go's encoding/json writes it: <, >, & and U+2028/9
