@@ -532,7 +532,9 @@ void daemon_impl::join_done(std::uint64_t id, int ok, int failed) {
   if (it == joins_.end()) return;
   auto fn = std::move(it->second);
   joins_.erase(it);
-  std::string err = ok > 0 ? "" : std::to_string(failed) + " push/pull exchanges failed; ";
+  std::string err = ok > 0 ? ""
+                           : std::to_string(failed) +
+                                 " push/pull exchange(s) failed (last: " + transport_->last_exchange_error() + "); ";
   asio::post(io_, [fn, ok, err] { fn(ok, err); });
 }
 

@@ -205,6 +205,7 @@ struct transport::outbound : std::enable_shared_from_this<transport::outbound> {
     if (done_) return;
     close();
     ++t_.stats_.exchanges_failed;
+    t_.last_exchange_error_ = to_.to_string() + ": " + why;
     t_.log(0, std::string(is_ping_ ? "TCP ping" : "push/pull") + " with " + to_.to_string() + " failed: " + why);
     if (is_ping_)
       t_.driver_.on_tcp_ping_done(now(), id_, false, t_);

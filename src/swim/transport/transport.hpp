@@ -100,6 +100,9 @@ class transport final : public runtime {
   std::uint16_t port() const { return port_; }
   const transport_stats& stats() const { return stats_; }
   std::size_t inbound_tcp() const { return inbound_; }
+  // Why the most recent outgoing exchange failed ("" if none did): joins
+  // report it, so a wrong key or label says so.
+  const std::string& last_exchange_error() const { return last_exchange_error_; }
   // Changes apply to later packets (keyring swaps, SIGHUP).
   options& opts() { return opt_; }
 
@@ -169,6 +172,7 @@ class transport final : public runtime {
   std::optional<time_point> armed_at_;
   std::uint16_t port_ = 0;
   std::size_t inbound_ = 0;
+  std::string last_exchange_error_;
   transport_stats stats_;
   // Outstanding async handlers check this before touching the transport.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
