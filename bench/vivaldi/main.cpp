@@ -45,6 +45,7 @@ std::map<std::string, double*> tunables(vivaldi::config& c) {
       {"chorus.height_share", &c.chorus.height_share},
       {"chorus.push_cap", &c.chorus.push_cap},
       {"chorus.push_floor", &c.chorus.push_floor},
+      {"chorus.push_after", &c.chorus.push_after},
   };
 }
 std::map<std::string, std::size_t*> size_tunables(vivaldi::config& c) {

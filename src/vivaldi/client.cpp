@@ -204,7 +204,7 @@ double client::chorus_spring(const double* rvec, double rheight, double radjustm
   // triangle-inequality violation) may push us away by at most push_cap x
   // max(dist, push_floor x ref) per step.
   double residual = r - dist;
-  if (config_.chorus.push_cap > 0.0)
+  if (config_.chorus.push_cap > 0.0 && static_cast<double>(chorus_steps_) > config_.chorus.push_after)
     residual = std::min(residual, config_.chorus.push_cap * std::max(dist, config_.chorus.push_floor * rtt_ref_));
   double force = gain * weight * residual * rel;
   const double share = config_.chorus.height_share;

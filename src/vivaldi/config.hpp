@@ -40,11 +40,13 @@ struct chorus_tuning {
   // Share of each step that goes additively into the height (the rest moves
   // the vector); 0 = Serf's multiplicative height update.
   double height_share = 0.25;
-  // A sample longer than predicted pushes by at most
-  // push_cap x max(predicted, push_floor x ref) (0 = no cap): long detour
-  // paths stop inflating the whole embedding.
+  // After push_after steps (once the node has found its region), a sample
+  // longer than predicted pushes by at most
+  // push_cap x max(predicted, push_floor x ref) (push_cap 0 = no cap): long
+  // detour paths stop inflating the whole embedding.
   double push_cap = 0.5;
-  double push_floor = 1.0;
+  double push_floor = 0.5;
+  double push_after = 30.0;
 };
 
 struct config {
@@ -87,7 +89,7 @@ struct config {
            chorus.filter_window <= 5 && gravity_rho > 0 && chorus.cc_start > 0 && chorus.anneal_tau >= 0 &&
            chorus.cc_floor > 0 && chorus.rel_max > 0 && chorus.ref_alpha > 0 && chorus.ref_alpha <= 1 &&
            chorus.adj_gain >= 0 && chorus.height_share >= 0 && chorus.height_share < 1 && chorus.push_cap >= 0 &&
-           chorus.push_floor >= 0;
+           chorus.push_floor >= 0 && chorus.push_after >= 0;
   }
 };
 
