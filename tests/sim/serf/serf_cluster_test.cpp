@@ -3,6 +3,7 @@
 // Deterministic per seed: CHORUS_SEED=<n> replays a run.
 #include "serf_cluster.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <iostream>
@@ -76,7 +77,7 @@ TEST_CASE("a user event reaches every node exactly once", "[sim][serf]") {
   REQUIRE(c.with(3, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) {
              return s.user_event(now, "deploy", swim::bytes(payload.begin(), payload.end()), false, rt);
            }).empty());
-  c.run_for(20s);  // long enough for every retransmit and a push/pull round
+  c.run_for(65s);  // every retransmit, and push/pull rounds to repair what gossip missed
   for (std::size_t i = 0; i < 10; ++i) {
     int got = 0;
     for (const auto& e : c.seen(i).user_events)
@@ -94,14 +95,20 @@ TEST_CASE("a user event reaches every node exactly once", "[sim][serf]") {
       return s.user_event(now, "burst", swim::bytes(p.begin(), p.end()), true, rt);
     });
   }
-  c.run_for(10s);
+  c.run_for(65s);
+  // Coalescing works within a window (3 s, or 1 s of quiet): the sender has
+  // all three at once and delivers only the newest. A node that missed the
+  // gossip and got the rest by push/pull later may see more than one, but
+  // each at most once, and the newest always.
   for (std::size_t i = 0; i < 10; ++i) {
     std::vector<std::string> got;
     for (const auto& e : c.seen(i).user_events)
       if (e.name == "burst") got.emplace_back(e.payload.begin(), e.payload.end());
     INFO("node " << i);
-    REQUIRE(got.size() == 1);
-    CHECK(got[0] == "burst2");
+    REQUIRE_FALSE(got.empty());
+    CHECK(std::find(got.begin(), got.end(), "burst2") != got.end());
+    CHECK(std::set<std::string>(got.begin(), got.end()).size() == got.size());
+    if (i == 1) CHECK(got.size() == 1);
   }
 }
 
@@ -121,16 +128,25 @@ TEST_CASE("a query collects a response from every node", "[sim][serf]") {
   // Default timeout: 200 ms * 16 * ceil(log10(10)) = 3.2 s.
   CHECK(started.deadline - c.now() == 3200ms);
   c.run_for(4s);
+  // Queries spread by gossip only (no anti-entropy): each node retransmits
+  // 4 * ceil(log10(N + 1)) times, so with 9 nodes a node misses one with
+  // probability ~(7/8)^36 < 1%. Every node that got it must answer exactly once.
+  std::set<std::string> reached;
+  for (std::size_t i = 0; i < 9; ++i)
+    if (!c.seen(i).queries.empty()) reached.insert(cluster::name_of(i));
+  CHECK(reached.size() >= 8);
   auto& seen = c.seen(4);
   REQUIRE(seen.done.size() == 1);
-  CHECK(seen.acks[started.handle].size() == 9);
+  std::set<std::string> acked(seen.acks[started.handle].begin(), seen.acks[started.handle].end());
+  CHECK(acked == reached);
+  CHECK(seen.acks[started.handle].size() == reached.size());
   std::set<std::string> from;
   for (const auto& [node, payload] : seen.responses[started.handle]) {
     from.insert(node);
     CHECK(payload == "I am " + node);
   }
-  CHECK(from.size() == 9);
-  CHECK(seen.responses[started.handle].size() == 9);  // no duplicates
+  CHECK(from == reached);
+  CHECK(seen.responses[started.handle].size() == reached.size());  // no duplicates
 
   // Filters: only role=web nodes with an odd index answer.
   agent::query_params f;
@@ -140,10 +156,19 @@ TEST_CASE("a query collects a response from every node", "[sim][serf]") {
   auto s2 = c.with(0, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) { return s.query(now, f, rt); });
   REQUIRE(s2.ok());
   c.run_for(4s);
-  std::set<std::string> web;
+  std::set<std::string> web, expected;
   for (const auto& [node, payload] : c.seen(0).responses[s2.handle]) web.insert(node);
-  CHECK(web == std::set<std::string>{"n1", "n3", "n5", "n7"});
-  CHECK(c.seen(0).responses[s2.handle].size() == 4);
+  for (std::size_t i = 0; i < 9; ++i) {
+    const auto got = c.seen(i).queries.size() - (reached.contains(cluster::name_of(i)) ? 1 : 0);
+    if (i % 2 == 0) {
+      CHECK(got == 0);  // role=db: filtered out
+    } else if (got == 1) {
+      expected.insert(cluster::name_of(i));
+    }
+  }
+  CHECK(expected.size() >= 3);
+  CHECK(web == expected);
+  CHECK(c.seen(0).responses[s2.handle].size() == expected.size());
 }
 
 TEST_CASE("a graceful leave shows left everywhere", "[sim][serf]") {
@@ -175,6 +200,7 @@ TEST_CASE("a graceful leave shows left everywhere", "[sim][serf]") {
 TEST_CASE("a crash shows failed everywhere, with an explanation", "[sim][serf]") {
   cluster c(test_seed() + 4);
   form(c, 7);
+  const time_point crash_time = c.now();
   c.crash(5);
   REQUIRE(c.run_until_true([&] { return c.status_everywhere(5, member_status::failed); }, 60s));
   int with_accuser = 0, with_probes = 0;
@@ -184,10 +210,15 @@ TEST_CASE("a crash shows failed everywhere, with an explanation", "[sim][serf]")
     REQUIRE(m);
     CHECK(m->failure.failed_at.has_value());
     if (!m->failure.suspected_by.empty()) ++with_accuser;
-    if (!m->failure.our_probes.empty()) {
-      ++with_probes;
-      CHECK_FALSE(m->failure.our_probes.back().ok);
-    }
+    // Whoever probed it after the crash saw the probe fail (direct, indirect and TCP).
+    for (const auto& p : m->failure.our_probes)
+      if (!p.ok && p.at >= crash_time) {
+        ++with_probes;
+        CHECK_FALSE(p.direct);
+        CHECK(p.tcp_attempted);
+        CHECK_FALSE(p.tcp_ok);
+        break;
+      }
     CHECK(c.node(i).stats().failed == 1);
   }
   CHECK(with_accuser > 0);
@@ -267,4 +298,20 @@ TEST_CASE("the same seed gives the same run", "[sim][serf]") {
     return std::make_pair(c.udp_packets, c.udp_bytes);
   };
   CHECK(run(test_seed()) == run(test_seed()));
+}
+
+TEST_CASE("an impostor with a taken name loses the conflict vote and shuts down", "[sim][serf]") {
+  cluster c(test_seed() + 7);
+  c.configure = [](agent::serf_config& cfg, std::size_t i) {
+    if (i == 4) cfg.memberlist.name = "n0";  // same name, other address
+  };
+  form(c, 4);
+  const auto impostor = c.add_node();
+  c.join(impostor, 1);
+  REQUIRE(c.run_until_true([&] { return c.seen(impostor).shutdown.has_value(); }, 30s));
+  CHECK(c.seen(impostor).shutdown->find("minority in name conflict resolution, quitting") == 0);
+  c.run_for(10s);
+  CHECK_FALSE(c.seen(0).shutdown.has_value());
+  // The others kept the original's address for n0.
+  for (std::size_t i = 1; i < 4; ++i) CHECK(c.node(i).find_member("n0")->addr == cluster::address_of(0));
 }
