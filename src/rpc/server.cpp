@@ -66,6 +66,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
     sock_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
       if (!*self->alive_ || self->closed_) return;
       if (ec) return self->close();
+      if (self->closing_) return;
       self->buf_.insert(self->buf_.end(), self->chunk_.begin(), self->chunk_.begin() + static_cast<std::ptrdiff_t>(n));
       self->process();
       if (self->closed_) return;
@@ -83,7 +84,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
 
   // Handles every complete request in the buffer, in order.
   void process() {
-    while (!closed_ && !busy_) {
+    while (!closed_ && !busy_ && !closing_) {
       const msgpack::byte_view in(buf_);
       const frame hf = next_object(in);
       if (hf.status == frame_status::incomplete) return;
@@ -119,11 +120,11 @@ class server::connection : public std::enable_shared_from_this<server::connectio
     if (!cmd) {
       reply(h.seq, std::string(errors::unsupported_command));
       log(log_level::warn, "agent.ipc: Unsupported command: " + h.command);
-      return close();
+      return close_after_flush();
     }
     if (!handshaken_ && *cmd != command::handshake) {
       reply(h.seq, std::string(errors::handshake_required));
-      return close();
+      return close_after_flush();
     }
     if (!s_.opt_.auth_key.empty() && !authed_ && *cmd != command::handshake && *cmd != command::auth) {
       return reply(h.seq, std::string(errors::auth_required));
@@ -227,13 +228,20 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         if (!body_as(body, r)) return;
         auto weak = weak_from_this();
         auto alive = alive_;
-        const auto err = s_.agent_.query(r, [weak, alive, seq](const query_record& rec) {
+        // Records the agent delivers from inside query() are held until the
+        // ack is out: the client takes the first header of a Seq as the ack.
+        auto early = std::make_shared<std::vector<bytes>>();
+        auto acked = std::make_shared<bool>(false);
+        const auto err = s_.agent_.query(r, [weak, alive, seq, early, acked](const query_record& rec) {
           if (!*alive) return;
+          if (!*acked) return early->push_back(encode(rec));
           if (auto self = weak.lock(); self && !self->closed_) self->send_record(seq, encode(rec));
         });
-        // The ack goes out before any record: query() only starts the query,
-        // records arrive from later io-thread work.
-        return reply(seq, err);
+        reply(seq, err);
+        *acked = true;
+        if (err.empty())
+          for (const auto& rec : *early) send_record(seq, rec);
+        return;
       }
       case command::respond: {
         respond_request r;
@@ -307,6 +315,13 @@ class server::connection : public std::enable_shared_from_this<server::connectio
     reply(seq, "", encode(resp));
   }
 
+  // Stops reading; closes once the queued replies are written.
+  void close_after_flush() {
+    closing_ = true;
+    buf_.clear();
+    if (!writing_) close();
+  }
+
   void resume() {
     busy_ = false;
     process();
@@ -339,6 +354,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   void flush() {
     if (out_.empty() || closed_) {
       writing_ = false;
+      if (closing_) close();
       return;
     }
     writing_ = true;
@@ -359,7 +375,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   bytes buf_, chunk_;
   std::deque<bytes> out_;
   std::size_t queued_ = 0;
-  bool writing_ = false, closed_ = false, busy_ = false;
+  bool writing_ = false, closed_ = false, busy_ = false, closing_ = false;
   bool handshaken_ = false, authed_ = false;
   std::map<std::uint64_t, std::string> streams_;  // seq -> event filter
   std::optional<std::pair<std::uint64_t, log_level>> monitor_;
