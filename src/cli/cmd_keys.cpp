@@ -42,7 +42,7 @@ int run_keys(const keys_options& o) {
     if (r.keys)
       for (const auto& [key, n] : *r.keys)
         rows.push_back({key, "[" + std::to_string(n) + "/" + std::to_string(r.num_nodes) + "]"});
-    out_raw(columnize(rows));
+    out_raw(serf_table(rows));
     return 0;
   }
   if (!o.install.empty()) {

@@ -145,8 +145,7 @@ int run_members(const members_options& o) {
     }
     rows.push_back(std::move(row));
   }
-  // Serf prints the table as one output line, so an empty list is "\n".
-  out_raw(rows.empty() ? "\n" : columnize(rows));
+  out_raw(serf_table(rows));
   return 0;
 }
 

@@ -118,6 +118,12 @@ std::string columnize(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
+std::string serf_table(const std::vector<std::vector<std::string>>& rows) {
+  std::string out = columnize(rows);
+  while (!out.empty() && (out.back() == ' ' || out.back() == '\n' || out.back() == '\t')) out.pop_back();
+  return out + "\n";
+}
+
 std::string go_json_string(std::string_view s) {
   static const char* hex = "0123456789abcdef";
   std::string out = "\"";

@@ -16,6 +16,12 @@ namespace chorus::cli {
 // last padded to its widest cell (counted in UTF-8 code points). Each line ends with '\n'; no rows -> "".
 std::string columnize(const std::vector<std::vector<std::string>>& rows);
 
+// A table as the `serf` CLI prints it: columnize()'s lines, then trailing
+// whitespace of the whole block removed and one newline added. So only the
+// *last* line loses the separator before an empty last cell, and an empty
+// table prints "\n" (both observed with serf 0.9.4).
+std::string serf_table(const std::vector<std::vector<std::string>>& rows);
+
 // A JSON string literal as Go's encoding/json writes it: <, >, & and U+2028/9
 // escaped as \u003c..., control characters as \n \r \t or \u00XX, invalid
 // UTF-8 replaced by U+FFFD.

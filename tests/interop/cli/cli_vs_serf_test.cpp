@@ -468,6 +468,13 @@ TEST_CASE("RPC auth token: flag, environment and wrong token") {
   const auto env = run_chorus({"members", n1_rpc}, 30s, {"CHORUS_RPC_AUTH=s3cret"});
   CHECK(env.exit_code == 0);
   CHECK(env.out == "a1  127.60.0.1:7946  alive  role=auth\n");
+
+  // A member without tags (the last line of the table: trimmed).
+  cluster.start({"a2", "127.60.0.2", {}, {}});
+  same_output(run_chorus({"members", n2_rpc}), run_serf({"members", n2_rpc}));
+  CHECK(run_chorus({"members", n2_rpc}).out == "a2  127.60.0.2:7946  alive\n");
+  same_output(run_chorus({"members", n2_rpc, "-format=json"}), run_serf({"members", n2_rpc, "-format=json"}));
+  same_output(run_chorus({"members", n2_rpc, "-detailed"}), run_serf({"members", n2_rpc, "-detailed"}));
 }
 
 TEST_CASE("raw msgpack RPC session against a Serf agent (tests the server side)") {

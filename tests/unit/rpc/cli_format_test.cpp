@@ -14,6 +14,9 @@ TEST_CASE("columnize pads every column but the last with two-space separators") 
   CHECK(columnize({{"n1", "127.0.0.1:7946", "alive", "role=web"}, {"node-22", "10.0.0.2:7946", "failed", ""}}) ==
         "n1       127.0.0.1:7946  alive   role=web\n"
         "node-22  10.0.0.2:7946   failed  \n");
+  // Serf's CLI trims the whole block: only the last line loses its separator.
+  CHECK(serf_table({{"x1", "a", "alive", ""}, {"x2", "b", "alive", ""}}) == "x1  a  alive  \nx2  b  alive\n");
+  CHECK(serf_table({}) == "\n");
   // Widths count code points, not bytes.
   CHECK(columnize({{"\xc3\xa9t\xc3\xa9", "x"}, {"abcd", "y"}}) == "\xc3\xa9t\xc3\xa9   x\nabcd  y\n");
 }
