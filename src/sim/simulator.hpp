@@ -1,0 +1,164 @@
+#pragma once
+// Many SWIM cores in one process over virtual time (STYLE #4-#7).
+//
+// One event queue ordered by (time, sequence number): pop what is due,
+// dispatch it to its node's core, push the core's outputs back. Nodes exchange
+// BYTES through the real codec (codec.hpp for datagrams, stream.hpp for TCP
+// exchanges), never structs, so every simulation is also a codec test and its
+// byte counts are honest. Instance state only: simulators can run side by
+// side. Randomness: one root seed; each node's core and the network get their
+// own generator derived from it.
+//
+// Faults: loss, one-way loss and partitions (network.hpp); crash (the node
+// drops everything, its timers die), restart (a fresh core with the same name
+// and address joins a live node), stall (the node processes nothing for a
+// while; what arrived meanwhile is handled, in order, when it wakes up: a GC
+// pause or a starved VM, Lifeguard's motivating case).
+//
+// Above memberlist, Serf re-joins failed members every 30 s (its "reconnect"
+// loop); without it a partition longer than the failure detector never heals.
+// The simulator plays that role when options::reconnect is set.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <queue>
+#include <string>
+#include <vector>
+
+#include "sim/network.hpp"
+#include "swim/core.hpp"
+
+namespace chorus::sim {
+
+struct options {
+  std::uint64_t seed = 1;
+  std::string profile = "lan";  // lan | wan | local
+  swim::lifeguard_config lifeguard;
+  duration dead_node_reclaim_time = 0s;
+  std::size_t max_broadcasts = 1024;
+  bool reconnect = true;              // Serf-like reconnect of failed members
+  duration reconnect_interval = 30s;  // Serf's ReconnectInterval
+  bool record_trace = false;          // keep a text line per dispatched event
+};
+
+using node_id = std::uint32_t;
+
+class simulator {
+ public:
+  explicit simulator(options opt);
+  ~simulator();
+  simulator(const simulator&) = delete;
+  simulator& operator=(const simulator&) = delete;
+
+  // --- building a cluster -------------------------------------------------
+  // Adds and starts a node named "n<id>" at 10.x.y.z:7946.
+  node_id add_node();
+  // Gives every node the full table at once (core::restore): a formed
+  // cluster without replaying the join storm.
+  void restore_full_membership();
+  // Node `n` joins the nodes in `seeds` (push/pull with Join=true), now.
+  void join(node_id n, const std::vector<node_id>& seeds);
+  // Runs `fn` at virtual time `t` (a scripted event).
+  void at(time_point t, std::function<void()> fn);
+
+  // --- running ------------------------------------------------------------
+  time_point now() const { return now_; }
+  void run_until(time_point t);
+  void run_for(duration d) { run_until(now_ + d); }
+  // Runs until `pred()` holds (checked every `step`) or `timeout` passes.
+  bool run_until_true(const std::function<bool()>& pred, duration timeout, duration step = 100ms);
+
+  // --- faults -------------------------------------------------------------
+  network& net() { return net_; }
+  void crash(node_id n);
+  void restart(node_id n);  // fresh core, joins a random live node
+  void stall(node_id n, duration d);
+  void leave(node_id n);  // graceful leave
+
+  // --- observing ----------------------------------------------------------
+  std::size_t size() const { return nodes_.size(); }
+  bool up(node_id n) const { return nodes_[n].up; }
+  bool stalled(node_id n) const { return nodes_[n].stalled_until > now_; }
+  swim::core& core(node_id n) { return *nodes_[n].core; }
+  static std::string name_of(node_id n) { return "n" + std::to_string(n); }
+  static swim::address address_of(node_id n);
+  // Inverse of name_of; size() when not a simulator name.
+  node_id id_of(std::string_view name) const;
+  // Member state of `subject` in `observer`'s table (nullopt: unknown).
+  std::optional<swim::member_state> state_in(node_id observer, node_id subject) const;
+
+  std::function<void(time_point, node_id observer, const swim::member_event&)> on_member_event;
+  std::function<void(time_point, node_id observer, node_id subject)> on_suspect;
+  std::function<void(time_point, node_id receiver, std::span<const std::uint8_t> payload)> on_user_message;
+
+  struct totals {
+    std::uint64_t events = 0;
+    std::uint64_t udp_packets = 0, udp_bytes = 0, udp_dropped = 0, udp_oversize = 0;
+    std::uint64_t tcp_exchanges = 0, tcp_bytes = 0, tcp_failed = 0;
+    std::uint64_t decode_errors = 0;
+  };
+  const totals& stats() const { return totals_; }
+  // FNV-1a over every dispatched event (time, node, kind, bytes) and member
+  // event: equal hashes = identical runs.
+  std::uint64_t trace_hash() const { return trace_hash_; }
+  const std::vector<std::string>& trace() const { return trace_; }
+
+ private:
+  enum class ev : std::uint8_t {
+    packet,
+    timer,
+    pp_request,
+    pp_response,
+    pp_failed,
+    ping_request,
+    ping_result,
+    action,
+    reconnect
+  };
+  struct event {
+    time_point at;
+    std::uint64_t seq;
+    ev kind;
+    node_id node;         // where it is dispatched
+    node_id from;         // sender / initiator
+    std::uint32_t epoch;  // the target's life this event belongs to (timers, exchange results)
+    std::uint64_t token;  // timer token, exchange id, or action index
+    time_point deadline;  // TCP exchanges
+    swim::bytes data;
+  };
+  struct later {
+    bool operator()(const event& a, const event& b) const { return a.at != b.at ? a.at > b.at : a.seq > b.seq; }
+  };
+  class node_runtime;
+  struct node {
+    std::unique_ptr<swim::core> core;
+    std::unique_ptr<node_runtime> rt;
+    bool up = true;
+    std::uint32_t epoch = 0;
+    time_point stalled_until{};
+    std::vector<node_id> failed;  // members seen failed (reconnect candidates)
+  };
+
+  node_id id_of_address(const swim::address& a) const;
+  void push(event e);
+  void dispatch(event& e);
+  void make_core(node_id n);
+  void mix(std::uint64_t v);
+  void mix_bytes(std::span<const std::uint8_t> b);
+  swim::config make_config(node_id n) const;
+
+  options opt_;
+  swim::random_source root_rng_;
+  swim::random_source net_rng_;
+  network net_;
+  std::vector<node> nodes_;
+  std::priority_queue<event, std::vector<event>, later> queue_;
+  std::vector<std::function<void()>> actions_;
+  time_point now_{};
+  std::uint64_t seq_ = 0;
+  totals totals_;
+  std::uint64_t trace_hash_ = 1469598103934665603ULL;
+  std::vector<std::string> trace_;
+};
+
+}  // namespace chorus::sim

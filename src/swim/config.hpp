@@ -1,0 +1,157 @@
+#pragma once
+// The core's configuration: memberlist's three named presets (memberlist.md
+// section 12) plus the few chorus knobs memberlist does not have. Pick a
+// preset and change little (STYLE #14); the timeouts that must grow with the
+// cluster (suspicion, retransmits, push/pull) scale with log(N) by formula,
+// not by configuration.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "swim/address.hpp"
+#include "swim/messages.hpp"
+#include "swim/protocol_version.hpp"
+#include "swim/time.hpp"
+
+namespace chorus::swim {
+
+// Lifeguard's three pieces (Dadgar et al., "Lifeguard: Local Health Awareness
+// for More Accurate Failure Detection", 2018). All on in memberlist; the
+// switches exist so the simulator can show what each one buys.
+struct lifeguard_config {
+  // LHA: scale the probe interval by our own health score (13.9).
+  bool local_health = true;
+  // LHA-Suspicion: start at max and shrink with independent confirmations
+  // (13.8). Off = plain SWIM: a fixed timeout of `min`.
+  bool dynamic_suspicion = true;
+  // Buddy system: ping a suspect with the accusation attached so it can
+  // refute at once (13.3 step 3). Off = the suspect only hears by gossip.
+  bool buddy_system = true;
+  // Nacks from ping-req intermediaries feed the health score (13.4).
+  bool nacks = true;
+
+  static lifeguard_config off() { return {false, false, false, false}; }
+};
+
+struct config {
+  // --- identity -----------------------------------------------------------
+  std::string name;   // unique node name
+  address advertise;  // IP and port peers reach us on (UDP and TCP)
+  bytes vsn = default_vsn();
+  bytes meta;  // initial node Meta (Serf tags), sent in our first alive
+
+  // --- probing (13.3) -----------------------------------------------------
+  // How often we probe one peer. Detection time of a failure is roughly
+  // N_probers-independent: each node probes once per interval, so some node
+  // probes any given peer about once per interval.
+  duration probe_interval = 1s;
+  // How long to wait for a direct ack before asking others (ping-req). Must
+  // cover a LAN round trip with margin, and be well under probe_interval.
+  duration probe_timeout = 500ms;
+  // Peers asked to probe indirectly. 3 tolerates a lossy path or two; more
+  // mostly adds load.
+  int indirect_checks = 3;
+  // The TCP fallback ping catches UDP-only trouble (firewalls, loss bursts).
+  bool disable_tcp_pings = false;
+  // Deadline for any TCP exchange (push/pull, fallback ping).
+  duration tcp_timeout = 10s;
+
+  // --- suspicion (13.8) ---------------------------------------------------
+  // min timeout = suspicion_mult * max(1, log10(N)) * probe_interval: long
+  // enough that a falsely suspected node hears of it (via gossip, which takes
+  // ~log N rounds) and refutes.
+  int suspicion_mult = 4;
+  // max = this * min: the starting timeout while no one else has confirmed.
+  int suspicion_max_timeout_mult = 6;
+
+  // --- local health (13.9) ------------------------------------------------
+  // Probe intervals stretch up to this factor when our own acks go missing.
+  int awareness_max_multiplier = 8;
+
+  // --- gossip (13.7) ------------------------------------------------------
+  // Each broadcast goes out retransmit_mult * ceil(log10(N + 1)) times: enough
+  // for epidemic spread to reach everyone with high probability.
+  int retransmit_mult = 4;
+  int gossip_nodes = 3;                    // fan-out per gossip round
+  duration gossip_interval = 200ms;        // gossip round period
+  duration gossip_to_the_dead_time = 30s;  // keep telling the dead, so they can refute
+  std::size_t udp_buffer_size = 1400;      // below a typical 1500-byte MTU with IP/UDP headers
+  // Reserve the AES-GCM envelope (29 bytes, 8.2) in every packet budget.
+  bool encryption = false;
+
+  // --- anti-entropy (13.10) -----------------------------------------------
+  // Full-state sync repairs anything gossip missed; scaled up for N > 32.
+  duration push_pull_interval = 30s;
+  // 0 = dead entries conflict until purged (memberlist/Serf default). > 0: an
+  // alive with a new address may take over a name dead for this long.
+  duration dead_node_reclaim_time = 0s;
+
+  lifeguard_config lifeguard;
+
+  // --- chorus bounds (not in memberlist) ----------------------------------
+  // Queued membership broadcasts. memberlist's queue is unbounded; under a
+  // join storm of N nodes each node would queue N alives. Pruning drops the
+  // most-transmitted, shortest, oldest items first (13.7 "pruned").
+  std::size_t max_broadcasts = 1024;
+  // Queued user (Serf) broadcasts; Serf itself prunes at 4096 per queue.
+  std::size_t max_user_broadcasts = 1024;
+  // Share of a packet's budget user messages may claim before membership
+  // messages have filled theirs: membership keeps priority, users don't starve.
+  double user_packet_share = 0.25;
+  // memberlist refuses the 129th concurrent push/pull (10.2); we also cap the
+  // ones we start.
+  int max_concurrent_push_pulls = 128;
+  // memberlist's receive queues hold 1024 messages each (13.2).
+  std::size_t handoff_queue_depth = 1024;
+  // A node's meta (Serf tags) may not exceed this (section 12).
+  std::size_t meta_max_size = 512;
+
+  static bytes default_vsn();
+  // memberlist's DefaultLANConfig: tuned for a data centre (sub-ms RTT).
+  static config lan(std::string name, address advertise);
+  // DefaultWANConfig: RTTs of hundreds of ms and more loss: longer probe
+  // timeouts and intervals, slower suspicion, wider fan-out.
+  static config wan(std::string name, address advertise);
+  // DefaultLocalConfig: loopback / one host: tight timeouts, little redundancy.
+  static config local(std::string name, address advertise);
+};
+
+inline bytes config::default_vsn() {
+  return {protocol_min, protocol_max, protocol_cur, delegate_min, delegate_max, delegate_cur};
+}
+
+inline config config::lan(std::string name, address advertise) {
+  config c;
+  c.name = std::move(name);
+  c.advertise = advertise;
+  return c;
+}
+
+inline config config::wan(std::string name, address advertise) {
+  config c = lan(std::move(name), advertise);
+  c.tcp_timeout = 30s;
+  c.suspicion_mult = 6;
+  c.push_pull_interval = 60s;
+  c.probe_timeout = 3s;
+  c.probe_interval = 5s;
+  c.gossip_nodes = 4;
+  c.gossip_interval = 500ms;
+  c.gossip_to_the_dead_time = 60s;
+  return c;
+}
+
+inline config config::local(std::string name, address advertise) {
+  config c = lan(std::move(name), advertise);
+  c.tcp_timeout = 1s;
+  c.indirect_checks = 1;
+  c.retransmit_mult = 2;
+  c.suspicion_mult = 3;
+  c.push_pull_interval = 15s;
+  c.probe_timeout = 200ms;
+  c.probe_interval = 1s;
+  c.gossip_interval = 100ms;
+  c.gossip_to_the_dead_time = 15s;
+  return c;
+}
+
+}  // namespace chorus::swim

@@ -1,0 +1,257 @@
+#pragma once
+// chorus's SWIM core: memberlist's protocol (SWIM + Lifeguard) as a value you
+// call.
+//
+// What SWIM is. Each node keeps the list of members. Once per probe interval
+// it *probes* one of them, in a shuffled round-robin order: a ping, and if no
+// ack comes within the probe timeout, *ping-req*s through k other members
+// (who ping for us and forward the ack), plus a TCP ping as a fallback. A
+// probe that fails makes the target *suspect*, not dead: the suspicion is
+// gossiped, and the suspect, if alive, *refutes* it by gossiping an alive
+// with a higher *incarnation* number. A suspicion that nobody refutes in time
+// becomes dead. Membership news (alive, suspect, dead) travels *piggybacked*
+// on probe traffic and in periodic gossip rounds, each item sent about
+// retransmit_mult * log10(N) times, which reaches all N nodes with high
+// probability in O(log N) rounds. Failure detection load per node is constant
+// in N, and so is the expected time until some node first probes a failed one.
+//
+// The extensions, all from memberlist (memberlist.md section 13):
+//  * Lifeguard (Dadgar et al. 2018): local health awareness stretches our
+//    probe interval while our own acks go missing (awareness.hpp); the
+//    suspicion timeout starts long and shrinks as independent peers confirm
+//    (suspicion.hpp); a suspect is pinged with the accusation attached
+//    ("buddy system") so it can refute at once; ping-req helpers send nacks so
+//    we can tell "target silent" from "we are sick".
+//  * Push/pull anti-entropy over TCP, periodic and at join, merged by the same
+//    incarnation rules, which repairs anything gossip lost.
+//  * Graceful leave as a dead message about ourselves (From == Node).
+//  * Meta (Serf tags) carried in alive messages; name conflicts reported.
+//
+// Why sans-I/O. The core owns no socket, thread or clock. Inputs: packets
+// received, timers fired, TCP exchange results, commands, each with `now`.
+// Outputs go to a runtime sink (runtime.hpp): packets, timers with tokens,
+// TCP exchanges to start, member events. Randomness is a seeded generator
+// owned by the core. So the same inputs give the same outputs, 10,000 cores
+// run in one simulator process over virtual time, and the Asio transport is a
+// thin adapter. Incoming messages are processed immediately (memberlist's
+// receive queues exist only to hand off between goroutines).
+//
+// Untrusted input never throws: undecodable packets are counted and dropped.
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "swim/awareness.hpp"
+#include "swim/broadcast_queue.hpp"
+#include "swim/config.hpp"
+#include "swim/member_table.hpp"
+#include "swim/messages.hpp"
+#include "swim/random.hpp"
+#include "swim/runtime.hpp"
+#include "swim/suspicion.hpp"
+
+namespace chorus::swim {
+
+// Counters for tests, benchmarks and the agent's metrics.
+struct core_stats {
+  std::uint64_t packets_sent = 0, bytes_sent = 0;
+  std::uint64_t packets_received = 0, bytes_received = 0;
+  std::uint64_t decode_errors = 0;  // undecodable packets or parts, dropped
+  std::uint64_t probes = 0, probe_failures = 0;
+  std::uint64_t indirect_probes = 0, tcp_pings = 0;
+  std::uint64_t suspicions_raised = 0;  // by our own failed probes
+  std::uint64_t refutations = 0;
+  std::uint64_t push_pulls_started = 0, push_pulls_skipped = 0, push_pulls_refused = 0;
+  std::uint64_t gossip_packets = 0;
+  std::uint64_t conflicts = 0;
+};
+
+class core {
+ public:
+  // seed: this node's PRNG seed (a simulator derives one per node).
+  core(config cfg, std::uint64_t seed, delegate* d = nullptr);
+
+  // --- commands -----------------------------------------------------------
+  // Becomes a one-node cluster: our own alive (incarnation 1), timers armed.
+  void start(time_point now, runtime& rt);
+  // Push/pull with Join=true to each address (13.11). Returns the join id
+  // later reported to runtime::join_finished.
+  std::uint64_t join(time_point now, std::span<const address> seeds, runtime& rt);
+  // Gossips a dead message about ourselves (13.11); runtime::leave_finished
+  // fires once it has been sent its full retransmit count.
+  void leave(time_point now, runtime& rt);
+  // New meta (Serf tags): incarnation + 1, gossiped as an alive. False (and
+  // nothing changed) if meta exceeds config::meta_max_size.
+  bool set_meta(time_point now, bytes meta, runtime& rt);
+  // Queues a user (Serf) broadcast to piggyback; `name` != "" replaces the
+  // queued one of that name. Payload excludes the 0x08 type byte.
+  void queue_user_broadcast(std::span<const std::uint8_t> payload, std::string name = {});
+
+  // Installs members from a snapshot (e.g. a converged cluster's table) as
+  // if learned long ago: no gossip queued, no events. For simulations that
+  // start from a formed cluster, where replaying an N-node join storm (N^2
+  // alive receipts) would dominate the run. Unknown names only; self skipped.
+  void restore(time_point now, std::span<const push_node_state> nodes);
+
+  // --- inputs -------------------------------------------------------------
+  // One UDP datagram after the packet layer (decryption, CRC, decompression):
+  // a message or a compound.
+  void handle_packet(time_point now, const address& from, std::span<const std::uint8_t> data, runtime& rt);
+  void handle_message(time_point now, const address& from, const message& m, runtime& rt);
+  void handle_timer(time_point now, timer_token token, runtime& rt);
+  // A peer's push/pull request (we are the responder). Returns our state to
+  // send back (built before merging, as memberlist does), then merges theirs.
+  push_pull handle_push_pull(time_point now, const address& from, const push_pull& remote, runtime& rt);
+  // A TCP ping from a peer (10.3): the ack to send back, or nothing if it is
+  // not for us.
+  std::optional<ack> handle_stream_ping(const ping& p) const;
+  void push_pull_completed(time_point now, exchange_id id, const push_pull& remote, runtime& rt);
+  void push_pull_failed(time_point now, exchange_id id, runtime& rt);
+  void tcp_ping_completed(time_point now, exchange_id id, bool ok, runtime& rt);
+
+  // --- observers ----------------------------------------------------------
+  const config& cfg() const { return cfg_; }
+  const std::string& name() const { return cfg_.name; }
+  const member_table& members() const { return members_; }
+  std::optional<member_info> member(std::string_view name) const;
+  std::size_t num_alive() const;  // alive + suspect, including ourselves
+  std::uint32_t incarnation() const { return incarnation_; }
+  int health_score() const { return awareness_.score(); }
+  const core_stats& stats() const { return stats_; }
+  std::size_t pending_broadcasts() const { return broadcasts_.size(); }
+  std::uint64_t dropped_broadcasts() const { return broadcasts_.dropped() + user_broadcasts_.dropped(); }
+  bool has_left() const { return leaving_; }
+  // The state we would send in a push/pull.
+  push_pull local_state(bool join) const;
+  // Current formulas, for tests and tools.
+  int transmit_limit() const { return retransmit_limit(cfg_.retransmit_mult, members_.size()); }
+  duration push_pull_interval() const;
+  std::size_t memory_bytes() const;
+
+ private:
+  // What a pending timer token stands for.
+  enum class timer_kind : std::uint8_t {
+    probe_tick,
+    gossip_tick,
+    push_pull_tick,
+    probe_direct,
+    probe_window,
+    relay_timeout,
+    suspicion
+  };
+  struct pending_timer {
+    pending_timer(timer_kind k, std::uint32_t s = 0, std::string n = {}) : kind(k), seq(s), node(std::move(n)) {}
+    timer_kind kind;
+    std::uint32_t seq = 0;  // probe/relay sequence number
+    std::string node;       // suspicion: the suspect
+  };
+  struct probe_state {
+    bool active = false;
+    std::uint32_t seq = 0;
+    std::string target;
+    address target_addr;
+    time_point sent;
+    bool direct_stage = true;  // before probe_timeout: an ack here carries a usable RTT
+    int expected_nacks = 0, nacks = 0;
+    bool tcp_pending = false, tcp_ok = false, window_over = false;
+    exchange_id tcp_id = 0;
+    std::vector<std::string> helpers;  // ping-req helpers (for probe_report)
+  };
+  struct relay_state {  // a ping-req we are serving
+    address requester;
+    std::uint32_t requester_seq = 0;
+    bool want_nack = false;
+    timer_token timer = 0;
+  };
+  struct suspicion_state {
+    suspicion s;
+    std::uint32_t incarnation;
+    time_point state_change;
+    timer_token timer = 0;
+  };
+  struct exchange {
+    std::uint64_t join_id = 0;  // 0 = periodic push/pull
+    bool tcp_ping = false;
+  };
+  struct join_state {
+    int pending = 0, ok = 0, failed = 0;
+  };
+
+  // timers
+  timer_token arm(time_point at, pending_timer t, runtime& rt);
+  void disarm(timer_token& token) {
+    timers_.erase(token);
+    token = 0;
+  }
+
+  // probing (core.cpp)
+  void probe_tick(time_point now, runtime& rt);
+  void probe_node(time_point now, std::size_t idx, runtime& rt);
+  void probe_direct_timeout(time_point now, std::uint32_t seq, runtime& rt);
+  void probe_window_end(time_point now, std::uint32_t seq, runtime& rt);
+  void probe_finish(time_point now, bool ok, runtime& rt);
+  void on_ping(time_point now, const address& from, const ping& p, runtime& rt);
+  void on_indirect_ping(time_point now, const address& from, const indirect_ping& p, runtime& rt);
+  void on_ack(time_point now, const ack& a, runtime& rt);
+  void on_nack(const nack& n);
+  void relay_timeout(std::uint32_t seq, runtime& rt);
+
+  // gossip (core.cpp)
+  void gossip_tick(time_point now, runtime& rt);
+  void push_pull_tick(time_point now, runtime& rt);
+  void send_message(const address& to, const message& m, runtime& rt);
+  void send_raw(const address& to, bytes packet, bool crc, runtime& rt);
+  // Fills `parts` with broadcasts within `limit` bytes (2 bytes of compound
+  // overhead counted per part); returns bytes used.
+  std::size_t take_broadcasts(std::size_t limit, std::vector<bytes>& parts, runtime& rt);
+  void finish_tokens(runtime& rt);
+  template <class F>
+  std::vector<std::size_t> random_members(std::size_t k, F exclude);
+
+  // state transitions (core_state.cpp)
+  void alive_node(time_point now, const alive& a, bool bootstrap, runtime& rt);
+  void suspect_node(time_point now, const suspect& s, runtime& rt);
+  void dead_node(time_point now, const dead& d, runtime& rt);
+  void refute(std::size_t idx, std::uint32_t accused, runtime& rt);
+  void suspicion_fired(time_point now, const std::string& node, runtime& rt);
+  void broadcast(std::string key, const message& m, std::uint64_t token = 0);
+  void notify(member_event_kind kind, member_state previous, std::size_t idx, runtime& rt);
+  member_info info(std::size_t idx) const;
+  bool verify_protocol(const push_pull& remote) const;
+  void merge_remote(time_point now, const push_pull& remote, runtime& rt);
+  void reset_members(time_point now);
+  bool is_self(std::string_view n) const { return n == cfg_.name; }
+
+  config cfg_;
+  random_source rng_;
+  delegate* delegate_;
+  awareness awareness_;
+  member_table members_;
+  broadcast_queue broadcasts_;
+  broadcast_queue user_broadcasts_;
+  std::vector<std::uint64_t> finished_;  // scratch: broadcast tokens that completed
+
+  std::uint32_t seq_no_ = 0;
+  std::uint32_t incarnation_ = 0;
+  bool started_ = false;
+  bool leaving_ = false;
+  std::size_t probe_index_ = 0;
+  probe_state probe_;
+  std::unordered_map<std::uint32_t, relay_state> relays_;  // by our local seq
+  std::unordered_map<std::string, suspicion_state> suspicions_;
+  std::unordered_map<timer_token, pending_timer> timers_;
+  timer_token next_token_ = 1;
+  timer_token probe_timer_ = 0, gossip_timer_ = 0, push_pull_timer_ = 0;
+  timer_token probe_direct_timer_ = 0, probe_window_timer_ = 0;
+  std::unordered_map<exchange_id, exchange> exchanges_;
+  std::unordered_map<std::uint64_t, join_state> joins_;
+  exchange_id next_exchange_ = 1;
+  int push_pulls_in_flight_ = 0;
+  std::uint64_t leave_token_ = 0, meta_token_ = 0, next_broadcast_token_ = 1;
+  core_stats stats_;
+};
+
+}  // namespace chorus::swim

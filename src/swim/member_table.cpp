@@ -1,0 +1,123 @@
+#include "swim/member_table.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace chorus::swim {
+
+const char* to_string(member_state s) {
+  switch (s) {
+    case member_state::alive:
+      return "alive";
+    case member_state::suspect:
+      return "suspect";
+    case member_state::dead:
+      return "dead";
+    case member_state::left:
+      return "left";
+  }
+  return "?";
+}
+
+std::uint64_t member_table::hash(std::string_view s) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return h ^ (h >> 29);
+}
+
+std::span<const std::uint8_t> member_table::meta(const member_entry& e) const {
+  if (e.meta == 0) return {};
+  return metas_[e.meta - 1];
+}
+
+void member_table::set_meta(member_entry& e, std::span<const std::uint8_t> meta) {
+  if (meta.empty()) {
+    if (e.meta) {
+      metas_[e.meta - 1] = bytes{};
+      free_metas_.push_back(e.meta);
+      e.meta = 0;
+    }
+    return;
+  }
+  if (e.meta == 0) {
+    if (!free_metas_.empty()) {
+      e.meta = free_metas_.back();
+      free_metas_.pop_back();
+    } else {
+      metas_.emplace_back();
+      e.meta = static_cast<std::uint32_t>(metas_.size());
+    }
+  }
+  metas_[e.meta - 1].assign(meta.begin(), meta.end());
+}
+
+std::optional<std::size_t> member_table::find(std::string_view n) const {
+  if (index_.empty()) return std::nullopt;
+  const std::size_t mask = index_.size() - 1;
+  for (std::size_t slot = hash(n) & mask;; slot = (slot + 1) & mask) {
+    const std::uint32_t v = index_[slot];
+    if (v == 0) return std::nullopt;
+    if (name(entries_[v - 1]) == n) return v - 1;
+  }
+}
+
+void member_table::index_insert(std::uint32_t idx) {
+  const std::size_t mask = index_.size() - 1;
+  for (std::size_t slot = hash(name(entries_[idx])) & mask;; slot = (slot + 1) & mask) {
+    if (index_[slot] == 0) {
+      index_[slot] = idx + 1;
+      return;
+    }
+  }
+}
+
+void member_table::rebuild_index() {
+  std::size_t cap = 16;
+  while (cap * 3 < entries_.size() * 4 + 4) cap *= 2;  // load factor <= 3/4
+  index_.assign(cap, 0);
+  for (std::uint32_t i = 0; i < entries_.size(); ++i) index_insert(i);
+}
+
+void member_table::grow_index() {
+  if (index_.empty() || (entries_.size() + 1) * 4 > index_.size() * 3) rebuild_index();
+}
+
+std::size_t member_table::insert(std::string_view n, random_source& rng) {
+  if (n.size() > 0xffff) throw std::length_error("member name too long");  // callers bound names first
+  // Grow by 1/4 rather than doubling: the table is the simulator's dominant
+  // allocation and a doubled vector wastes up to half of it.
+  if (entries_.size() == entries_.capacity()) entries_.reserve(entries_.size() + entries_.size() / 4 + 8);
+  if (names_.size() + n.size() > names_.capacity()) names_.reserve(names_.size() + names_.size() / 4 + n.size() + 64);
+  member_entry e;
+  e.name_off = static_cast<std::uint32_t>(names_.size());
+  e.name_len = static_cast<std::uint16_t>(n.size());
+  names_.append(n);
+  entries_.push_back(e);
+  const std::size_t last = entries_.size() - 1;
+  const std::size_t pos = rng.below(entries_.size());
+  std::swap(entries_[last], entries_[pos]);
+  // Fix the index: the moved entry's slot and the new one.
+  if (index_.empty() || entries_.size() * 4 > index_.size() * 3) {
+    rebuild_index();
+  } else {
+    if (pos != last) {
+      const std::size_t mask = index_.size() - 1;
+      for (std::size_t slot = hash(name(entries_[last])) & mask;; slot = (slot + 1) & mask)
+        if (index_[slot] == pos + 1) {
+          index_[slot] = static_cast<std::uint32_t>(last + 1);
+          break;
+        }
+    }
+    index_insert(static_cast<std::uint32_t>(pos));
+  }
+  return pos;
+}
+
+std::size_t member_table::memory_bytes() const {
+  std::size_t m = entries_.capacity() * sizeof(member_entry) + names_.capacity() + index_.capacity() * 4 +
+                  metas_.capacity() * sizeof(bytes) + free_metas_.capacity() * 4;
+  for (const auto& b : metas_) m += b.capacity();
+  return m;
+}
+
+}  // namespace chorus::swim

@@ -1,0 +1,142 @@
+#pragma once
+// Everything the core asks of the world, as one output sink (STYLE #1, after
+// foca's Runtime). The core never performs I/O: it calls these, and the
+// driver (Asio transport, simulator, a test) does the work and later feeds
+// results back through core's entry points.
+//
+// Threading and ownership: the core calls the runtime synchronously from
+// inside its entry points, on the caller's thread, after finishing the state
+// transition that produced the effect (a member event is emitted only once the
+// table is consistent). A runtime must not re-enter the core from these calls;
+// queue the work instead.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "swim/address.hpp"
+#include "swim/member_table.hpp"
+#include "swim/messages.hpp"
+#include "swim/time.hpp"
+
+namespace chorus::swim {
+
+// Identifies a timer the core asked for. A timer that fires after the core
+// cancelled or replaced it is recognised as stale and ignored, so drivers
+// never need to cancel anything.
+using timer_token = std::uint64_t;
+// Identifies one TCP exchange (push/pull or fallback ping) the core started.
+using exchange_id = std::uint64_t;
+
+// A member as reported in events: a copy, independent of the table.
+struct member_info {
+  std::string name;
+  address addr;
+  bytes meta;
+  bytes vsn;
+  std::uint32_t incarnation = 0;
+  member_state state = member_state::alive;
+};
+
+enum class member_event_kind : std::uint8_t {
+  join,    // first seen alive, or alive again after dead/left (see previous)
+  update,  // meta (tags) changed
+  leave,   // left gracefully (dead with From == Node)
+  failed,  // declared dead by the failure detector
+};
+const char* to_string(member_event_kind k);
+
+struct member_event {
+  member_event_kind kind;
+  member_state previous;  // state before; join with previous dead/left = "alive again"
+  member_info member;
+};
+
+// How one of our probes went (for failure explanations; the core keeps no
+// history itself).
+struct probe_report {
+  std::string target;
+  time_point started{};
+  bool ok = false;
+  bool direct = false;               // acked within the probe timeout
+  std::vector<std::string> helpers;  // ping-req helpers asked (indirect stage)
+  int expected_nacks = 0, nacks = 0;
+  bool tcp_attempted = false, tcp_ok = false;
+};
+
+class runtime {
+ public:
+  virtual ~runtime() = default;
+
+  // Send one UDP datagram: a single encoded message or a compound. The packet
+  // layer (compression, CRC, encryption) is the transport's. `crc`: memberlist
+  // adds the CRC header on this packet (recipient known with PMax >= 5, 6).
+  virtual void send_packet(const address& to, bytes packet, bool crc) = 0;
+
+  // Call core::handle_timer(at or later, token).
+  virtual void set_timer(time_point at, timer_token token) = 0;
+
+  // Open a TCP connection to `to`, send `request` (10.2), read the reply and
+  // report it with core::push_pull_completed, or core::push_pull_failed once
+  // `deadline` passes or the exchange breaks.
+  virtual void start_push_pull(const address& to, exchange_id id, const push_pull& request, time_point deadline) = 0;
+
+  // The fallback probe (10.3): send `request` over TCP and report with
+  // core::tcp_ping_completed(id, ok) by `deadline` at the latest.
+  virtual void start_tcp_ping(const address& to, exchange_id id, const ping& request, time_point deadline) = 0;
+
+  // Membership changed.
+  virtual void member_changed(const member_event& e) = 0;
+  // We started suspecting `member` (accused by `from`): not a membership
+  // change yet, but what failure-detection metrics measure.
+  virtual void member_suspected(const member_info& member, std::string_view from) { (void)member, (void)from; }
+
+  // One of our probes finished (successfully or not).
+  virtual void probe_finished(const probe_report& r) { (void)r; }
+  // Another member independently confirmed a suspicion we hold.
+  virtual void suspicion_confirmed(std::string_view member, std::string_view from) { (void)member, (void)from; }
+
+  // --- hooks for the layer above (Serf) ---------------------------------
+  // A user (type 8) message arrived: the payload after the type byte.
+  virtual void user_message(std::span<const std::uint8_t> payload) { (void)payload; }
+  // The user state of a completed push/pull (Serf's MergeRemoteState).
+  virtual void remote_state(std::span<const std::uint8_t> state, bool join) { (void)state, (void)join; }
+  // A direct probe was acked: RTT and the peer's ack payload (Serf: Vivaldi).
+  virtual void ping_complete(std::string_view node, duration rtt, std::span<const std::uint8_t> payload) {
+    (void)node, (void)rtt, (void)payload;
+  }
+  // An alive for a known name came from a different address (13.12).
+  virtual void name_conflict(const member_info& existing, const member_info& other) { (void)existing, (void)other; }
+  // All push/pulls of one join() finished; `ok` of them succeeded.
+  virtual void join_finished(std::uint64_t join_id, int ok, int failed) { (void)join_id, (void)ok, (void)failed; }
+  // Our leave announcement has been gossiped its full retransmit count.
+  virtual void leave_finished() {}
+  // Our meta update has been gossiped its full retransmit count.
+  virtual void meta_update_finished() {}
+};
+
+// What the core pulls from the layer above while building packets. Optional
+// (nullptr = memberlist without a delegate). Called synchronously; must not
+// re-enter the core.
+class delegate {
+ public:
+  virtual ~delegate() = default;
+  // Serf's push/pull user state (LocalState).
+  virtual bytes local_state(bool join) {
+    (void)join;
+    return {};
+  }
+  // Payload for our acks (Serf: 0x01 + Vivaldi coordinate).
+  virtual bytes ack_payload() { return {}; }
+  // Serf's own broadcast queues (GetBroadcasts), drawn after the core's:
+  // append encoded user messages (0x08 + Serf message) whose `overhead` +
+  // size fit in `limit` bytes in total; return the bytes used.
+  virtual std::size_t broadcasts(std::size_t overhead, std::size_t limit, std::vector<bytes>& out) {
+    (void)overhead, (void)limit, (void)out;
+    return 0;
+  }
+  // Whether broadcasts() has anything queued (lets gossip rounds skip early).
+  virtual bool has_broadcasts() const { return false; }
+};
+
+}  // namespace chorus::swim
