@@ -39,23 +39,19 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const char* const serf_ip = "127.61.0.1";
+// Each test case runs its own agent on its own address (CTest may run the
+// cases in parallel): 127.61.0.1, .11, .21, with fake peers at +1.
 constexpr std::uint16_t gossip_port = 7946;
-const std::string rpc_addr = "127.61.0.1:7373";
 const std::filesystem::path work_dir = std::filesystem::path(CHORUS_BINARY_DIR) / "interop-codec";
 
 // A serf agent process; killed (SIGKILL) and reaped when the guard goes.
 class serf_agent {
  public:
-  explicit serf_agent(std::vector<std::string> extra_args) {
+  serf_agent(const std::string& ip, std::vector<std::string> extra_args) : ip_(ip), rpc_addr_(ip + ":7373") {
     std::filesystem::create_directories(work_dir);
-    log_ = work_dir / "serf.log";
-    std::vector<std::string> args{"serf",
-                                  "agent",
-                                  "-node=s1",
-                                  std::string("-bind=") + serf_ip + ":7946",
-                                  "-rpc-addr=" + rpc_addr,
-                                  "-log-level=debug"};
+    log_ = work_dir / ("serf-" + ip + ".log");
+    std::vector<std::string> args{
+        "serf", "agent", "-node=s1", "-bind=" + ip + ":7946", "-rpc-addr=" + rpc_addr_, "-log-level=debug"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
@@ -81,6 +77,9 @@ class serf_agent {
   serf_agent(const serf_agent&) = delete;
   serf_agent& operator=(const serf_agent&) = delete;
 
+  const std::string& ip() const { return ip_; }
+  const std::string& rpc_addr() const { return rpc_addr_; }
+
   std::string log() const {
     std::ifstream in(log_);
     std::stringstream ss;
@@ -89,13 +88,14 @@ class serf_agent {
   }
 
  private:
+  std::string ip_, rpc_addr_;
   pid_t pid_ = -1;
   std::filesystem::path log_;
 };
 
 // `serf members -format=json`, bounded by `timeout`. Empty json on failure.
-json serf_members() {
-  const std::string cmd = "timeout 5 serf members -rpc-addr=" + rpc_addr + " -format=json 2>/dev/null";
+json serf_members(const serf_agent& serf) {
+  const std::string cmd = "timeout 5 serf members -rpc-addr=" + serf.rpc_addr() + " -format=json 2>/dev/null";
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return {};
   std::string out;
@@ -116,9 +116,9 @@ json find_member(const json& members, const std::string& name) {
   return nullptr;
 }
 
-bool wait_for_rpc() {
+bool wait_for_rpc(const serf_agent& serf) {
   for (auto deadline = std::chrono::steady_clock::now() + 8s; std::chrono::steady_clock::now() < deadline;) {
-    if (!find_member(serf_members(), "s1").is_null()) return true;
+    if (!find_member(serf_members(serf), "s1").is_null()) return true;
     std::this_thread::sleep_for(100ms);
   }
   return false;
@@ -144,7 +144,7 @@ bytes ip_bytes(const char* ip) {
 // sends opens cleanly.
 class fake_peer {
  public:
-  explicit fake_peer(const char* ip) : ip_(ip) {
+  fake_peer(const char* ip, const std::string& serf_ip) : ip_(ip), serf_ip_(serf_ip) {
     fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
     REQUIRE(fd_ >= 0);
     int one = 1;
@@ -155,7 +155,7 @@ class fake_peer {
   ~fake_peer() { ::close(fd_); }
 
   void send_to_serf(const bytes& datagram) {
-    auto a = endpoint(serf_ip, gossip_port);
+    auto a = endpoint(serf_ip_.c_str(), gossip_port);
     REQUIRE(::sendto(fd_, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a) ==
             static_cast<ssize_t>(datagram.size()));
   }
@@ -194,6 +194,7 @@ class fake_peer {
 
  private:
   const char* ip_;
+  std::string serf_ip_;
   int fd_ = -1;
 };
 
@@ -213,9 +214,9 @@ alive alive_for(const std::string& name, const char* ip, const agent::tag_map& t
 }  // namespace
 
 TEST_CASE("serf accepts a hand-built alive and lists our node with our tags") {
-  serf_agent serf({});
-  REQUIRE(wait_for_rpc());
-  fake_peer peer("127.61.0.2");
+  serf_agent serf("127.61.0.1", {});
+  REQUIRE(wait_for_rpc(serf));
+  fake_peer peer("127.61.0.2", serf.ip());
   const agent::tag_map tags{{"role", "codec"}, {"long-tag-name.x", std::string(40, 'v')}};
   seal_options so;
   so.crc = true;  // as a gossip round would send it
@@ -226,7 +227,7 @@ TEST_CASE("serf accepts a hand-built alive and lists our node with our tags") {
   json me;
   for (int i = 0; i < 20 && me.is_null(); ++i) {
     peer.pump(250ms);
-    me = find_member(serf_members(), "chorus-alive");
+    me = find_member(serf_members(serf), "chorus-alive");
   }
   INFO(serf.log());
   REQUIRE_FALSE(me.is_null());
@@ -239,19 +240,19 @@ TEST_CASE("serf accepts a hand-built alive and lists our node with our tags") {
   peer.pump(2500ms);
   CHECK(peer.pings_ > 0);
   CHECK(peer.undecodable_ == 0);
-  const json later = find_member(serf_members(), "chorus-alive");
+  const json later = find_member(serf_members(serf), "chorus-alive");
   REQUIRE_FALSE(later.is_null());
   CHECK(later["status"] == "alive");
 }
 
 TEST_CASE("serf answers our push/pull join and merges our state") {
-  serf_agent serf({});
-  REQUIRE(wait_for_rpc());
-  fake_peer peer("127.61.0.3");
+  serf_agent serf("127.61.0.11", {});
+  REQUIRE(wait_for_rpc(serf));
+  fake_peer peer("127.61.0.12", serf.ip());
 
   push_pull pp;
   pp.join = true;
-  const alive me = alive_for("chorus-pp", "127.61.0.3", {{"role", "pushpull"}});
+  const alive me = alive_for("chorus-pp", "127.61.0.12", {{"role", "pushpull"}});
   pp.nodes.push_back({me.node, me.addr, me.port, me.meta, me.incarnation, node_state::alive, me.vsn});
   agent::push_pull_state st;
   st.ltime = 1;
@@ -266,11 +267,11 @@ TEST_CASE("serf answers our push/pull join and merges our state") {
 
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(fd >= 0);
-  auto local = endpoint("127.61.0.3", 0);
+  auto local = endpoint("127.61.0.12", 0);
   REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0);
   timeval tv{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  auto remote = endpoint(serf_ip, gossip_port);
+  auto remote = endpoint(serf.ip().c_str(), gossip_port);
   REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof remote) == 0);
   REQUIRE(::send(fd, wire.data.data(), wire.data.size(), 0) == static_cast<ssize_t>(wire.data.size()));
   // Read the reply until it decodes (the incremental reader) or the peer closes.
@@ -293,7 +294,7 @@ TEST_CASE("serf answers our push/pull join and merges our state") {
   REQUIRE(theirs.nodes.size() >= 1);
   CHECK(theirs.nodes[0].name == "s1");
   CHECK(theirs.nodes[0].vsn == bytes{1, 5, 2, 2, 5, 5});
-  CHECK(theirs.nodes[0].addr == ip_bytes(serf_ip));
+  CHECK(theirs.nodes[0].addr == ip_bytes(serf.ip().c_str()));
   auto serf_state = agent::decode_serf_message(theirs.user_state);
   REQUIRE(serf_state.ok());
   REQUIRE(std::holds_alternative<agent::push_pull_state>(serf_state.value));
@@ -302,7 +303,7 @@ TEST_CASE("serf answers our push/pull join and merges our state") {
   json m;
   for (int i = 0; i < 12 && m.is_null(); ++i) {
     peer.pump(250ms);
-    m = find_member(serf_members(), "chorus-pp");
+    m = find_member(serf_members(serf), "chorus-pp");
   }
   REQUIRE_FALSE(m.is_null());
   CHECK(m["status"] == "alive");
@@ -312,8 +313,8 @@ TEST_CASE("serf answers our push/pull join and merges our state") {
 
 TEST_CASE("a Serf user event we encode fires serf's event handler") {
   std::filesystem::create_directories(work_dir);
-  const auto out = work_dir / "event.out";
-  const auto script = work_dir / "handler.sh";
+  const auto out = work_dir / "event-127.61.0.21.out";
+  const auto script = work_dir / "handler-127.61.0.21.sh";
   std::filesystem::remove(out);
   {
     std::ofstream s(script);
@@ -321,9 +322,9 @@ TEST_CASE("a Serf user event we encode fires serf's event handler") {
       << ".tmp\nmv " << out.string() << ".tmp " << out.string() << "\n";
   }
   std::filesystem::permissions(script, std::filesystem::perms::owner_all);
-  serf_agent serf({"-event-handler=user:chorus-test=" + script.string()});
-  REQUIRE(wait_for_rpc());
-  fake_peer peer("127.61.0.4");
+  serf_agent serf("127.61.0.21", {"-event-handler=user:chorus-test=" + script.string()});
+  REQUIRE(wait_for_rpc(serf));
+  fake_peer peer("127.61.0.22", serf.ip());
 
   agent::user_event ev;
   ev.ltime = 7;
