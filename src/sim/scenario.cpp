@@ -189,7 +189,9 @@ scenario_result run_scenario(const scenario_params& p) {
     return std::nullopt;
   };
   if (p.crash_every > duration::zero() && p.nodes > 2) {
-    for (time_point t = window_start + p.crash_every; t < end; t += p.crash_every) {
+    // No crash in the last 30 s: detection (a suspicion timeout, ~8-16 s at
+    // LAN) must be able to finish inside the window to be measured.
+    for (time_point t = window_start + p.crash_every; t + 30s < end; t += p.crash_every) {
       sim.at(t, [&] {
         auto v = pick_victim();
         if (!v) return;
