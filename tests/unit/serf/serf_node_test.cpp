@@ -68,7 +68,7 @@ TEST_CASE("user events are checked against the size limit", "[serf][events]") {
   CHECK(s.stats().event_queue == 1);
 }
 
-TEST_CASE("a received user event is delivered once; old ones are rejected", "[serf][events]") {
+TEST_CASE("a received user event is delivered once and old ones are rejected", "[serf][events]") {
   serf s(config(), 2);
   recorder rt;
   s.start(time_point{}, rt);
