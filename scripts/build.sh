@@ -10,4 +10,9 @@ case "$kind" in
   *) echo "usage: $0 [release|asan|fuzz]" >&2; exit 2 ;;
 esac
 dir=build; [ "$kind" = release ] || dir=build-$kind
-cmake --build "$dir"
+if [ "$kind" = fuzz ]; then
+  # Only the libFuzzer targets: they compile the code under test themselves.
+  cmake --build "$dir" --target fuzz_udp_packet fuzz_tcp_stream fuzz_serf_message fuzz_lzw
+else
+  cmake --build "$dir"
+fi

@@ -149,7 +149,7 @@ scenario_result run_scenario(const scenario_params& p) {
     alive_count.assign(p.nodes, static_cast<std::int64_t>(p.nodes));
   }
   for (std::size_t i = 0; i < (p.warm_start ? 0 : p.nodes); ++i) {
-    sim.at(time_point{p.join_spacing * static_cast<std::int64_t>(i)}, [&, i] {
+    sim.at(time_point{p.join_spacing * static_cast<std::int64_t>(i)}, [&] {
       const node_id n = sim.add_node();
       ++up_count;
       if (n == 0) return;
