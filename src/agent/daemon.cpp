@@ -645,6 +645,17 @@ std::string daemon_impl::set_tags(const rpc::string_map& set, const std::vector<
   return {};
 }
 
+namespace {
+// Threads of this process, from /proc/self/status ("Threads:\tN"); 0 if unreadable.
+int process_thread_count() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
+  return 0;
+}
+}  // namespace
+
 rpc::stats_response daemon_impl::stats() {
   rpc::stats_response s;
   s["agent"]["name"] = cfg_.node_name;
@@ -654,7 +665,8 @@ rpc::stats_response daemon_impl::stats() {
   s["runtime"]["arch"] = std::string(u.machine) == "x86_64" ? "amd64" : u.machine;
   s["runtime"]["version"] = std::string("chorus ") + chorus::version;
   s["runtime"]["max_procs"] = std::to_string(std::thread::hardware_concurrency());
-  s["runtime"]["goroutines"] = "2";
+  // Serf reports its goroutine count here; ours is the process's thread count.
+  s["runtime"]["goroutines"] = std::to_string(process_thread_count());
   s["runtime"]["cpu_count"] = std::to_string(std::thread::hardware_concurrency());
   for (const auto& [k, v] : serf_->stats().as_map()) s["serf"][k] = v;
   for (const auto& [k, v] : serf_->tags()) s["tags"][k] = v;
