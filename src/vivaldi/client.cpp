@@ -4,24 +4,14 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "vivaldi/vector_ops.hpp"
+
 namespace chorus::vivaldi {
 
 namespace {
 // Below this a distance or error counts as zero (vivaldi.md section 1).
 constexpr double zero_threshold = 1.0e-6;
 
-// Sum of squares with four independent accumulators: a shorter dependency
-// chain than Serf's index-order sum (the chorus path needs no bit-exactness).
-template <std::size_t N>
-double sum_of_squares(const double* x, std::size_t n) {
-  const std::size_t len = N ? N : n;
-  double acc[4] = {0.0, 0.0, 0.0, 0.0};
-  std::size_t i = 0;
-  for (; i + 4 <= len; i += 4)
-    for (std::size_t k = 0; k < 4; ++k) acc[k] += x[i + k] * x[i + k];
-  for (; i < len; ++i) acc[0] += x[i] * x[i];
-  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
-}
 }  // namespace
 
 client::client(const config& cfg)
@@ -33,8 +23,22 @@ client::client(const config& cfg)
       rng_(cfg.seed),
       inv_tau_(cfg.chorus.anneal_tau > 0 ? 1.0 / cfg.chorus.anneal_tau : 0.0),
       inv_rho_(1.0 / cfg.gravity_rho),
-      adjustment_scale_(cfg.chorus.adj_gain / (2.0 * static_cast<double>(cfg.adjustment_window_size))) {
+      adjustment_scale_(cfg.chorus.adj_gain / (2.0 * static_cast<double>(cfg.adjustment_window_size))),
+      rel_form_(cfg.chorus.rel_p == 0.0    ? rel_form::none
+                : cfg.chorus.rel_p == 1.25 ? rel_form::p125
+                : cfg.chorus.rel_p == 1.0  ? rel_form::p1
+                                           : rel_form::pow) {
   if (!cfg.is_valid()) throw std::invalid_argument("invalid vivaldi config");
+}
+
+void client::reserve_peers(std::size_t peers) {
+  if (peers > dense_.size()) dense_.resize(peers);
+  // Ids that had state in the hash table keep it.
+  for (std::size_t id = 0; id < peers; ++id)
+    if (by_id_.contains(id)) {
+      dense_[id] = by_id_[id];
+      by_id_.erase(id);
+    }
 }
 
 error client::set_coordinate(const coordinate& c) {
@@ -46,7 +50,12 @@ error client::set_coordinate(const coordinate& c) {
 
 error client::validate(const coordinate& remote, std::chrono::nanoseconds rtt) const {
   if (!remote.is_compatible_with(coord_)) return error::incompatible_dimensions;
-  if (!remote.is_valid()) return error::invalid_coordinate;
+  const std::uint64_t scalars =
+      finite_carry(remote.error) | finite_carry(remote.adjustment) | finite_carry(remote.height);
+  const std::uint64_t vector = remote.vec.size() == detail::vec8::max
+                                   ? detail::vec8::load(remote.vec.data(), 8).finite_carry()
+                                   : finite_carry(remote.vec.data(), remote.vec.size());
+  if (!carry_is_finite(scalars | vector)) return error::invalid_coordinate;  // remote.is_valid(), vectorised
   if (rtt < std::chrono::nanoseconds(0) || rtt > max_rtt) return error::rtt_out_of_range;
   return error::none;
 }
@@ -61,7 +70,7 @@ error client::update(std::string_view peer, const coordinate& remote, std::chron
 
 error client::update(peer_id peer, const coordinate& remote, std::chrono::nanoseconds rtt) {
   if (error e = validate(remote, rtt); e != error::none) return e;
-  observe(by_id_[peer], remote, rtt);
+  observe(state_of(peer), remote, rtt);
   return error::none;
 }
 
@@ -69,19 +78,25 @@ void client::forget(std::string_view peer) {
   if (auto it = by_name_.find(peer); it != by_name_.end()) by_name_.erase(it);
 }
 
-void client::forget(peer_id peer) { by_id_.erase(peer); }
+void client::forget(peer_id peer) {
+  if (peer < dense_.size())
+    dense_[peer] = peer_state{};
+  else
+    by_id_.erase(peer);
+}
 
 void client::observe(peer_state& peer, const coordinate& remote, std::chrono::nanoseconds rtt) {
-  if (config_.algo == algorithm::serf)
+  if (config_.algo == algorithm::serf) {
     serf_step(peer, remote, rtt);
-  else
-    chorus_step(peer, remote, rtt);
-  reset_if_invalid();
+    reset_if_invalid();
+  } else if (!(coord_.vec.size() == detail::vec8::max ? chorus_step<detail::vec8>(peer, remote, rtt)
+                                                      : chorus_step<detail::vecn>(peer, remote, rtt))) {
+    reset();
+  }
   ++updates_;
 }
 
-void client::reset_if_invalid() {
-  if (coord_.is_valid()) return;
+void client::reset() {
   // Serf keeps the adjustment ring and latency filters. The chorus algorithm
   // also restarts as a fresh node: a poisoned adjustment sample would
   // otherwise keep invalidating the coordinate until it leaves the window.
@@ -168,92 +183,124 @@ void client::serf_step(peer_state& peer, const coordinate& remote, std::chrono::
 
 // ---------------------------------------------------------------------------
 // The chorus algorithm (docs/vivaldi.md explains and measures every choice).
+//
+// Written for speed (the bench's 10 M updates/s goal) without changing a
+// single bit of the results: the rare cases (a longer filter's sort,
+// std::pow, the random direction) are out-of-line calls off the hot path;
+// both coordinates are read into fixed-size
+// local arrays (N = 8 is known at compile time: the loops unroll and
+// vectorise, and stores cannot alias the client's fields); data-dependent
+// choices are min/max instead of branches; each norm is computed once. The
+// floating-point operations and their order are those the figures in
+// docs/vivaldi.md were measured with.
 
-// N = the dimensionality when known at compile time (8, Serf's), so the
-// loops unroll and the difference vector stays in registers; 0 = any.
-template <std::size_t N>
-double client::chorus_spring(const double* rvec, double rheight, double radjustment, double rerror, double rtt,
-                             double gain) {
-  const std::size_t n = N ? N : coord_.vec.size();
-  double* v = coord_.vec.data();
-  double diff[N ? N : 64];  // config::is_valid() bounds dimensionality by 64
-  for (std::size_t i = 0; i < n; ++i) diff[i] = v[i] - rvec[i];
-  const double mag = std::sqrt(sum_of_squares<N>(diff, n));
-  const double raw = mag + coord_.height + rheight;
-  const double adjusted = raw + coord_.adjustment + radjustment;
-  const double dist = adjusted > 0.0 ? adjusted : raw;
-  const double r = std::max(rtt, zero_threshold);
-  const double weight = coord_.error / std::max(coord_.error + rerror, zero_threshold);
-  const double inv_r = 1.0 / r;
-  const double wrongness = std::abs(dist - r) * inv_r;
-  coord_.error = config_.vivaldi_ce * weight * wrongness + coord_.error * (1.0 - config_.vivaldi_ce * weight);
-  coord_.error = std::min(coord_.error, config_.vivaldi_error_max);
-  // Relative weight min(rel_max, (ref / r)^p); p = 1.25 (the default) and 1
-  // avoid std::pow.
-  double rel = 1.0;
-  const double p = config_.chorus.rel_p;
-  if (p != 0.0 && rtt_ref_ > 0.0) {
-    const double ratio = rtt_ref_ * inv_r;
-    const double cap = config_.chorus.rel_max;
-    if (ratio >= 1.0 && cap <= 1.0)
-      rel = cap;
-    else
-      rel = std::min(cap, p == 1.25 ? ratio * std::sqrt(std::sqrt(ratio)) : p == 1.0 ? ratio : std::pow(ratio, p));
+// Relative weight min(rel_max, (ref / r)^p).
+inline double client::relative_weight(double ratio) const {
+  const double rel_max = config_.chorus.rel_max;
+  switch (rel_form_) {
+    case rel_form::none:
+      return 1.0;
+    case rel_form::p125:
+      // A power >= 1 of a ratio >= 1 is >= 1, so min() alone also covers
+      // "ratio >= 1 and rel_max <= 1 gives rel_max", without a branch the
+      // CPU would mispredict half the time.
+      return std::min(rel_max, ratio * std::sqrt(std::sqrt(ratio)));
+    case rel_form::p1:
+      return std::min(rel_max, ratio);
+    case rel_form::pow:
+      break;
   }
-  // Robust push: a link measured much longer than predicted (typically a
-  // triangle-inequality violation) may push us away by at most push_cap x
-  // max(dist, push_floor x ref) per step.
-  double residual = r - dist;
-  if (config_.chorus.push_cap > 0.0 && static_cast<double>(chorus_steps_) > config_.chorus.push_after)
-    residual = std::min(residual, config_.chorus.push_cap * std::max(dist, config_.chorus.push_floor * rtt_ref_));
-  double force = gain * weight * residual * rel;
-  const double share = config_.chorus.height_share;
-  if (share > 0.0) {
-    coord_.height = std::max(coord_.height + share * force, config_.height_min);
-    force *= 1.0 - share;
-  }
-  if (mag > zero_threshold) {
-    const double inv = 1.0 / mag;
-    for (std::size_t i = 0; i < n; ++i) v[i] += diff[i] * inv * force;
-    if (share <= 0.0)
-      coord_.height = std::max((coord_.height + rheight) * force * inv + coord_.height, config_.height_min);
-    // The move is along the line to the remote, so the new distance needs no
-    // second pass over the vector.
-    return std::abs(mag + force) + coord_.height + rheight;
-  } else {
-    // Coinciding points: push apart along a random direction of our own PRNG.
-    double sum = 0.0;
-    for (std::size_t i = 0; i < n; ++i) {
-      diff[i] = rng_.uniform() - 0.5;
-      sum += diff[i] * diff[i];
-    }
-    const double rmag = std::sqrt(sum);
-    if (rmag > zero_threshold) {
-      for (std::size_t i = 0; i < n; ++i) v[i] += diff[i] / rmag * force;
-    } else {
-      v[0] += force;
-    }
-  }
-  double sum = 0.0;
-  for (std::size_t i = 0; i < n; ++i) sum += (v[i] - rvec[i]) * (v[i] - rvec[i]);
-  return std::sqrt(sum) + coord_.height + rheight;
+  return relative_weight_pow(ratio);
 }
 
-void client::chorus_step(peer_state& peer, const coordinate& remote, std::chrono::nanoseconds rtt) {
+double client::relative_weight_pow(double ratio) const {
+  const double rel_max = config_.chorus.rel_max;
+  return ratio >= 1.0 && rel_max <= 1.0 ? rel_max : std::min(rel_max, std::pow(ratio, config_.chorus.rel_p));
+}
+
+// Coinciding points: push apart along a random direction of our own PRNG.
+// Returns the new |x - remote|.
+double client::separate(double* x, const double* rv, std::size_t n, double force) {
+  double dir[64];
+  double sum = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    dir[i] = rng_.uniform() - 0.5;
+    sum += dir[i] * dir[i];
+  }
+  const double rmag = std::sqrt(sum);
+  if (rmag > zero_threshold) {
+    for (std::size_t i = 0; i < n; ++i) x[i] += dir[i] / rmag * force;
+  } else {
+    x[0] += force;
+  }
+  sum = 0.0;
+  for (std::size_t i = 0; i < n; ++i) sum += (x[i] - rv[i]) * (x[i] - rv[i]);
+  return std::sqrt(sum);
+}
+
+template <class V>
+bool client::chorus_step(peer_state& peer, const coordinate& remote, std::chrono::nanoseconds rtt) {
   const chorus_tuning& t = config_.chorus;
+  // The vectors are loaded first: their loads overlap the scalar work.
+  const std::size_t n = coord_.vec.size();
+  double* v = coord_.vec.data();
+  V x = V::load(v, n);
+  const V diff = x - V::load(remote.vec.data(), n);
+
   const double rtt_f = peer.filter.add_and_median(static_cast<double>(rtt.count()) * 1e-9, t.filter_window);
-  rtt_ref_ = chorus_steps_ == 0 ? rtt_f : rtt_ref_ + t.ref_alpha * (rtt_f - rtt_ref_);
+  const double ref = chorus_steps_ == 0 ? rtt_f : rtt_ref_ + t.ref_alpha * (rtt_f - rtt_ref_);
+  rtt_ref_ = ref;
 
   // Annealed gain: large while the node knows little, small once it has
   // averaged over many peers (less jitter in the final coordinate).
   double gain = t.cc_start;
   if (t.anneal_tau > 0.0) gain *= std::max(t.cc_floor, 1.0 / (1.0 + static_cast<double>(chorus_steps_) * inv_tau_));
   ++chorus_steps_;
+  const bool push_capped = t.push_cap > 0.0 && static_cast<double>(chorus_steps_) > t.push_after;
 
-  const std::size_t n = coord_.vec.size();
-  const double raw_after =
-      n == 8 ? chorus_spring<8>(remote.vec.data(), remote.height, remote.adjustment, remote.error, rtt_f, gain)
-             : chorus_spring<0>(remote.vec.data(), remote.height, remote.adjustment, remote.error, rtt_f, gain);
+  const double r = std::max(rtt_f, zero_threshold);
+  const double inv_r = 1.0 / r;
+  // Long links, which carry most triangle-inequality violations, weigh less.
+  const double rel = rel_form_ != rel_form::none && ref > 0.0 ? relative_weight(ref * inv_r) : 1.0;
+  double error = coord_.error;
+  const double weight = error / std::max(error + remote.error, zero_threshold);
+  double height = coord_.height;
+  const double rheight = remote.height;
+  const double height_min = config_.height_min;
+
+  // The spring between us and the remote, of measured length rtt_f.
+  const double mag = std::sqrt(diff.sum_of_squares());
+  const double raw = mag + height + rheight;
+  const double adjusted = raw + coord_.adjustment + remote.adjustment;
+  const double dist = adjusted > 0.0 ? adjusted : raw;
+  const double wrongness = std::abs(dist - r) * inv_r;
+  error = config_.vivaldi_ce * weight * wrongness + error * (1.0 - config_.vivaldi_ce * weight);
+  error = std::min(error, config_.vivaldi_error_max);
+  // Robust push: a link measured much longer than predicted (typically a
+  // triangle-inequality violation) may push us away by at most push_cap x
+  // max(dist, push_floor x ref) per step.
+  double residual = r - dist;
+  if (push_capped) residual = std::min(residual, t.push_cap * std::max(dist, t.push_floor * ref));
+  double force = gain * weight * residual * rel;
+  const double share = t.height_share;
+  if (share > 0.0) {
+    height = std::max(height + share * force, height_min);
+    force *= 1.0 - share;
+  }
+  double raw_after;
+  if (mag > zero_threshold) [[likely]] {
+    const double inv = 1.0 / mag;
+    x = x + diff.scaled(inv, force);
+    if (share <= 0.0) height = std::max((height + rheight) * force * inv + height, height_min);
+    // The move is along the line to the remote, so the new distance needs no
+    // second pass over the vector.
+    raw_after = std::abs(mag + force) + height + rheight;
+  } else {
+    double moved[V::max];
+    x.store(moved);
+    raw_after = separate(moved, remote.vec.data(), n, force) + height + rheight;
+    x = V::load(moved, n);
+  }
 
   // Adjustment: half the mean residual over the window, as a running sum.
   const double sample = rtt_f - raw_after;
@@ -265,20 +312,25 @@ void client::chorus_step(peer_state& peer, const coordinate& remote, std::chrono
     adjustment_sum_ = 0.0;
     for (double a : adjustment_samples_) adjustment_sum_ += a;
   }
-  coord_.adjustment = adjustment_sum_ * adjustment_scale_;
+  const double adjustment = adjustment_sum_ * adjustment_scale_;
 
-  // Gravity towards the origin.
-  double* v = coord_.vec.data();
-  const double mag = std::sqrt(n == 8 ? sum_of_squares<8>(v, n) : sum_of_squares<0>(v, n));
-  double g = mag + coord_.height + origin_.height;
-  if (g + coord_.adjustment > 0.0) g += coord_.adjustment;
+  // Gravity towards the origin (origin_.height is height_min).
+  const double gmag = std::sqrt(x.sum_of_squares());
+  double g = gmag + height + height_min;
+  if (g + adjustment > 0.0) g += adjustment;
   const double ratio = g * inv_rho_;
-  const double force = -(ratio * ratio);
-  if (mag > zero_threshold) {
-    const double inv = 1.0 / mag;
-    for (std::size_t i = 0; i < n; ++i) v[i] += v[i] * inv * force;
-    coord_.height = std::max((coord_.height + origin_.height) * force * inv + coord_.height, config_.height_min);
+  const double gforce = -(ratio * ratio);
+  if (gmag > zero_threshold) {
+    const double inv = 1.0 / gmag;
+    x = x + x.scaled(inv, gforce);
+    height = std::max((height + height_min) * gforce * inv + height, height_min);
   }
+
+  x.store(v);
+  coord_.height = height;
+  coord_.error = error;
+  coord_.adjustment = adjustment;
+  return carry_is_finite(x.finite_carry() | finite_carry(height) | finite_carry(error) | finite_carry(adjustment));
 }
 
 }  // namespace chorus::vivaldi

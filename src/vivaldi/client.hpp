@@ -56,9 +56,11 @@ class client {
   // Estimated RTT from this node to `other`.
   result<std::chrono::nanoseconds> distance_to(const coordinate& other) const { return estimate_rtt(coord_, other); }
 
-  // Preallocates per-peer state for this many numeric peer ids, so that
-  // update() never allocates, even for peers seen for the first time.
-  void reserve_peers(std::size_t peers) { by_id_.reserve(peers); }
+  // Preallocates per-peer state for the numeric peer ids 0 .. peers-1 (a
+  // flat array indexed by id: no hashing, no allocation in update(), even
+  // for peers seen for the first time). Other ids live in a hash table that
+  // grows as needed.
+  void reserve_peers(std::size_t peers);
 
   // Drops the per-peer state (call when a member is reaped).
   void forget(std::string_view peer);
@@ -80,20 +82,25 @@ class client {
 
   error validate(const coordinate& remote, std::chrono::nanoseconds rtt) const;
   void observe(peer_state& peer, const coordinate& remote, std::chrono::nanoseconds rtt);
+  peer_state& state_of(peer_id peer) { return peer < dense_.size() ? dense_[peer] : by_id_[peer]; }
 
   // Serf's algorithm, bit for bit.
   void serf_step(peer_state& peer, const coordinate& remote, std::chrono::nanoseconds rtt);
   void serf_apply_force(double force, const coordinate& other);
   double serf_unit_vector_at(const coordinate& other);  // fills unit_, returns magnitude
-  // Our algorithm.
-  void chorus_step(peer_state& peer, const coordinate& remote, std::chrono::nanoseconds rtt);
-  // One spring between the local coordinate and a remote one (vec, height,
-  // adjustment, error) of measured length `rtt` seconds. Returns the raw
-  // distance to the remote afterwards.
-  template <std::size_t N>
-  double chorus_spring(const double* rvec, double rheight, double radjustment, double rerror, double rtt, double gain);
+  // Our algorithm. V = the vector type (detail::vec8 for Serf's 8
+  // dimensions, detail::vecn for any). Returns whether the new coordinate
+  // is valid (finite).
+  template <class V>
+  bool chorus_step(peer_state& peer, const coordinate& remote, std::chrono::nanoseconds rtt);
+  [[gnu::always_inline]] inline double relative_weight(double ratio) const;
+  [[gnu::cold, gnu::noinline]] double relative_weight_pow(double ratio) const;
+  [[gnu::cold, gnu::noinline]] double separate(double* x, const double* rv, std::size_t n, double force);
 
-  void reset_if_invalid();
+  void reset_if_invalid() {
+    if (!coord_.is_valid()) reset();
+  }
+  void reset();
 
   config config_;
   coordinate coord_;
@@ -103,14 +110,17 @@ class client {
   double adjustment_sum_ = 0.0;  // chorus: running sum of adjustment_samples_
   std::vector<double> unit_;     // scratch for unit vectors
   random_source rng_;
-  double inv_tau_;                  // chorus: 1 / anneal_tau
-  double inv_rho_;                  // chorus: 1 / gravity_rho
-  double adjustment_scale_;         // chorus: adj_gain / (2 x window)
-  std::uint64_t chorus_steps_ = 0;  // chorus: steps since start or reset (drives annealing)
-  double rtt_ref_ = 0.0;            // chorus: running mean of filtered RTTs (scale of the relative weight)
+  double inv_tau_;           // chorus: 1 / anneal_tau
+  double inv_rho_;           // chorus: 1 / gravity_rho
+  double adjustment_scale_;  // chorus: adj_gain / (2 x window)
+  enum class rel_form : std::uint8_t { none, p125, p1, pow };
+  rel_form rel_form_;              // chorus: how (ref / rtt)^rel_p is computed
+  std::int64_t chorus_steps_ = 0;  // chorus: steps since start or reset (drives annealing; signed: cheaper to convert)
+  double rtt_ref_ = 0.0;           // chorus: running mean of filtered RTTs (scale of the relative weight)
 
   std::unordered_map<std::string, peer_state, string_hash, std::equal_to<>> by_name_;
-  peer_table<peer_state> by_id_;
+  std::vector<peer_state> dense_;  // ids below reserve_peers(n)
+  peer_table<peer_state> by_id_;   // any other id
   std::uint64_t resets_ = 0;
   std::uint64_t updates_ = 0;
 };

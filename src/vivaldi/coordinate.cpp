@@ -15,12 +15,6 @@ coordinate coordinate::origin(std::size_t dimensionality, double error_max, doub
   return c;
 }
 
-bool coordinate::is_valid() const {
-  for (double v : vec)
-    if (!std::isfinite(v)) return false;
-  return std::isfinite(error) && std::isfinite(adjustment) && std::isfinite(height);
-}
-
 double raw_distance(const coordinate& a, const coordinate& b) {
   double sum = 0.0;
   for (std::size_t i = 0; i < a.vec.size(); ++i) {
