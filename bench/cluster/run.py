@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster as cl  # noqa: E402
 import rpc  # noqa: E402
@@ -189,11 +190,13 @@ def run_loss(impls, args, workdir):
                 time.sleep(0.2)
         time.sleep(5)
         for impl, (ns, c) in clusters.items():
-            iptables(ns, "-A", "INPUT", "-p", "udp")  # counts every UDP packet
-            iptables(ns, "-A", "INPUT", "-p", "udp", "-m", "statistic", "--mode", "random",
+            proto = ["-p", "udp"] if args.loss_proto == "udp" else []
+            iptables(ns, "-A", "INPUT", *proto)  # counts every packet the DROP rule sees
+            iptables(ns, "-A", "INPUT", *proto, "-m", "statistic", "--mode", "random",
                      "--probability", str(args.loss), "-j", "DROP")
         t_start = time.time()
-        log("  loss %.0f%% on UDP for %ds, N=%d, both at once (%s)" % (args.loss * 100, args.loss_seconds, n, load()))
+        log("  loss %.0f%% on %s for %ds, N=%d, both at once (%s)" % (
+            args.loss * 100, args.loss_proto.upper(), args.loss_seconds, n, load()))
         time.sleep(args.loss_seconds)
         t_end = time.time()
         for impl, (ns, c) in clusters.items():
@@ -251,6 +254,9 @@ def summarize(results, sizes):
         add("RSS max", n, lambda rs: max(sum([r.get("rss_mib", []) for r in rs], []) or [0]) or None, "MiB")
         add("PSS median", n, lambda rs: med(sum([r.get("pss_mib", []) for r in rs], [])), "MiB")
         add("idle CPU median", n, lambda rs: med(sum([r.get("cpu_s_per_min", []) for r in rs], [])), "s/min")
+        # The mean over all agents: finer than one agent's 10 ms clock ticks.
+        add("idle CPU mean", n, lambda rs: med([statistics.mean(r["cpu_s_per_min"]) for r in rs
+                                                 if r.get("cpu_s_per_min")]), "s/min")
         add("event to all handlers", n, lambda rs: med([r.get("event_s") for r in rs]), "s")
         add("query all responses", n, lambda rs: med([r.get("query_s") for r in rs]), "s")
         add("leave seen by all", n, lambda rs: med([r.get("leave_s") for r in rs]), "s")
@@ -279,6 +285,8 @@ def main():
     ap.add_argument("--loss", type=float, default=0.10)
     ap.add_argument("--loss-n", type=int, default=20)
     ap.add_argument("--loss-seconds", type=int, default=None, help="default 120 (quick: 60)")
+    ap.add_argument("--loss-proto", choices=("udp", "all"), default="udp",
+                    help="drop UDP only (default; TCP fallback probes and push/pull get through) or all packets")
     ap.add_argument("--loss-grace", type=int, default=10, help="seconds after the loss still counted")
     ap.add_argument("--no-loss", action="store_true", help="skip the packet-loss test")
     ap.add_argument("--only-loss", action="store_true", help="run only the packet-loss test")
@@ -343,9 +351,9 @@ def main():
     if loss:
         for impl in ("chorus", "serf"):
             x = loss[impl]
-            log("loss %s: N=%d %ds, UDP dropped %d/%d (%.1f%%): member-failed events %d (%d incl. %ds after), "
+            log("loss %s: N=%d %ds, %s packets dropped %d/%d (%.1f%%): member-failed events %d (%d incl. %ds after), "
                 "members declared failed %s, alive after: %d" % (
-                    impl, x["n"], x["seconds"], x["udp_dropped"], x["udp_packets"], 100 * (x["drop_rate"] or 0),
+                    impl, x["n"], x["seconds"], args.loss_proto.upper(), x["udp_dropped"], x["udp_packets"], 100 * (x["drop_rate"] or 0),
                     x["false_failure_events"], x["false_failure_events_incl_grace"], args.loss_grace,
                     x["members_declared_failed"] or "none", x["alive_after"]))
     log("finished in %.0f s, %s" % (time.time() - t_begin, load()))
