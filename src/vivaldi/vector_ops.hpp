@@ -98,11 +98,10 @@ class vecn {
   // Four independent accumulators (a shorter dependency chain than an
   // index-order sum; the chorus algorithm needs no Serf bit-exactness).
   double sum_of_squares() const {
+    // Accumulator i % 4 for whole groups of four, accumulator 0 for the rest.
     double acc[4] = {0.0, 0.0, 0.0, 0.0};
-    std::size_t i = 0;
-    for (; i + 4 <= n_; i += 4)
-      for (std::size_t k = 0; k < 4; ++k) acc[k] += x_[i + k] * x_[i + k];
-    for (; i < n_; ++i) acc[0] += x_[i] * x_[i];
+    const std::size_t groups = n_ / 4 * 4;
+    for (std::size_t i = 0; i < n_; ++i) acc[i < groups ? i % 4 : 0] += x_[i] * x_[i];
     return (acc[0] + acc[1]) + (acc[2] + acc[3]);
   }
   std::uint64_t finite_carry() const { return vivaldi::finite_carry(x_, n_); }
