@@ -139,4 +139,29 @@ frame next_object(msgpack::byte_view in) {
   return {frame_status::complete, pos};
 }
 
+request_frame next_request(msgpack::byte_view in) {
+  request_frame r;
+  const frame hf = next_object(in);
+  if (hf.status != frame_status::complete) {
+    r.status = hf.status;
+    return r;
+  }
+  if (!decode_bytes(in.first(hf.size), r.header).empty()) {
+    r.status = frame_status::invalid;
+    return r;
+  }
+  r.header_size = hf.size;
+  r.cmd = parse_command(r.header.command);
+  if (r.cmd && request_has_body(*r.cmd)) {
+    const frame bf = next_object(in.subspan(hf.size));
+    if (bf.status != frame_status::complete) {
+      r.status = bf.status;
+      return r;
+    }
+    r.body_size = bf.size;
+  }
+  r.status = frame_status::complete;
+  return r;
+}
+
 }  // namespace chorus::rpc

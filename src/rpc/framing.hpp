@@ -5,7 +5,9 @@
 // so a peer announcing huge containers costs us no memory: we simply wait
 // for bytes that never come (and the caller's buffer limit and timeout end it).
 #include <cstddef>
+#include <optional>
 
+#include "rpc/protocol.hpp"
 #include "swim/msgpack.hpp"
 
 namespace chorus::rpc {
@@ -24,5 +26,22 @@ struct frame {
 inline constexpr std::size_t max_frame_depth = 32;
 
 frame next_object(msgpack::byte_view in);
+
+// The request at the front of a client's byte stream: its header and, for a
+// command that takes one, the extent of its body. `invalid` means the
+// connection must be closed (not msgpack, or a header that is not
+// {Command: str, Seq: uint}); an unknown command is complete with
+// cmd == nullopt (the agent answers "Unsupported command").
+struct request_frame {
+  frame_status status = frame_status::incomplete;
+  request_header header;
+  std::optional<command> cmd;
+  std::size_t header_size = 0;
+  std::size_t body_size = 0;  // 0 for commands without a body
+  std::size_t size() const { return header_size + body_size; }
+  msgpack::byte_view body(msgpack::byte_view in) const { return in.subspan(header_size, body_size); }
+};
+
+request_frame next_request(msgpack::byte_view in);
 
 }  // namespace chorus::rpc

@@ -195,6 +195,21 @@ void int32_field(msgpack::struct_reader& r, std::string_view key, std::int32_t& 
 
 std::string finish(const msgpack::struct_reader& r) { return r.ok() ? std::string() : r.error(); }
 
+// The many bodies that are a map of one string field ({AuthKey}, {Type}, ...).
+void encode_one_string(bytes& out, std::string_view key, const std::string& v) {
+  writer w(out, msgpack::flavor::rpc);
+  w.map_header(1);
+  w.str(key);
+  w.str(v);
+}
+
+std::string decode_one_string(const value& in, std::string_view key, std::string& out) {
+  msgpack::struct_reader r(in);
+  out.clear();
+  r.string_field(key, out);
+  return finish(r);
+}
+
 std::string decode_members(const value* v, std::vector<member>& out) {
   out.clear();
   if (!v || v->is_nil()) return {};
@@ -235,12 +250,7 @@ void encode(bytes& out, const handshake_request& v) {
   w.sint(v.version);
 }
 
-void encode(bytes& out, const auth_request& v) {
-  writer w(out, msgpack::flavor::rpc);
-  w.map_header(1);
-  w.str("AuthKey");
-  w.str(v.auth_key);
-}
+void encode(bytes& out, const auth_request& v) { encode_one_string(out, "AuthKey", v.auth_key); }
 
 void encode(bytes& out, const event_request& v) {
   writer w(out, msgpack::flavor::rpc);
@@ -291,19 +301,9 @@ void encode(bytes& out, const tags_request& v) {
   put_string_map(w, v.tags);
 }
 
-void encode(bytes& out, const stream_request& v) {
-  writer w(out, msgpack::flavor::rpc);
-  w.map_header(1);
-  w.str("Type");
-  w.str(v.type);
-}
+void encode(bytes& out, const stream_request& v) { encode_one_string(out, "Type", v.type); }
 
-void encode(bytes& out, const monitor_request& v) {
-  writer w(out, msgpack::flavor::rpc);
-  w.map_header(1);
-  w.str("LogLevel");
-  w.str(v.log_level);
-}
+void encode(bytes& out, const monitor_request& v) { encode_one_string(out, "LogLevel", v.log_level); }
 
 void encode(bytes& out, const stop_request& v) {
   writer w(out, msgpack::flavor::rpc);
@@ -340,19 +340,9 @@ void encode(bytes& out, const respond_request& v) {
   put_bytes(w, v.payload);
 }
 
-void encode(bytes& out, const key_request& v) {
-  writer w(out, msgpack::flavor::rpc);
-  w.map_header(1);
-  w.str("Key");
-  w.str(v.key);
-}
+void encode(bytes& out, const key_request& v) { encode_one_string(out, "Key", v.key); }
 
-void encode(bytes& out, const get_coordinate_request& v) {
-  writer w(out, msgpack::flavor::rpc);
-  w.map_header(1);
-  w.str("Node");
-  w.str(v.node);
-}
+void encode(bytes& out, const get_coordinate_request& v) { encode_one_string(out, "Node", v.node); }
 
 void encode(bytes& out, const member& v) {
   writer w(out, msgpack::flavor::rpc);
@@ -473,12 +463,7 @@ void encode(bytes& out, const event_record& v) {
   std::visit([&](const auto& r) { encode(out, r); }, v);
 }
 
-void encode(bytes& out, const log_record& v) {
-  writer w(out, msgpack::flavor::rpc);
-  w.map_header(1);
-  w.str("Log");
-  w.str(v.log);
-}
+void encode(bytes& out, const log_record& v) { encode_one_string(out, "Log", v.log); }
 
 void encode(bytes& out, const query_record& v) {
   writer w(out, msgpack::flavor::rpc);
@@ -517,12 +502,7 @@ std::string decode(const value& in, handshake_request& out) {
   return finish(r);
 }
 
-std::string decode(const value& in, auth_request& out) {
-  msgpack::struct_reader r(in);
-  out = {};
-  r.string_field("AuthKey", out.auth_key);
-  return finish(r);
-}
+std::string decode(const value& in, auth_request& out) { return decode_one_string(in, "AuthKey", out.auth_key); }
 
 std::string decode(const value& in, event_request& out) {
   msgpack::struct_reader r(in);
@@ -567,19 +547,9 @@ std::string decode(const value& in, tags_request& out) {
   return finish(r);
 }
 
-std::string decode(const value& in, stream_request& out) {
-  msgpack::struct_reader r(in);
-  out = {};
-  r.string_field("Type", out.type);
-  return finish(r);
-}
+std::string decode(const value& in, stream_request& out) { return decode_one_string(in, "Type", out.type); }
 
-std::string decode(const value& in, monitor_request& out) {
-  msgpack::struct_reader r(in);
-  out = {};
-  r.string_field("LogLevel", out.log_level);
-  return finish(r);
-}
+std::string decode(const value& in, monitor_request& out) { return decode_one_string(in, "LogLevel", out.log_level); }
 
 std::string decode(const value& in, stop_request& out) {
   msgpack::struct_reader r(in);
@@ -609,19 +579,9 @@ std::string decode(const value& in, respond_request& out) {
   return finish(r);
 }
 
-std::string decode(const value& in, key_request& out) {
-  msgpack::struct_reader r(in);
-  out = {};
-  r.string_field("Key", out.key);
-  return finish(r);
-}
+std::string decode(const value& in, key_request& out) { return decode_one_string(in, "Key", out.key); }
 
-std::string decode(const value& in, get_coordinate_request& out) {
-  msgpack::struct_reader r(in);
-  out = {};
-  r.string_field("Node", out.node);
-  return finish(r);
-}
+std::string decode(const value& in, get_coordinate_request& out) { return decode_one_string(in, "Node", out.node); }
 
 std::string decode(const value& in, member& out) {
   msgpack::struct_reader r(in);
@@ -767,12 +727,7 @@ std::string decode(const value& in, event_record& out) {
   return e;
 }
 
-std::string decode(const value& in, log_record& out) {
-  msgpack::struct_reader r(in);
-  out = {};
-  r.string_field("Log", out.log);
-  return finish(r);
-}
+std::string decode(const value& in, log_record& out) { return decode_one_string(in, "Log", out.log); }
 
 std::string decode(const value& in, query_record& out) {
   msgpack::struct_reader r(in);
@@ -781,6 +736,63 @@ std::string decode(const value& in, query_record& out) {
   opt_bytes(r, "Payload", out.payload);
   r.string_field("Type", out.type);
   return finish(r);
+}
+
+// ---------------------------------------------------------------------------
+// Request bodies by command
+
+namespace {
+
+template <class T>
+std::string decode_into(msgpack::byte_view body, request_body& out) {
+  T v;
+  auto e = decode_bytes(body, v);
+  if (e.empty()) out = std::move(v);
+  return e;
+}
+
+}  // namespace
+
+std::string decode_request_body(command c, msgpack::byte_view body, request_body& out) {
+  out = std::monostate{};
+  switch (c) {
+    case command::handshake:
+      return decode_into<handshake_request>(body, out);
+    case command::auth:
+      return decode_into<auth_request>(body, out);
+    case command::event:
+      return decode_into<event_request>(body, out);
+    case command::force_leave:
+      return decode_into<force_leave_request>(body, out);
+    case command::join:
+      return decode_into<join_request>(body, out);
+    case command::members_filtered:
+      return decode_into<members_filtered_request>(body, out);
+    case command::tags:
+      return decode_into<tags_request>(body, out);
+    case command::stream:
+      return decode_into<stream_request>(body, out);
+    case command::monitor:
+      return decode_into<monitor_request>(body, out);
+    case command::stop:
+      return decode_into<stop_request>(body, out);
+    case command::query:
+      return decode_into<query_request>(body, out);
+    case command::respond:
+      return decode_into<respond_request>(body, out);
+    case command::install_key:
+    case command::use_key:
+    case command::remove_key:
+      return decode_into<key_request>(body, out);
+    case command::get_coordinate:
+      return decode_into<get_coordinate_request>(body, out);
+    case command::members:
+    case command::leave:
+    case command::list_keys:
+    case command::stats:
+      return body.empty() ? std::string() : std::string("this command takes no body");
+  }
+  return "unknown command";
 }
 
 }  // namespace chorus::rpc

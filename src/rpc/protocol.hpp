@@ -369,6 +369,16 @@ std::string decode(const msgpack::value& in, event_record& out);
 std::string decode(const msgpack::value& in, log_record& out);
 std::string decode(const msgpack::value& in, query_record& out);
 
+// Every request body, by command (monostate: the command takes none).
+using request_body = std::variant<std::monostate, handshake_request, auth_request, event_request, force_leave_request,
+                                  join_request, members_filtered_request, tags_request, stream_request, monitor_request,
+                                  stop_request, query_request, respond_request, key_request, get_coordinate_request>;
+
+// Decodes the body of a `c` request (an empty view for commands without
+// one) into the alternative that command takes. "" on success; an error
+// means the agent closes the connection without a reply (section 3.5).
+std::string decode_request_body(command c, msgpack::byte_view body, request_body& out);
+
 // Parses one complete object from `in` (see framing.hpp for finding where
 // one ends in a stream) and decodes it.
 template <class T>

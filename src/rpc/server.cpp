@@ -2,15 +2,32 @@
 
 #include <algorithm>
 #include <deque>
-#include <regex>
 
 #include "rpc/framing.hpp"
+#include "rpc/go_base64.hpp"
+#include "rpc/member_filter.hpp"
 
 namespace chorus::rpc {
 
-std::optional<log_level> parse_log_level(std::string_view s) {
+namespace {
+
+std::string upper(std::string_view s) {
   std::string u(s);
-  std::transform(u.begin(), u.end(), u.begin(), ::toupper);
+  std::transform(u.begin(), u.end(), u.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return u;
+}
+
+// Log records carry one line without its newline; a message that already
+// ended in one (a script's output) loses it, as in Serf's log writer.
+std::string record_line(const std::string& line) {
+  if (!line.empty() && line.back() == '\n') return line.substr(0, line.size() - 1);
+  return line;
+}
+
+}  // namespace
+
+std::optional<log_level> parse_log_level(std::string_view s) {
+  const std::string u = upper(s);
   if (u == "TRACE") return log_level::trace;
   if (u == "DEBUG") return log_level::debug;
   if (u == "INFO") return log_level::info;
@@ -28,6 +45,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   }
 
   void start() { read(); }
+  const std::string& peer() const { return peer_; }
 
   void close() {
     if (closed_) return;
@@ -56,7 +74,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
     }
   }
   void log_line(log_level level, const std::string& line) {
-    if (monitor_ && level >= monitor_->second) send_record(monitor_->first, encode(log_record{line}));
+    if (monitor_ && level >= monitor_->second) send_record(monitor_->first, encode(log_record{record_line(line)}));
   }
 
  private:
@@ -86,34 +104,17 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   void process() {
     while (!closed_ && !busy_ && !closing_) {
       const msgpack::byte_view in(buf_);
-      const frame hf = next_object(in);
-      if (hf.status == frame_status::incomplete) return;
-      if (hf.status == frame_status::invalid) return close();
-      request_header h;
-      if (!decode_bytes(in.first(hf.size), h).empty()) return close();
-      const auto cmd = parse_command(h.command);
-      std::size_t body_len = 0;
-      if (cmd && request_has_body(*cmd)) {
-        const frame bf = next_object(in.subspan(hf.size));
-        if (bf.status == frame_status::incomplete) return;
-        if (bf.status == frame_status::invalid) return close();
-        body_len = bf.size;
+      const request_frame f = next_request(in);
+      if (f.status == frame_status::incomplete) return;
+      if (f.status == frame_status::invalid) {
+        log(log_level::err, "agent.ipc: failed to decode request header from " + peer_);
+        return close();
       }
-      const bytes body(buf_.begin() + static_cast<std::ptrdiff_t>(hf.size),
-                       buf_.begin() + static_cast<std::ptrdiff_t>(hf.size + body_len));
-      buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(hf.size + body_len));
-      handle(h, cmd, body);
+      const auto body = f.body(in);
+      const bytes body_copy(body.begin(), body.end());
+      buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(f.size()));
+      handle(f.header, f.cmd, body_copy);
     }
-  }
-
-  template <class T>
-  bool body_as(const bytes& body, T& out) {
-    if (!decode_bytes(body, out).empty()) {
-      log(log_level::err, "agent.ipc: failed to decode request body from " + peer_);
-      close();
-      return false;
-    }
-    return true;
   }
 
   void handle(const request_header& h, std::optional<command> cmd, const bytes& body) {
@@ -129,36 +130,36 @@ class server::connection : public std::enable_shared_from_this<server::connectio
     if (!s_.opt_.auth_key.empty() && !authed_ && *cmd != command::handshake && *cmd != command::auth) {
       return reply(h.seq, std::string(errors::auth_required));
     }
+    request_body rb;
+    if (!decode_request_body(*cmd, body, rb).empty()) {
+      log(log_level::err, "agent.ipc: failed to decode request body from " + peer_);
+      return close();
+    }
     const auto seq = h.seq;
     switch (*cmd) {
       case command::handshake: {
-        handshake_request r;
-        if (!body_as(body, r)) return;
+        const auto& r = std::get<handshake_request>(rb);
         if (r.version != ipc_version) return reply(seq, std::string(errors::unsupported_ipc_version));
         if (handshaken_) return reply(seq, std::string(errors::duplicate_handshake));
         handshaken_ = true;
         return reply(seq, "");
       }
       case command::auth: {
-        auth_request r;
-        if (!body_as(body, r)) return;
+        const auto& r = std::get<auth_request>(rb);
         if (r.auth_key != s_.opt_.auth_key) return reply(seq, std::string(errors::invalid_auth_token));
         authed_ = true;
         return reply(seq, "");
       }
       case command::event: {
-        event_request r;
-        if (!body_as(body, r)) return;
+        const auto& r = std::get<event_request>(rb);
         return reply(seq, s_.agent_.user_event(r.name, r.payload.value_or(bytes{}), r.coalesce));
       }
       case command::force_leave: {
-        force_leave_request r;
-        if (!body_as(body, r)) return;
+        const auto& r = std::get<force_leave_request>(rb);
         return reply(seq, s_.agent_.force_leave(r.node, r.prune));
       }
       case command::join: {
-        join_request r;
-        if (!body_as(body, r)) return;
+        const auto& r = std::get<join_request>(rb);
         busy_ = true;
         s_.agent_.join(r.existing.value_or(std::vector<std::string>{}), r.replay,
                        [self = shared_from_this(), seq](int num, std::string error) {
@@ -174,19 +175,16 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         return reply(seq, "", encode(r));
       }
       case command::members_filtered: {
-        members_filtered_request r;
-        if (!body_as(body, r)) return;
+        const auto& r = std::get<members_filtered_request>(rb);
         return members_filtered(seq, r);
       }
       case command::tags: {
-        tags_request r;
-        if (!body_as(body, r)) return;
+        const auto& r = std::get<tags_request>(rb);
         return reply(
             seq, s_.agent_.set_tags(r.tags.value_or(string_map{}), r.delete_tags.value_or(std::vector<std::string>{})));
       }
       case command::stream: {
-        stream_request r;
-        if (!body_as(body, r)) return;
+        const auto& r = std::get<stream_request>(rb);
         const std::string filter = r.type.empty() ? "*" : r.type;
         if (!s_.agent_.valid_filter(filter)) return reply(seq, std::string(errors::invalid_filter));
         if (streams_.count(seq)) return reply(seq, std::string(errors::stream_exists));
@@ -195,21 +193,19 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         return;
       }
       case command::monitor: {
-        monitor_request r;
-        if (!body_as(body, r)) return;
+        const auto& r = std::get<monitor_request>(rb);
         const auto lvl = parse_log_level(r.log_level.empty() ? "INFO" : r.log_level);
-        if (!lvl) return reply(seq, "Unknown log level: " + r.log_level);
+        if (!lvl) return reply(seq, "Unknown log level: " + upper(r.log_level));
         if (monitor_) return reply(seq, std::string(errors::monitor_exists));
         reply(seq, "");
         monitor_ = std::make_pair(seq, *lvl);
         if (s_.history_)
           for (const auto& [l, line] : s_.history_())
-            if (l >= *lvl) send_record(seq, encode(log_record{line}));
+            if (l >= *lvl) send_record(seq, encode(log_record{record_line(line)}));
         return;
       }
       case command::stop: {
-        stop_request r;
-        if (!body_as(body, r)) return;
+        const auto& r = std::get<stop_request>(rb);
         streams_.erase(r.stop);
         if (monitor_ && monitor_->first == r.stop) monitor_.reset();
         return reply(seq, "");
@@ -224,8 +220,11 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         return;
       }
       case command::query: {
-        query_request r;
-        if (!body_as(body, r)) return;
+        const auto& r = std::get<query_request>(rb);
+        // Internal queries are the agent's own, except a plain ping
+        // (`reachability`).
+        if (r.name.starts_with("_serf_") && (r.name != "_serf_ping" || (r.payload && !r.payload->empty())))
+          return reply(seq, "Queries cannot contain the '_serf_' prefix");
         auto weak = weak_from_this();
         auto alive = alive_;
         // Records the agent delivers from inside query() are held until the
@@ -244,8 +243,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         return;
       }
       case command::respond: {
-        respond_request r;
-        if (!body_as(body, r)) return;
+        const auto& r = std::get<respond_request>(rb);
         auto it = pending_queries_.find(r.id);
         if (it == pending_queries_.end()) return reply(seq, std::string(errors::invalid_query_id));
         const auto handle = it->second;
@@ -256,10 +254,13 @@ class server::connection : public std::enable_shared_from_this<server::connectio
       case command::use_key:
       case command::remove_key:
       case command::list_keys: {
-        key_request r;
-        if (*cmd != command::list_keys && !body_as(body, r)) return;
+        const auto* r = std::get_if<key_request>(&rb);
+        const std::string key = r ? r->key : std::string();
+        // The agent decodes the key with Go's base64 and reports its error.
+        if (r)
+          if (auto e = go_base64_error(key); !e.empty()) return reply(seq, e, encode(key_response{}));
         busy_ = true;
-        s_.agent_.key_operation(*cmd, r.key, [self = shared_from_this(), seq](key_response resp, std::string error) {
+        s_.agent_.key_operation(*cmd, key, [self = shared_from_this(), seq](key_response resp, std::string error) {
           if (!*self->alive_ || self->closed_) return;
           self->reply(seq, error, encode(resp));
           self->resume();
@@ -269,48 +270,19 @@ class server::connection : public std::enable_shared_from_this<server::connectio
       case command::stats:
         return reply(seq, "", encode(s_.agent_.stats()));
       case command::get_coordinate: {
-        get_coordinate_request r;
-        if (!body_as(body, r)) return;
+        const auto& r = std::get<get_coordinate_request>(rb);
         return reply(seq, "", encode(s_.agent_.get_coordinate(r.node)));
       }
     }
   }
 
   void members_filtered(std::uint64_t seq, const members_filtered_request& r) {
-    // Serf wraps each filter as "^" + expr + "$" by concatenation (no
-    // grouping, serf-rpc.md 4.1). Go's RE2 and ECMAScript agree on the
-    // common syntax; an invalid expression drops the connection (0.9.4).
-    auto compile = [](const std::string& expr, std::optional<std::regex>& out) {
-      try {
-        out.emplace("^" + expr + "$", std::regex::ECMAScript);
-        return true;
-      } catch (const std::regex_error&) {
-        return false;
-      }
-    };
-    std::optional<std::regex> name_re, status_re;
-    std::map<std::string, std::regex> tag_res;
-    if (!r.name.empty() && !compile(r.name, name_re)) return close();
-    if (!r.status.empty() && !compile(r.status, status_re)) return close();
-    if (r.tags)
-      for (const auto& [k, v] : *r.tags) {
-        std::optional<std::regex> re;
-        if (!compile(v, re)) return close();
-        tag_res.emplace(k, std::move(*re));
-      }
     members_response resp;
-    resp.members.emplace();
-    for (auto& m : s_.agent_.members()) {
-      if (name_re && !std::regex_search(m.name, *name_re)) continue;
-      if (status_re && !std::regex_search(m.status, *status_re)) continue;
-      bool ok = true;
-      for (const auto& [k, re] : tag_res) {
-        std::string v;
-        if (m.tags)
-          if (auto it = m.tags->find(k); it != m.tags->end()) v = it->second;
-        if (!std::regex_search(v, re)) ok = false;
-      }
-      if (ok) resp.members->push_back(std::move(m));
+    resp.members = s_.agent_.members();
+    // An invalid (or too complex) expression drops the connection, as in Serf 0.9.4.
+    if (auto e = filter_members(r, *resp.members); !e.empty()) {
+      log(log_level::err, "agent.ipc: invalid members-filtered expression from " + peer_ + ": " + e);
+      return close();
     }
     reply(seq, "", encode(resp));
   }
@@ -425,6 +397,7 @@ void server::accept() {
       } else {
         auto c = std::make_shared<connection>(*this, std::move(s));
         conns_.insert(c);
+        if (log_) log_(log_level::info, "agent.ipc: Accepted client: " + c->peer());
         c->start();
       }
     }

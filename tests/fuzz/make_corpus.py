@@ -44,13 +44,40 @@ def lzw_buf(compress_message):
     return m[i:i + n]
 
 
+def rpc_seeds(path, out, keys):
+    """RPC client streams: each request (header + body), each session's
+    requests concatenated, and the Go CLI's whole streams; the replies too
+    (the CLI's decoders get the same input)."""
+    sessions = {}
+    for line in open(path):
+        doc = json.loads(line)
+        for part in ("decoded_header", "decoded_body"):
+            if isinstance(doc.get(part), dict):
+                keys.update(k for k in doc[part] if k[:1].isupper())
+        if doc.get("command"):
+            keys.add(doc["command"])  # command names are str values on the wire
+        for k in ("client_to_server_hex", "server_to_client_hex", "sent_hex", "received_hex"):
+            if doc.get(k):
+                out.add(bytes.fromhex(doc[k]))
+        if "header_hex" in doc:
+            msg = bytes.fromhex(doc["header_hex"]) + bytes.fromhex(doc.get("body_hex") or "")
+            out.add(msg)
+            if doc.get("dir") == "client->agent":
+                sessions[doc.get("session")] = sessions.get(doc.get("session"), b"") + msg
+    out.update(s for s in sessions.values() if s)
+
+
 def main():
     vectors, out = sys.argv[1], sys.argv[2]
-    seeds = {"fuzz_udp_packet": set(), "fuzz_tcp_stream": set(), "fuzz_serf_message": set(), "fuzz_lzw": set()}
+    seeds = {"fuzz_udp_packet": set(), "fuzz_tcp_stream": set(), "fuzz_serf_message": set(), "fuzz_lzw": set(),
+             "fuzz_rpc_request": set()}
     keys = set()
     for path in sorted(glob.glob(os.path.join(vectors, "*.jsonl"))):
         name = os.path.basename(path)
-        if name.startswith(("rpc-", "vivaldi-")):
+        if name.startswith("rpc-"):
+            rpc_seeds(path, seeds["fuzz_rpc_request"], keys)
+            continue
+        if name.startswith("vivaldi-"):
             continue
         for line in open(path):
             doc = json.loads(line)

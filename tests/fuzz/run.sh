@@ -18,7 +18,7 @@ else
   echo "warning: no python3 or no vectors: fuzzing without seeds" >&2
 fi
 status=0
-for target in fuzz_udp_packet fuzz_tcp_stream fuzz_serf_message fuzz_lzw; do
+for target in fuzz_udp_packet fuzz_tcp_stream fuzz_serf_message fuzz_lzw fuzz_rpc_request; do
   bin="$build/tests/fuzz/$target"
   if [ ! -x "$bin" ]; then
     echo "missing $bin (configure with -DCHORUS_FUZZ=ON and clang++)" >&2
