@@ -404,6 +404,7 @@ config_result load_config(const agent_flags& f) {
     }
   }
   if (c.node_name.empty()) c.node_name = default_node_name();
+  c.origin = std::make_shared<const agent_flags>(f);
   r.error = validate(c);
   return r;
 }

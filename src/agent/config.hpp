@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@ using seconds_duration = std::chrono::nanoseconds;
 // Go's time.ParseDuration: "300ms", "-1.5h", "2h45m", units ns us µs ms s m h.
 std::optional<std::chrono::nanoseconds> parse_go_duration(const std::string& text);
 std::string format_go_duration(std::chrono::nanoseconds d);
+
+struct agent_flags;
 
 struct agent_config {
   std::string node_name;  // default: host name
@@ -68,6 +71,9 @@ struct agent_config {
 
   // Files that contributed, for SIGHUP reloads.
   std::vector<std::string> config_files, config_dirs;
+  // The command line this configuration came from (set by load_config): a
+  // SIGHUP reload recomputes everything from it with the files re-read.
+  std::shared_ptr<const agent_flags> origin;
 };
 
 // The raw command line (strings exactly as given; unset = nullopt).

@@ -5,6 +5,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <asio.hpp>
 #include <cstdio>
 #include <fstream>
@@ -16,6 +17,8 @@
 #include "agent/handlers.hpp"
 #include "agent/logging.hpp"
 #include "agent/serf.hpp"
+#include "agent/serf_failure.hpp"
+#include "agent/snapshot.hpp"
 #include "chorus/version.hpp"
 #include "rpc/server.hpp"
 #include "swim/core.hpp"
@@ -81,11 +84,28 @@ std::optional<asio::ip::address> interface_ip(const std::string& iface) {
   return found;
 }
 
+// A keyring file: a JSON array of base64 keys, the primary first.
+std::string read_keyring_file(const std::string& path, std::vector<swim::key_bytes>& out) {
+  std::ifstream f(path);
+  if (!f) return "Error reading keyring file '" + path + "'";
+  auto doc = nlohmann::json::parse(f, nullptr, false);
+  if (doc.is_discarded() || !doc.is_array() || doc.empty())
+    return "Error decoding keyring file '" + path + "': expected a non-empty JSON array of keys";
+  for (const auto& v : doc) {
+    if (!v.is_string()) return "Error decoding keyring file: keys must be base64 strings";
+    auto k = swim::key_from_base64(v.get<std::string>());
+    if (!k.ok()) return "Invalid key in keyring file: " + k.error;
+    out.push_back(k.key);
+  }
+  return {};
+}
+
 }  // namespace
 
 class daemon_impl final : public serf_runtime, public swim::transport::driver, public rpc::agent_api {
  public:
-  explicit daemon_impl(agent_config cfg) : cfg_(std::move(cfg)), signals_(io_), retry_timer_(io_) {}
+  explicit daemon_impl(agent_config cfg)
+      : cfg_(std::move(cfg)), signals_(io_), retry_timer_(io_), snapshot_timer_(io_) {}
 
   int run();
 
@@ -101,6 +121,7 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
     transport_->start_tcp_ping(to, id, req, dl);
   }
   void member_event(const agent::member_event& e) override;
+  void member_event_raw(const agent::member_event& e) override;
   void user_event(const user_event_data& e) override;
   void query(const query_event& e) override;
   void query_ack(query_handle h, std::string_view from) override {
@@ -221,11 +242,17 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
   void start_leave();
   void shutdown(int code);
   void reload();
+  void reload_keyring();
   void save_keyring();
   void record(query_handle h, const rpc::query_record& r, bool last);
   // Resolves "host", "host:port" or "name/host:port" (every A/AAAA address).
   void join_addresses(std::vector<std::string> addrs, bool replay, std::function<void(int, std::string)> done);
   void retry_join_attempt();
+  // Snapshot (serf.md 12): open+replay, periodic clock/coordinate/flush, rejoin.
+  std::string open_snapshot();
+  void snapshot_tick();
+  void arm_snapshot_timer();
+  void rejoin_previous(std::shared_ptr<std::vector<std::string>> addrs, std::size_t next);
 
   agent_config cfg_;
   asio::io_context io_;
@@ -238,6 +265,8 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
   std::unique_ptr<handler_runner> handlers_;
   asio::signal_set signals_;
   asio::steady_timer retry_timer_;
+  std::unique_ptr<snapshotter> snapshot_;
+  asio::steady_timer snapshot_timer_;
   int retry_attempts_ = 0;
   std::map<std::uint64_t, std::function<void(int, std::string)>> joins_;
   std::map<query_handle, std::function<void(const rpc::query_record&)>> queries_;
@@ -278,17 +307,10 @@ std::string daemon_impl::setup() {
     if (auto e = keys_.install(k.key); !e.empty()) return "Invalid encryption key: " + e;
   }
   if (!cfg_.keyring_file.empty()) {
-    std::ifstream f(cfg_.keyring_file);
-    if (!f) return "Error reading keyring file '" + cfg_.keyring_file + "'";
-    auto doc = nlohmann::json::parse(f, nullptr, false);
-    if (doc.is_discarded() || !doc.is_array() || doc.empty())
-      return "Error decoding keyring file '" + cfg_.keyring_file + "': expected a non-empty JSON array of keys";
-    for (const auto& v : doc) {
-      if (!v.is_string()) return "Error decoding keyring file: keys must be base64 strings";
-      auto k = swim::key_from_base64(v.get<std::string>());
-      if (!k.ok()) return "Invalid key in keyring file: " + k.error;
-      if (auto e = keys_.install(k.key); !e.empty()) return "Invalid key in keyring file: " + e;
-    }
+    std::vector<swim::key_bytes> file_keys;
+    if (auto e = read_keyring_file(cfg_.keyring_file, file_keys); !e.empty()) return e;
+    for (const auto& k : file_keys)
+      if (auto e = keys_.install(k); !e.empty()) return "Invalid key in keyring file: " + e;
   }
 
   // Addresses.
@@ -427,12 +449,35 @@ int daemon_impl::run() {
     std::fflush(stdout);
     return 1;
   }
+  if (auto e = open_snapshot(); !e.empty()) {
+    std::printf("==> %s\n", e.c_str());
+    std::fflush(stdout);
+    return 1;
+  }
   print_banner();
-  if (!cfg_.snapshot_path.empty())
-    log_->warn("agent: -snapshot is accepted but snapshots are not implemented yet in chorus (no state is saved)");
   if (!cfg_.discover.empty())
     log_->warn("agent: -discover={} is stored but mDNS discovery is not implemented yet", cfg_.discover);
-  serf_->start(swim::transport::now(), *this);
+  std::optional<restored_clocks> restored;
+  if (snapshot_) {
+    const auto& st = snapshot_->restored();
+    restored = restored_clocks{st.member_clock, st.event_clock, st.query_clock};
+  }
+  serf_->start(swim::transport::now(), *this, restored);
+  if (snapshot_) {
+    const auto& st = snapshot_->restored();
+    if (st.coordinate && !cfg_.disable_coordinates) {
+      if (serf_->restore_coordinate(*st.coordinate))
+        log_->info("agent: restored the local coordinate from the snapshot");
+      else
+        log_->warn("agent: the snapshot's coordinate is not usable; starting from the origin");
+    }
+    arm_snapshot_timer();
+    auto prev = std::make_shared<std::vector<std::string>>();
+    for (const auto& [name, addr] : st.alive)
+      if (name != cfg_.node_name) prev->push_back(name + "/" + addr);
+    std::shuffle(prev->begin(), prev->end(), std::mt19937_64(std::random_device{}()));
+    if (!prev->empty()) asio::post(io_, [this, prev] { rejoin_previous(prev, 0); });
+  }
   log_->info("agent: chorus {} started as '{}' on {}", chorus::version, cfg_.node_name, bind_text_);
 
   signals_.add(SIGINT);
@@ -541,6 +586,7 @@ void daemon_impl::join_done(std::uint64_t id, int ok, int failed) {
 void daemon_impl::start_leave() {
   if (leaving_) return;
   leaving_ = true;
+  if (snapshot_) snapshot_->leave();
   log_->info("agent: requesting graceful leave from Serf");
   serf_->leave(swim::transport::now(), *this);
   // Graceful shutdown gives up after 3 s (serf.md 14) plus the broadcast wait.
@@ -577,6 +623,11 @@ void daemon_impl::shutdown(int code) {
   signals_.cancel(ec);
   if (rpc_) rpc_->close();
   if (transport_) transport_->close();
+  if (snapshot_) {
+    snapshot_tick();
+    snapshot_->close();  // flush + fsync
+    snapshot_timer_.cancel();
+  }
   handlers_.reset();
   io_.stop();
 }
@@ -595,30 +646,83 @@ void daemon_impl::on_signal(int sig) {
 
 void daemon_impl::reload() {
   log_->info("agent: reloading configuration (SIGHUP)");
+  // The same command line with the files read again: precedence rules are
+  // load_config's (flags win, lists accumulate, a tags file replaces tags).
   agent_flags f;
-  f.config_files = cfg_.config_files;
-  f.config_dirs = cfg_.config_dirs;
+  if (cfg_.origin) {
+    f = *cfg_.origin;
+  } else {
+    f.config_files = cfg_.config_files;
+    f.config_dirs = cfg_.config_dirs;
+  }
   auto r = load_config(f);
   if (!r.ok()) {
     log_->error("agent: reload failed, keeping the old configuration: {}", r.error);
     return;
   }
-  if (auto l = rpc::parse_log_level(r.config.log_level)) {
-    cfg_.log_level = r.config.log_level;
+  const agent_config& next = r.config;
+
+  if (auto l = rpc::parse_log_level(next.log_level); l && next.log_level != cfg_.log_level) {
+    log_->info("agent: log level {} -> {}", cfg_.log_level, next.log_level);
+    cfg_.log_level = next.log_level;
     hub_.set_level(*l);
   }
-  // Event handlers from the files, plus the ones from the command line.
+
+  // Tags: the new set replaces the old one, so removed tags disappear too.
+  if (next.tags != serf_->tags()) {
+    if (auto e = serf_->set_tags(swim::transport::now(), next.tags, *this); !e.empty()) {
+      log_->error("agent: reload: {}", e);
+    } else {
+      log_->info("agent: reload: tags updated ({} tags)", next.tags.size());
+      cfg_.tags = next.tags;
+    }
+  }
+
+  // Event handlers: exactly the reloaded list (one removed from a file stops).
   std::vector<handler_spec> specs;
-  for (const auto& h : r.config.event_handlers) {
+  for (const auto& h : next.event_handlers) {
     handler_spec s;
     if (parse_handler_spec(h, s).empty()) specs.push_back(s);
   }
-  if (!specs.empty()) handlers_->configure(specs, cfg_.node_name, serf_->tags());
-  if (!r.config.tags.empty()) {
-    tag_map t = serf_->tags();
-    for (const auto& [k, v] : r.config.tags) t[k] = v;
-    if (auto e = serf_->set_tags(swim::transport::now(), t, *this); !e.empty()) log_->error("agent: {}", e);
+  cfg_.event_handlers = next.event_handlers;
+  handlers_->configure(specs, cfg_.node_name, serf_->tags());
+  log_->info("agent: reload: {} event handlers", specs.size());
+
+  reload_keyring();
+}
+
+void daemon_impl::reload_keyring() {
+  if (cfg_.keyring_file.empty()) return;
+  if (keys_.empty()) {
+    log_->warn("agent: reload: encryption was off at start; the keyring file is not applied until a restart");
+    return;
   }
+  std::vector<swim::key_bytes> file_keys;
+  if (auto e = read_keyring_file(cfg_.keyring_file, file_keys); !e.empty()) {
+    log_->error("agent: reload: {}; keeping the current keyring", e);
+    return;
+  }
+  auto installed = keys_.keys();
+  auto has = [](const std::vector<swim::key_bytes>& v, const swim::key_bytes& k) {
+    return std::find(v.begin(), v.end(), k) != v.end();
+  };
+  for (const auto& k : file_keys)
+    if (!has(installed, k)) {
+      if (auto e = keys_.install(k); !e.empty()) {
+        log_->error("agent: reload: cannot install a key: {}", e);
+        return;
+      }
+      log_->info("agent: reload: installed key {}", swim::key_to_base64(k));
+    }
+  // The file's first key is the primary, as at start.
+  if (keys_.keys().front() != file_keys.front()) {
+    if (auto e = keys_.use(file_keys.front()); e.empty())
+      log_->info("agent: reload: primary key is now {}", swim::key_to_base64(file_keys.front()));
+  }
+  for (const auto& k : keys_.keys())
+    if (!has(file_keys, k)) {
+      if (auto e = keys_.remove(k); e.empty()) log_->info("agent: reload: removed key {}", swim::key_to_base64(k));
+    }
 }
 
 void daemon_impl::save_keyring() {
@@ -670,6 +774,12 @@ rpc::stats_response daemon_impl::stats() {
   s["runtime"]["cpu_count"] = std::to_string(std::thread::hardware_concurrency());
   for (const auto& [k, v] : serf_->stats().as_map()) s["serf"][k] = v;
   for (const auto& [k, v] : serf_->tags()) s["tags"][k] = v;
+  // chorus: why each troubled member is suspect/failed, from our point of view.
+  const auto now = swim::transport::now();
+  const auto wall = std::chrono::system_clock::now();
+  for (const auto& m : serf_->members())
+    if (m.name != cfg_.node_name && m.status != member_status::left)
+      if (auto text = describe_failure(m.failure, now, wall); !text.empty()) s["failures"][m.name] = text;
   for (const auto& h : handlers_->specs()) {
     std::string key = h.filter_text.empty() ? "*:" : h.filter_text;
     if (key.find(':') == std::string::npos) key += ":";
@@ -761,6 +871,78 @@ void daemon_impl::record(query_handle h, const rpc::query_record& r, bool last) 
   asio::post(io_, [fn, r] { fn(r); });
 }
 
+std::string daemon_impl::open_snapshot() {
+  if (cfg_.snapshot_path.empty()) return {};
+  snapshot_options o;
+  o.path = cfg_.snapshot_path;
+  o.rejoin_after_leave = cfg_.rejoin_after_leave;
+  // Called from the writer thread too: spdlog loggers are thread-safe.
+  o.log = [log = log_](bool warning, const std::string& text) {
+    if (warning)
+      log->warn("agent: {}", text);
+    else
+      log->info("agent: {}", text);
+  };
+  std::string error;
+  snapshot_ = snapshotter::open(std::move(o), error);
+  if (!snapshot_) return "Failed to setup snapshot: " + error;
+  const auto& st = snapshot_->restored();
+  log_->info("agent: snapshot {}: {} previously alive members, clock {}, event clock {}, query clock {}{}",
+             cfg_.snapshot_path, st.alive.size(), st.member_clock, st.event_clock, st.query_clock,
+             st.left ? " (left gracefully)" : "");
+  return {};
+}
+
+void daemon_impl::arm_snapshot_timer() {
+  // Serf's snapshotter flushes and checks the clocks every 500 ms.
+  snapshot_timer_.expires_after(std::chrono::milliseconds(500));
+  snapshot_timer_.async_wait([this](const asio::error_code& ec) {
+    if (ec || stopping_ || !snapshot_) return;
+    snapshot_tick();
+    arm_snapshot_timer();
+  });
+}
+
+void daemon_impl::snapshot_tick() {
+  const auto c = serf_->clocks();
+  snapshot_->clocks(c.member_clock, c.event_clock, c.query_clock);
+  if (!cfg_.disable_coordinates) snapshot_->coordinate(serf_->local_coordinate());
+  snapshot_->flush();
+}
+
+void daemon_impl::rejoin_previous(std::shared_ptr<std::vector<std::string>> addrs, std::size_t next) {
+  if (stopping_ || leaving_) return;
+  if (next >= addrs->size()) {
+    log_->warn("serf: Failed to re-join any previously known node");
+    return;
+  }
+  const auto target = (*addrs)[next];
+  log_->info("serf: Attempting re-join to previously known node: {}", target);
+  join_addresses({target}, false, [this, addrs, next, target](int num, std::string error) {
+    if (num > 0) {
+      log_->info("serf: Re-joined to previously known node: {}", target);
+      return;
+    }
+    log_->warn("serf: Failed to re-join {}: {}", target, error);
+    rejoin_previous(addrs, next + 1);
+  });
+}
+
+void daemon_impl::member_event_raw(const agent::member_event& e) {
+  if (!snapshot_) return;
+  for (const auto& m : e.members) {
+    if (e.type == member_event_type::join) {
+      const auto ip = swim::transport::to_ip(m.addr);
+      snapshot_->member_alive(m.name, (ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string()) + ":" +
+                                          std::to_string(m.addr.port));
+    } else if (e.type == member_event_type::leave || e.type == member_event_type::failed) {
+      snapshot_->member_not_alive(m.name);
+    }
+  }
+  const auto c = serf_->clocks();
+  snapshot_->clocks(c.member_clock, c.event_clock, c.query_clock);
+}
+
 void daemon_impl::member_event(const agent::member_event& e) {
   rpc::member_event_record rec;
   rec.event = to_string(e.type);
@@ -774,13 +956,20 @@ void daemon_impl::member_event(const agent::member_event& e) {
     if (auto it = m.tags.find("role"); it != m.tags.end()) hm.role = it->second;
     hm.tags = m.tags;
     he.members.push_back(std::move(hm));
-    log_->info("serf: {}: {} {}",
+    // A failure says why (who suspected, who confirmed, who declared it).
+    std::string why;
+    if (e.type == member_event_type::failed)
+      if (auto cur = serf_->find_member(m.name))
+        if (auto text = describe_failure(cur->failure, swim::transport::now(), std::chrono::system_clock::now());
+            !text.empty())
+          why = " (" + text + ")";
+    log_->info("serf: {}: {} {}{}",
                rec.event == "member-join"     ? "EventMemberJoin"
                : rec.event == "member-leave"  ? "EventMemberLeave"
                : rec.event == "member-failed" ? "EventMemberFailed"
                : rec.event == "member-update" ? "EventMemberUpdate"
                                               : "EventMemberReap",
-               m.name, ip_text(m.addr));
+               m.name, ip_text(m.addr), why);
   }
   asio::post(io_, [this, rec] {
     if (rpc_) rpc_->publish(rec);

@@ -266,6 +266,7 @@ void serf_impl::member_changed(const swim::member_event& e) {
       if (e.kind == swim::member_event_kind::failed) {
         auto& f = failures_[e.member.name];
         f.failed_at = now_;
+        f.failed_by = e.from;
         f.refuted = false;
       }
       break;
@@ -749,6 +750,12 @@ std::optional<vivaldi::coordinate> serf::coordinate_of(std::string_view name) co
   auto it = impl_->coord_cache_.find(std::string(name));
   if (it == impl_->coord_cache_.end()) return std::nullopt;
   return it->second;
+}
+bool serf::restore_coordinate(const vivaldi::coordinate& c) {
+  if (impl_->cfg_.disable_coordinates) return false;
+  if (impl_->coord_client_.set_coordinate(c) != vivaldi::error::none) return false;
+  impl_->coord_cache_[impl_->cfg_.memberlist.name] = impl_->coord_client_.get_coordinate();
+  return true;
 }
 vivaldi::coordinate serf::local_coordinate() const { return impl_->coord_client_.get_coordinate(); }
 restored_clocks serf::clocks() const {

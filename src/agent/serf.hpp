@@ -299,6 +299,9 @@ class serf {
   // `key` is raw bytes (empty for list). Returns the operation id (0 and the
   // result delivered at once when the query could not start).
   std::uint64_t key_operation(time_point now, key_op op, std::span<const std::uint8_t> key, serf_runtime& rt);
+  // Replaces our Vivaldi coordinate (restored from a snapshot). False if
+  // refused (invalid, wrong dimensionality, coordinates disabled).
+  bool restore_coordinate(const vivaldi::coordinate& c);
 
   // --- inputs ---------------------------------------------------------------
   void handle_packet(time_point now, const address& from, std::span<const std::uint8_t> data, serf_runtime& rt);

@@ -134,6 +134,14 @@ int run_members(const members_options& o) {
     out_line("Encoding error: Invalid output format \"" + o.format + "\"");
     return 1;
   }
+  // chorus agents explain suspect/failed members in the stats section
+  // "failures" (serf agents have none, so their output is unchanged).
+  std::map<std::string, std::string> failures;
+  if (o.detailed) {
+    rpc::stats_response st;
+    if (c.stats(st).empty())
+      if (auto it = st.find("failures"); it != st.end()) failures = it->second;
+  }
   std::vector<std::vector<std::string>> rows;
   for (const auto& p : members) {
     const auto& m = p.m;
@@ -142,6 +150,7 @@ int run_members(const members_options& o) {
       row.push_back("Protocol Version: " + std::to_string(m.delegate_cur));
       row.push_back("Available Protocol Range: [" + std::to_string(m.delegate_min) + ", " +
                     std::to_string(m.delegate_max) + "]");
+      if (auto f = failures.find(m.name); f != failures.end()) row.push_back("Failure: " + f->second);
     }
     rows.push_back(std::move(row));
   }

@@ -42,7 +42,7 @@ std::optional<member_info> core::member(std::string_view n) const {
 }
 
 void core::notify(member_event_kind kind, member_state previous, std::size_t idx, runtime& rt) {
-  rt.member_changed(member_event{kind, previous, info(idx)});
+  rt.member_changed(member_event{kind, previous, info(idx), {}});
 }
 
 void core::broadcast(std::string key, const message& m, std::uint64_t token) {
@@ -196,7 +196,9 @@ void core::dead_node(time_point now, const dead& d, runtime& rt) {
   e.incarnation = d.incarnation;  // 5
   e.state = d.node == d.from ? member_state::left : member_state::dead;
   e.set_state_change(now);
-  notify(e.state == member_state::left ? member_event_kind::leave : member_event_kind::failed, old_state, *found, rt);
+  rt.member_changed(member_event{
+      e.state == member_state::left ? member_event_kind::leave : member_event_kind::failed, old_state, info(*found),
+      d.from});
 }
 
 void core::refute(std::size_t idx, std::uint32_t accused, runtime& rt) {

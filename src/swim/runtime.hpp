@@ -50,6 +50,9 @@ struct member_event {
   member_event_kind kind;
   member_state previous;  // state before; join with previous dead/left = "alive again"
   member_info member;
+  // failed/leave: who declared it (the dead message's From; our own name when
+  // our suspicion timer expired). Empty for the other kinds.
+  std::string from;
 };
 
 // How one of our probes went (for failure explanations; the core keeps no

@@ -3,6 +3,8 @@
 // and interop tests. Each agent gets its own loopback address with the default
 // ports (7946 gossip, 7373 RPC); every process started is killed by PID when
 // the cluster object goes away, whatever path the test takes.
+#include <algorithm>
+
 #include "interop/cli/harness.hpp"
 
 namespace agent_test {
@@ -40,8 +42,14 @@ class cluster {
   // Starts `binary agent ...` and, if `wait_rpc`, waits until its RPC answers.
   node& start(const std::string& binary, const std::string& name, const std::string& ip, std::vector<std::string> flags,
               bool wait_rpc = true) {
-    std::vector<std::string> argv{
-        binary, "agent", "-node=" + name, "-bind=" + ip + ":7946", "-rpc-addr=" + ip + ":7373", "-log-level=debug"};
+    std::vector<std::string> argv{binary, "agent", "-node=" + name, "-bind=" + ip + ":7946",
+                                  "-rpc-addr=" + ip + ":7373"};
+    // Debug logs unless the test sets the level itself (or leaves it to a
+    // config file: the command line would win over it).
+    if (std::none_of(flags.begin(), flags.end(), [](const std::string& f) {
+          return f.rfind("-log-level", 0) == 0 || f.rfind("-config-file", 0) == 0;
+        }))
+      argv.push_back("-log-level=debug");
     argv.insert(argv.end(), flags.begin(), flags.end());
     node n{name, ip, -1, dir_ + "/" + name + ".log"};
     n.pid = spawn(argv, n.log);
@@ -69,9 +77,10 @@ class cluster {
     return start(serf_binary, name, ip, std::move(flags));
   }
 
+  // The latest node started under that name (a restarted agent reuses it).
   node& get(const std::string& name) {
-    for (auto& n : nodes_)
-      if (n.name == name) return n;
+    for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it)
+      if (it->name == name) return *it;
     throw std::runtime_error("no node " + name);
   }
   std::string log_of(const std::string& name) {
@@ -82,11 +91,14 @@ class cluster {
   }
   void kill9(const std::string& name) {
     auto& n = get(name);
+    if (n.pid <= 0) return;  // never kill(-1, ...)
     kill(n.pid, SIGKILL);
     waitpid(n.pid, nullptr, 0);
     n.pid = -1;
   }
-  void signal(const std::string& name, int sig) { kill(get(name).pid, sig); }
+  void signal(const std::string& name, int sig) {
+    if (get(name).pid > 0) kill(get(name).pid, sig);
+  }
   // Waits for the agent to exit by itself; its exit code, or -1 on timeout.
   int wait_exit(const std::string& name, std::chrono::milliseconds limit) {
     auto& n = get(name);
