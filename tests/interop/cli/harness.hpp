@@ -94,13 +94,13 @@ inline run_result run(const std::vector<std::string>& argv, std::chrono::millise
 }
 
 inline run_result run_chorus(std::vector<std::string> args, std::chrono::milliseconds limit = 30s,
-                         const std::vector<std::string>& env = {}) {
+                             const std::vector<std::string>& env = {}) {
   args.insert(args.begin(), chorus_binary);
   return run(args, limit, env);
 }
 
 inline run_result run_serf(std::vector<std::string> args, std::chrono::milliseconds limit = 30s,
-                       const std::vector<std::string>& env = {}) {
+                           const std::vector<std::string>& env = {}) {
   args.insert(args.begin(), serf_binary);
   return run(args, limit, env);
 }
@@ -129,7 +129,8 @@ struct agent_spec {
   std::vector<std::string> extra_flags;  // e.g. -encrypt=KEY, -config-file=F
 };
 
-// Up to a few real Serf agents; the destructor kills every one it started.
+// Up to a few real agents (`serf agent`, or `chorus agent` with the same
+// flags); the destructor kills every one it started.
 class serf_cluster {
  public:
   serf_cluster() {
@@ -166,8 +167,8 @@ class serf_cluster {
   }
 
   // Starts an agent and waits until its RPC port answers a handshake.
-  pid_t start(const agent_spec& a, const std::string& auth = {}) {
-    std::vector<std::string> argv{serf_binary,
+  pid_t start(const agent_spec& a, const std::string& auth = {}, const std::string& binary = serf_binary) {
+    std::vector<std::string> argv{binary,
                                   "agent",
                                   "-node=" + a.name,
                                   "-bind=" + a.ip + ":7946",
@@ -196,7 +197,7 @@ class serf_cluster {
           return c.connect(a.ip + ":7373", auth, 1s).empty();
         },
         15s);
-    if (!up) throw std::runtime_error("serf agent " + a.name + " did not come up; see " + log);
+    if (!up) throw std::runtime_error(binary + " agent " + a.name + " did not come up; see " + log);
     return pid;
   }
 

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Speaks Serf's agent RPC (serf-rpc.md) over a raw TCP socket with a tiny
 msgpack codec written here from the spec, to check an agent's server side
-independently of chorus's own client. Works against `serf agent` today and
-against the chorus agent later: every address comes from the command line.
+independently of chorus's own client. Run against `serf agent` (proves the
+script) and against `chorus agent`: every address comes from the command line.
 
 usage: rpc_raw_client.py RPC_ADDR NODE_NAME [AUTH_RPC_ADDR AUTH_TOKEN]
+Checks: session rules, members-filtered, stream + stop, unknown command,
+malformed requests (closed without a reply, agent keeps serving), and with
+the second agent: auth required before auth, wrong token, right token.
 Exit status 0 when every check passed; failures are printed.
 """
 import socket
@@ -268,15 +271,43 @@ def main():
     check(c.read() == {"Error": "Unsupported command", "Seq": seq}, "unknown command refused")
     check(c.closed(), "connection closed after Unsupported command")
 
-    # 6. Authentication (optional second agent with an rpc_auth token).
+    # 6. Malformed requests: the agent closes the connection without a
+    #    reply (serf-rpc.md 3.5) and keeps serving everybody else.
+    malformed = [
+        ("not msgpack (0xc1)", b"\xc1\xc1"),
+        ("header is not a map", pack(5)),
+        ("Command is not a string", pack({"Command": 5, "Seq": 1})),
+        ("Seq is not a number", pack({"Command": "handshake", "Seq": "x"}) + pack({"Version": 1})),
+        ("handshake body is not a map", pack({"Command": "handshake", "Seq": 1}) + pack("notamap")),
+        ("Version is not a number", pack({"Command": "handshake", "Seq": 1}) + pack({"Version": "one"})),
+    ]
+    for what, data in malformed:
+        c = Conn(addr)
+        c.s.sendall(data)
+        check(c.closed(), "malformed (%s): closed without a reply" % what)
+    for what, command, body in [("event Name as bin", "event", {"Coalesce": False, "Name": b"bin", "Payload": b""}),
+                                ("stop Stop as a string", "stop", {"Stop": "x"}),
+                                ("members-filtered Tags as a string", "members-filtered", {"Tags": "x"})]:
+        c = Conn(addr)
+        handshake(c)
+        c.send(command, body)
+        check(c.closed(), "malformed body (%s): closed without a reply" % what)
+    c = Conn(addr)
+    check(handshake(c) == {"Error": "", "Seq": 1}, "agent still answers after the malformed requests")
+
+    # 7. Authentication (optional second agent with an RPC auth token).
     if len(sys.argv) == 5:
         auth_addr, token = sys.argv[3], sys.argv[4]
         c = Conn(auth_addr)
         check(handshake(c) == {"Error": "", "Seq": 1}, "auth agent: handshake")
-        seq = c.send("members")
-        check(c.read() == {"Error": "Authentication required", "Seq": seq}, "members before auth refused")
+        for command in ("members", "stats", "list-keys"):
+            seq = c.send(command)
+            check(c.read() == {"Error": "Authentication required", "Seq": seq},
+                  "%s before auth refused, connection kept" % command)
         seq = c.send("auth", {"AuthKey": token + "-wrong"})
         check(c.read() == {"Error": "Invalid authentication token", "Seq": seq}, "wrong token refused")
+        seq = c.send("members")
+        check(c.read() == {"Error": "Authentication required", "Seq": seq}, "members after a wrong token refused")
         seq = c.send("auth", {"AuthKey": token})
         check(c.read() == {"Error": "", "Seq": seq}, "right token accepted")
         seq = c.send("members")
@@ -284,6 +315,14 @@ def main():
         body = c.read()
         check(h == {"Error": "", "Seq": seq} and isinstance(body.get("Members"), list),
               "members after auth returns the member list")
+        # Commands with a body are refused too (on a fresh connection: what
+        # the agent does with the unread body differs between agents).
+        for command, body in (("event", {"Coalesce": False, "Name": "x", "Payload": b""}),
+                              ("stream", {"Type": "*"}), ("members-filtered", {"Name": "", "Status": "", "Tags": {}})):
+            c = Conn(auth_addr)
+            handshake(c)
+            seq = c.send(command, body)
+            check(c.read() == {"Error": "Authentication required", "Seq": seq}, "%s before auth refused" % command)
 
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0
