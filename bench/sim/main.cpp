@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   double secs = 60, crash_every = 0, stall_every = 0, stall_for = 3, latency_ms = 0.5, reclaim = 0, spacing_ms = 10;
   double partition_at = -1, heal_at = -1;
   std::string lifeguard = "on";
+  std::string stall_mode = "freeze";
   bool check_determinism = false;
   std::size_t repeat_seed_check = 0;
   app.add_option("--nodes", p.nodes, "number of nodes")->required();
@@ -35,6 +36,9 @@ int main(int argc, char** argv) {
   app.add_flag("--restart", p.restart_crashed, "restart crashed nodes after --restart-after seconds");
   app.add_option("--stall-every", stall_every, "stall a random node every S seconds");
   app.add_option("--stall-for", stall_for, "stall duration, seconds");
+  app.add_option("--stall-mode", stall_mode,
+                 "freeze (the whole process pauses) | receive (only the receive path starves)")
+      ->check(CLI::IsMember({"freeze", "receive"}));
   app.add_option("--partition-at", partition_at, "split the cluster 50/50 at S seconds into the window");
   app.add_option("--heal-at", heal_at, "heal the partition at S seconds into the window");
   app.add_option("--lifeguard", lifeguard, "on | off")->check(CLI::IsMember({"on", "off"}));
@@ -53,6 +57,8 @@ int main(int argc, char** argv) {
   p.crash_every = seconds(crash_every);
   p.stall_every = seconds(stall_every);
   p.stall_for = seconds(stall_for);
+  p.stall_mode = stall_mode == "receive" ? chorus::sim::simulator::stall_mode::receive
+                                         : chorus::sim::simulator::stall_mode::freeze;
   p.latency = seconds(latency_ms / 1000.0);
   p.dead_node_reclaim_time = seconds(reclaim);
   p.join_spacing = seconds(spacing_ms / 1000.0);
@@ -78,6 +84,7 @@ int main(int argc, char** argv) {
         {"crash_every_s", crash_every},
         {"stall_every_s", stall_every},
         {"stall_for_s", stall_for},
+        {"stall_mode", stall_mode},
         {"partition_at_s", partition_at},
         {"heal_at_s", heal_at},
         {"latency_matrix", p.latency_matrix},
@@ -93,6 +100,8 @@ int main(int argc, char** argv) {
       {"undetected", r.undetected},
       {"false_failures", r.false_failures},
       {"false_failed_nodes", r.false_failed_nodes},
+      {"false_failure_max_observers", r.false_failure_max_observers},
+      {"stall_dropped", r.stall_dropped},
       {"false_suspicions", r.false_suspicions},
       {"stalls", r.stalls},
       {"healed_s", r.healed_s},

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -85,6 +86,7 @@ scenario_result run_scenario(const scenario_params& p) {
   std::unordered_map<node_id, std::size_t> active_crash;  // subject -> index in crashes
   std::vector<time_point> last_stall_end;
   std::set<node_id> false_failed;
+  std::map<std::pair<node_id, std::uint32_t>, std::size_t> false_deaths;  // (node, incarnation) -> observers
   node_id probe_node = ~node_id{0};
   std::vector<double> join_times, bcast_times;
   time_point window_start{};
@@ -112,6 +114,8 @@ scenario_result run_scenario(const scenario_params& p) {
       } else if (subj < sim.size() && healthy(subj, t)) {
         ++r.false_failures;
         false_failed.insert(subj);
+        r.false_failure_max_observers =
+            std::max(r.false_failure_max_observers, ++false_deaths[{subj, e.member.incarnation}]);
       }
     }
   };
@@ -215,7 +219,7 @@ scenario_result run_scenario(const scenario_params& p) {
       sim.at(t, [&] {
         auto v = pick_victim();
         if (!v) return;
-        sim.stall(*v, p.stall_for);
+        sim.stall(*v, p.stall_for, p.stall_mode);
         last_stall_end[*v] = sim.now() + p.stall_for;
         ++r.stalls;
       });
@@ -281,6 +285,7 @@ scenario_result run_scenario(const scenario_params& p) {
   r.tcp_bytes_per_node_s = static_cast<double>(t1.tcp_bytes - totals0.tcp_bytes) / node_seconds;
   r.events = t1.events;
   r.decode_errors = t1.decode_errors;
+  r.stall_dropped = t1.stall_dropped;
   r.udp_oversize = t1.udp_oversize;
   r.trace_hash = sim.trace_hash();
   r.trace = sim.trace();

@@ -26,6 +26,7 @@ struct scenario_params {
   duration restart_after = 60s;
   duration stall_every = 0s;  // 0: no stalls
   duration stall_for = 3s;
+  simulator::stall_mode stall_mode = simulator::stall_mode::freeze;
   std::optional<duration> partition_at, heal_at;  // relative to the window start
   duration dead_node_reclaim_time = 0s;
   std::size_t max_broadcasts = 1024;
@@ -61,12 +62,17 @@ struct scenario_result {
   std::size_t undetected = 0;          // (crash, live node) pairs not failed by the end
   std::size_t false_failures = 0;      // failed events about nodes that were up and not stalled
   std::size_t false_failed_nodes = 0;  // distinct such nodes
-  std::size_t false_suspicions = 0;    // suspicions of such nodes
+  // Most observers that declared one healthy node failed at one incarnation:
+  // 1 = every false failure stayed one stale node's view, the cluster never
+  // agreed on it (the others held the node's refutation).
+  std::size_t false_failure_max_observers = 0;
+  std::size_t false_suspicions = 0;  // suspicions of such nodes
   std::size_t stalls = 0;
   double healed_s = -1;  // after heal: all up nodes alive everywhere (-1: not within the window)
   double msgs_per_node_s = 0, bytes_per_node_s = 0;  // UDP, measurement window
   double tcp_bytes_per_node_s = 0;
   std::uint64_t events = 0, decode_errors = 0, udp_oversize = 0;
+  std::uint64_t stall_dropped = 0;  // datagrams lost to a stalled node's full receive buffer
   std::uint64_t trace_hash = 0;
   std::vector<std::string> trace;
   double wall_s = 0;

@@ -188,6 +188,7 @@ void simulator::restart(node_id n) {
   if (nd.up) return;
   nd.up = true;
   nd.stalled_until = {};
+  nd.backlog_bytes = 0;
   make_core(n);
   std::vector<node_id> live;
   for (node_id i = 0; i < nodes_.size(); ++i)
@@ -195,7 +196,10 @@ void simulator::restart(node_id n) {
   if (!live.empty()) join(n, {live[root_rng_.below(live.size())]});
 }
 
-void simulator::stall(node_id n, duration d) { nodes_[n].stalled_until = std::max(nodes_[n].stalled_until, now_ + d); }
+void simulator::stall(node_id n, duration d, stall_mode mode) {
+  nodes_[n].stalled_until = std::max(nodes_[n].stalled_until, now_ + d);
+  nodes_[n].stall_kind = mode;
+}
 
 void simulator::leave(node_id n) {
   if (nodes_[n].up) nodes_[n].core->leave(now_, *nodes_[n].rt);
@@ -209,6 +213,10 @@ std::optional<swim::member_state> simulator::state_in(node_id observer, node_id 
 }
 
 void simulator::push(event e) {
+  // Nothing is scheduled in the past: a deadline that expired while the
+  // node was stalled is reported now, not back in time (which would rewind
+  // the virtual clock for everyone).
+  e.at = std::max(e.at, now_);
   e.seq = seq_++;
   queue_.push(std::move(e));
 }
@@ -269,14 +277,27 @@ void simulator::dispatch(event& e) {
   const bool own = e.kind == ev::timer || e.kind == ev::pp_response || e.kind == ev::pp_failed ||
                    e.kind == ev::ping_result || e.kind == ev::reconnect;
   if (own && e.epoch != nd.epoch) return;  // from a previous life of this node
-  if (nd.stalled_until > now_) {
+  const bool runs_while_stalled =
+      nd.stall_kind == stall_mode::receive && (e.kind == ev::timer || e.kind == ev::reconnect);
+  if (nd.stalled_until > now_ && !runs_while_stalled) {
     // Handled when it wakes up, in arrival order, overdue timers first: a
     // process resuming from a pause sees its expired deadlines before it has
-    // read the socket backlog (the acks that did arrive in time).
+    // read the socket backlog (the acks that did arrive in time). The
+    // backlog of datagrams is bounded like a socket receive buffer; what
+    // does not fit is lost.
+    if (e.kind == ev::packet) {
+      if (nd.backlog_bytes + e.data.size() > stall_backlog_bytes) {
+        ++totals_.udp_dropped;
+        ++totals_.stall_dropped;
+        return;
+      }
+      nd.backlog_bytes += e.data.size();
+    }
     e.at = nd.stalled_until + (e.kind == ev::timer ? duration::zero() : 1us);
     push(std::move(e));
     return;
   }
+  if (e.kind == ev::packet && nd.backlog_bytes > 0) nd.backlog_bytes -= std::min(nd.backlog_bytes, e.data.size());
   ++totals_.events;
   mix(static_cast<std::uint64_t>(now_.time_since_epoch().count()));
   mix((std::uint64_t{e.node} << 8) | static_cast<std::uint64_t>(e.kind));

@@ -72,7 +72,19 @@ class simulator {
   network& net() { return net_; }
   void crash(node_id n);
   void restart(node_id n);  // fresh core, joins a random live node
-  void stall(node_id n, duration d);
+  // How a stalled node misbehaves.
+  //  freeze:  the whole process pauses (GC pause, SIGSTOP, a descheduled
+  //           VM): no timer fires, nothing is sent, what arrives waits in
+  //           the socket buffer; on waking, overdue timers run first, then
+  //           the backlog.
+  //  receive: only the receive path starves (CPU exhaustion with the
+  //           packet handler behind): timers fire and the node keeps
+  //           probing and gossiping, but acks, nacks, gossip and TCP
+  //           replies wait until the stall ends. The node sees its own
+  //           probes time out: the case Lifeguard's awareness and nacks are
+  //           built for.
+  enum class stall_mode : std::uint8_t { freeze, receive };
+  void stall(node_id n, duration d, stall_mode mode = stall_mode::freeze);
   void leave(node_id n);  // graceful leave
 
   // --- observing ----------------------------------------------------------
@@ -96,7 +108,11 @@ class simulator {
     std::uint64_t udp_packets = 0, udp_bytes = 0, udp_dropped = 0, udp_oversize = 0;
     std::uint64_t tcp_exchanges = 0, tcp_bytes = 0, tcp_failed = 0;
     std::uint64_t decode_errors = 0;
+    std::uint64_t stall_dropped = 0;  // datagrams beyond a stalled node's receive buffer
   };
+  // A stalled node's socket receive buffer: memberlist asks the kernel for
+  // 2 MiB (its UDP read buffer); datagrams beyond that are dropped.
+  static constexpr std::size_t stall_backlog_bytes = 2u << 20;
   const totals& stats() const { return totals_; }
   // FNV-1a over every dispatched event (time, node, kind, bytes) and member
   // event: equal hashes = identical runs.
@@ -136,7 +152,9 @@ class simulator {
     bool up = true;
     std::uint32_t epoch = 0;
     time_point stalled_until{};
-    std::vector<node_id> failed;  // members seen failed (reconnect candidates)
+    stall_mode stall_kind = stall_mode::freeze;
+    std::size_t backlog_bytes = 0;  // datagrams held while stalled
+    std::vector<node_id> failed;    // members seen failed (reconnect candidates)
   };
 
   node_id id_of_address(const swim::address& a) const;

@@ -288,7 +288,7 @@ void core::probe_node(time_point now, std::size_t idx, runtime& rt) {
   probe_.active = true;
   probe_.seq = ++seq_no_;
   probe_.target = target;
-  probe_.target_addr = e.addr();
+  probe_.target_addr = members_.addr(e);
   probe_.sent = now;
 
   ping p;
@@ -306,7 +306,7 @@ void core::probe_node(time_point now, std::size_t idx, runtime& rt) {
     encode(suspect{e.incarnation, target, cfg_.name}, parts[1]);
     bytes packet;
     encode_compound(parts, packet);
-    send_raw(probe_.target_addr, std::move(packet), e.pmax() >= 5, rt);
+    send_raw(probe_.target_addr, std::move(packet), members_.pmax(e) >= 5, rt);
   }
   const duration window = awareness_.scale(cfg_.probe_interval);
   probe_direct_timer_ = arm(now + cfg_.probe_timeout, {timer_kind::probe_direct, probe_.seq}, rt);
@@ -322,7 +322,7 @@ void core::probe_direct_timeout(time_point now, std::uint32_t seq, runtime& rt) 
 
   indirect_ping ind;
   ind.seq_no = seq;
-  ind.target = target.addr().ip_bytes();
+  ind.target = members_.addr(target).ip_bytes();
   ind.port = target.port;
   ind.node = probe_.target;
   ind.source_addr = cfg_.advertise.ip_bytes();
@@ -333,15 +333,15 @@ void core::probe_direct_timeout(time_point now, std::uint32_t seq, runtime& rt) 
                                         return is_self(n) || n == probe_.target || m.state != member_state::alive;
                                       });
   std::vector<address> helper_addrs;
-  for (auto h : helpers) helper_addrs.push_back(members_.at(h).addr());
+  for (auto h : helpers) helper_addrs.push_back(members_.addr(members_.at(h)));
   for (auto h : helpers) probe_.helpers.emplace_back(members_.name(h));
   for (std::size_t i = 0; i < helpers.size(); ++i) {
-    ind.nack = cfg_.lifeguard.nacks && members_.at(helpers[i]).pmax() >= 4;
+    ind.nack = cfg_.lifeguard.nacks && members_.pmax(members_.at(helpers[i])) >= 4;
     if (ind.nack) ++probe_.expected_nacks;
     ++stats_.indirect_probes;
     send_message(helper_addrs[i], ind, rt);
   }
-  if (!cfg_.disable_tcp_pings && target.pmax() >= 3) {
+  if (!cfg_.disable_tcp_pings && members_.pmax(target) >= 3) {
     ping p;
     p.seq_no = seq;
     p.node = probe_.target;
@@ -535,7 +535,7 @@ void core::gossip_tick(time_point now, runtime& rt) {
                                         }
                                       });
   std::vector<std::pair<address, bool>> to;
-  for (auto idx : targets) to.emplace_back(members_.at(idx).addr(), members_.at(idx).pmax() >= 5);
+  for (auto idx : targets) to.emplace_back(members_.addr(members_.at(idx)), members_.pmax(members_.at(idx)) >= 5);
   const std::size_t budget = cfg_.udp_buffer_size - compound_header_len - (cfg_.encryption ? encryption_overhead : 0);
   for (const auto& [addr, crc] : to) {
     std::vector<bytes> parts;
@@ -572,7 +572,7 @@ void core::push_pull_tick(time_point now, runtime& rt) {
   exchanges_[id] = exchange{0, false};
   ++push_pulls_in_flight_;
   ++stats_.push_pulls_started;
-  rt.start_push_pull(members_.at(peer[0]).addr(), id, local_state(false), now + cfg_.tcp_timeout);
+  rt.start_push_pull(members_.addr(members_.at(peer[0])), id, local_state(false), now + cfg_.tcp_timeout);
 }
 
 void core::push_pull_completed(time_point now, exchange_id id, const push_pull& remote, runtime& rt) {

@@ -25,10 +25,10 @@ member_info core::info(std::size_t idx) const {
   const auto& e = members_.at(idx);
   member_info m;
   m.name = std::string{members_.name(e)};
-  m.addr = e.addr();
+  m.addr = members_.addr(e);
   const auto meta = members_.meta(e);
   m.meta.assign(meta.begin(), meta.end());
-  const auto vsn = e.vsn_bytes();
+  const auto vsn = members_.vsn(e);
   m.vsn.assign(vsn.begin(), vsn.end());
   m.incarnation = e.incarnation;
   m.state = e.state;
@@ -63,14 +63,14 @@ void core::alive_node(time_point now, const alive& a, bool bootstrap, runtime& r
   if (!found) {  // 3: dead, incarnation 0
     const std::size_t idx = members_.insert(a.node, rng_);
     auto& e = members_.at(idx);
-    e.set_addr(addr);
+    members_.set_addr(e, addr);
     e.state = member_state::dead;
     e.incarnation = 0;
     e.set_state_change(now);
     members_.set_meta(e, a.meta);
-    e.set_vsn(a.vsn);
+    members_.set_vsn(e, a.vsn);
     found = idx;
-  } else if (!(members_.at(*found).addr() == addr)) {  // 4
+  } else if (!(members_.addr(members_.at(*found)) == addr)) {  // 4
     const auto& e = members_.at(*found);
     const bool can_reclaim =
         cfg_.dead_node_reclaim_time > duration::zero() && now - e.state_change() > cfg_.dead_node_reclaim_time;
@@ -100,7 +100,7 @@ void core::alive_node(time_point now, const alive& a, bool bootstrap, runtime& r
   }
   auto& e = members_.at(idx);
   if (!bootstrap && about_us) {  // 7
-    if (a.incarnation == e.incarnation && same_bytes(a.meta, members_.meta(e)) && same_bytes(a.vsn, e.vsn_bytes()))
+    if (a.incarnation == e.incarnation && same_bytes(a.meta, members_.meta(e)) && same_bytes(a.vsn, members_.vsn(e)))
       return;
     refute(idx, a.incarnation, rt);
     return;
@@ -109,10 +109,10 @@ void core::alive_node(time_point now, const alive& a, bool bootstrap, runtime& r
   const member_state old_state = e.state;
   const bool meta_changed = !same_bytes(members_.meta(e), a.meta);
   broadcast(a.node, a, about_us ? meta_token_ : 0);
-  if (!a.vsn.empty()) e.set_vsn(a.vsn);
+  if (!a.vsn.empty()) members_.set_vsn(e, a.vsn);
   e.incarnation = a.incarnation;
   members_.set_meta(e, a.meta);
-  e.set_addr(addr);
+  members_.set_addr(e, addr);
   if (e.state != member_state::alive) {
     e.state = member_state::alive;
     e.set_state_change(now);
@@ -196,9 +196,8 @@ void core::dead_node(time_point now, const dead& d, runtime& rt) {
   e.incarnation = d.incarnation;  // 5
   e.state = d.node == d.from ? member_state::left : member_state::dead;
   e.set_state_change(now);
-  rt.member_changed(member_event{
-      e.state == member_state::left ? member_event_kind::leave : member_event_kind::failed, old_state, info(*found),
-      d.from});
+  rt.member_changed(member_event{e.state == member_state::left ? member_event_kind::leave : member_event_kind::failed,
+                                 old_state, info(*found), d.from});
 }
 
 void core::refute(std::size_t idx, std::uint32_t accused, runtime& rt) {
@@ -237,13 +236,13 @@ push_pull core::local_state(bool join) const {
     const auto& e = members_.at(i);
     push_node_state s;
     s.name = std::string{members_.name(e)};
-    s.addr = e.addr().ip_bytes();
+    s.addr = members_.addr(e).ip_bytes();
     s.port = e.port;
     const auto meta = members_.meta(e);
     s.meta.assign(meta.begin(), meta.end());
     s.incarnation = e.incarnation;
     s.state = static_cast<node_state>(e.state);
-    const auto vsn = e.vsn_bytes();
+    const auto vsn = members_.vsn(e);
     s.vsn.assign(vsn.begin(), vsn.end());
     p.nodes.push_back(std::move(s));
   }
@@ -262,7 +261,7 @@ bool core::verify_protocol(const push_pull& remote) const {
     dmax = std::min<int>(dmax, v[4]);
   };
   for (std::size_t i = 0; i < members_.size(); ++i)
-    if (members_.at(i).state == member_state::alive) widen(members_.at(i).vsn_bytes());
+    if (members_.at(i).state == member_state::alive) widen(members_.vsn(members_.at(i)));
   for (const auto& r : remote.nodes)
     if (r.state == node_state::alive && !r.vsn.empty()) widen(r.vsn);
   auto inside = [&](std::span<const std::uint8_t> v) {
@@ -270,7 +269,7 @@ bool core::verify_protocol(const push_pull& remote) const {
     return pcur >= pmin && pcur <= pmax && dcur >= dmin && dcur <= dmax;
   };
   for (std::size_t i = 0; i < members_.size(); ++i)
-    if (members_.at(i).vsn_len >= 6 && !inside(members_.at(i).vsn_bytes())) return false;
+    if (const auto v = members_.vsn(members_.at(i)); v.size() >= 6 && !inside(v)) return false;
   for (const auto& r : remote.nodes)
     if (!inside(r.vsn)) return false;
   return true;
@@ -281,12 +280,12 @@ void core::restore(time_point now, std::span<const push_node_state> nodes) {
     if (is_self(r.name) || r.name.empty() || r.name.size() > 0xffff || members_.find(r.name)) continue;
     const std::size_t idx = members_.insert(r.name, rng_);
     auto& e = members_.at(idx);
-    e.set_addr(address::from(r.addr, r.port ? r.port : cfg_.advertise.port));
+    members_.set_addr(e, address::from(r.addr, r.port ? r.port : cfg_.advertise.port));
     e.state = static_cast<member_state>(r.state);
     e.incarnation = r.incarnation;
     e.set_state_change(now);
     members_.set_meta(e, r.meta);
-    e.set_vsn(r.vsn);
+    members_.set_vsn(e, r.vsn);
   }
 }
 
@@ -299,7 +298,7 @@ void core::merge_remote(time_point now, const push_pull& remote, runtime& rt) {
         if (auto idx = members_.find(r.name); idx && !is_self(r.name)) {
           const auto& e = members_.at(*idx);
           if (r.incarnation <= e.incarnation &&
-              e.addr() == address::from(r.addr, r.port ? r.port : cfg_.advertise.port))
+              members_.addr(e) == address::from(r.addr, r.port ? r.port : cfg_.advertise.port))
             break;
         }
         alive a;

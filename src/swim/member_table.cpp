@@ -51,6 +51,99 @@ void member_table::set_meta(member_entry& e, std::span<const std::uint8_t> meta)
   metas_[e.meta - 1].assign(meta.begin(), meta.end());
 }
 
+address member_table::addr(const member_entry& e) const {
+  address a;
+  a.port = e.port;
+  if (e.ip_len == 4) {
+    a.ip_len = 4;
+    for (int i = 0; i < 4; ++i) a.ip[i] = static_cast<std::uint8_t>(e.ip >> (8 * i));
+  } else if (e.ip != 0) {
+    const auto& slot = ips_[e.ip - 1];
+    a.ip_len = slot[0];
+    std::copy_n(slot.begin() + 1, a.ip_len, a.ip.begin());
+  }
+  return a;
+}
+
+void member_table::release_ip(member_entry& e) {
+  if (e.ip_len != 4 && e.ip != 0) free_ips_.push_back(e.ip);
+  e.ip = 0;
+  e.ip_len = 0;
+}
+
+void member_table::set_addr(member_entry& e, const address& a) {
+  e.port = a.port;
+  if (a.ip_len == 4) {
+    release_ip(e);
+    e.ip_len = 4;
+    e.ip = std::uint32_t{a.ip[0]} | (std::uint32_t{a.ip[1]} << 8) | (std::uint32_t{a.ip[2]} << 16) |
+           (std::uint32_t{a.ip[3]} << 24);
+    return;
+  }
+  if (e.ip_len == 4 || e.ip == 0) {
+    e.ip = 0;
+    if (!free_ips_.empty()) {
+      e.ip = free_ips_.back();
+      free_ips_.pop_back();
+    } else {
+      ips_.emplace_back();
+      e.ip = static_cast<std::uint32_t>(ips_.size());
+    }
+  }
+  e.ip_len = a.ip_len;
+  auto& slot = ips_[e.ip - 1];
+  slot[0] = a.ip_len;
+  std::copy_n(a.ip.begin(), a.ip_len, slot.begin() + 1);
+}
+
+std::span<const std::uint8_t> member_table::vsn(const member_entry& e) const {
+  if (e.vsn == 0) return {};
+  const auto& v = vsns_[e.vsn - 1].v;
+  return {v.data() + 1, v[0]};
+}
+
+void member_table::release_vsn(member_entry& e) {
+  if (e.vsn == 0) return;
+  auto& slot = vsns_[e.vsn - 1];
+  if (--slot.refs == 0) {
+    std::uint64_t key = 0;
+    for (auto b : slot.v) key = (key << 8) | b;
+    vsn_ids_.erase(key);
+    free_vsns_.push_back(e.vsn);
+  }
+  e.vsn = 0;
+}
+
+void member_table::set_vsn(member_entry& e, std::span<const std::uint8_t> v) {
+  std::array<std::uint8_t, 7> packed{};
+  packed[0] = static_cast<std::uint8_t>(std::min<std::size_t>(v.size(), 6));
+  std::copy_n(v.begin(), packed[0], packed.begin() + 1);
+  std::uint64_t key = 0;
+  for (auto b : packed) key = (key << 8) | b;
+  release_vsn(e);
+  if (packed[0] == 0) return;
+  if (auto it = vsn_ids_.find(key); it != vsn_ids_.end()) {
+    e.vsn = it->second;
+    ++vsns_[e.vsn - 1].refs;
+    return;
+  }
+  std::uint16_t id = 0;
+  if (!free_vsns_.empty()) {
+    id = free_vsns_.back();
+    free_vsns_.pop_back();
+  } else if (vsns_.size() < 0xffff) {
+    vsns_.emplace_back();
+    id = static_cast<std::uint16_t>(vsns_.size());
+  } else {
+    // 65,535 distinct versions in use at once: only a hostile cluster does
+    // that. The entry keeps no Vsn (pmax 0: no TCP ping, no nacks to it).
+    return;
+  }
+  vsns_[id - 1] = vsn_value{packed, 1};
+  vsn_ids_.emplace(key, id);
+  e.vsn = id;
+}
+
 std::optional<std::size_t> member_table::find(std::string_view n) const {
   if (index_.empty()) return std::nullopt;
   const std::size_t mask = index_.size() - 1;
@@ -115,7 +208,9 @@ std::size_t member_table::insert(std::string_view n, random_source& rng) {
 
 std::size_t member_table::memory_bytes() const {
   std::size_t m = entries_.capacity() * sizeof(member_entry) + names_.capacity() + index_.capacity() * 4 +
-                  metas_.capacity() * sizeof(bytes) + free_metas_.capacity() * 4;
+                  metas_.capacity() * sizeof(bytes) + free_metas_.capacity() * 4 +
+                  vsns_.capacity() * sizeof(vsn_value) + vsn_ids_.size() * 32 + ips_.capacity() * 17 +
+                  free_ips_.capacity() * 4 + free_vsns_.capacity() * 2;
   for (const auto& b : metas_) m += b.capacity();
   return m;
 }

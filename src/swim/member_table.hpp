@@ -3,18 +3,21 @@
 // included, in probe order, with a name index.
 //
 // Memory matters: in a 10,000-node simulation the table exists 10,000 times
-// (10^8 entries). An entry is 56 bytes: the name lives in a per-table arena,
-// the IP inline, meta (Serf tags, usually a few dozen bytes) out of line and
-// only when present; the index is an open-addressing table of 32-bit slots.
+// (10^8 entries). An entry is 32 bytes: the name lives in a per-table arena,
+// an IPv4 address inline (IPv6 in a slot store), the Vsn interned, meta
+// (Serf tags, usually a few dozen bytes) out of line and only when present;
+// the index is an open-addressing table of 32-bit slots.
 //
 // Positions are not stable: inserting swaps the new entry to a random
 // position, and reset() shuffles and purges. Callers hold names, not indices,
 // across calls.
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "swim/address.hpp"
@@ -27,42 +30,27 @@ namespace chorus::swim {
 enum class member_state : std::uint8_t { alive = 0, suspect = 1, dead = 2, left = 3 };
 const char* to_string(member_state s);
 
+// 32 bytes. What most entries share or rarely have lives in the table: the
+// name in an arena, meta in a slot store, the 6-byte Vsn interned (every node
+// of a cluster usually runs the same version), an IPv6 address in a slot
+// store (IPv4 is inline). Access those through member_table.
 struct member_entry {
   std::uint32_t name_off = 0;  // into the table's name arena
-  std::uint16_t name_len = 0;
-  member_state state = member_state::dead;
-  std::uint8_t vsn_len = 0;
-  std::array<std::uint8_t, 6> vsn{};
-  std::uint16_t port = 0;
-  std::array<std::uint8_t, 16> ip{};
-  std::uint8_t ip_len = 0;
   std::uint32_t incarnation = 0;
   std::uint32_t meta = 0;  // 1-based slot in the meta store; 0 = none
+  std::uint32_t ip = 0;    // IPv4 bytes when ip_len == 4, else 1-based slot in the IP store (0 = none)
   std::int64_t state_change_us = 0;
+  std::uint16_t name_len = 0;
+  std::uint16_t port = 0;
+  std::uint16_t vsn = 0;  // 1-based id in the table's Vsn set; 0 = none
+  member_state state = member_state::dead;
+  std::uint8_t ip_len = 0;
 
-  address addr() const {
-    address a;
-    a.ip = ip;
-    a.ip_len = ip_len;
-    a.port = port;
-    return a;
-  }
-  void set_addr(const address& a) {
-    ip = a.ip;
-    ip_len = a.ip_len;
-    port = a.port;
-  }
   time_point state_change() const { return time_point{duration{state_change_us}}; }
   void set_state_change(time_point t) { state_change_us = t.time_since_epoch().count(); }
-  std::span<const std::uint8_t> vsn_bytes() const { return {vsn.data(), vsn_len}; }
-  void set_vsn(std::span<const std::uint8_t> v) {
-    vsn_len = static_cast<std::uint8_t>(std::min<std::size_t>(v.size(), vsn.size()));
-    std::copy_n(v.begin(), vsn_len, vsn.begin());
-  }
-  // Protocol max from Vsn (section 11); 0 when unknown.
-  std::uint8_t pmax() const { return vsn_len >= 2 ? vsn[1] : 0; }
   bool dead_or_left() const { return state == member_state::dead || state == member_state::left; }
 };
+static_assert(sizeof(member_entry) == 32, "member entries are the simulator's dominant allocation");
 
 class member_table {
  public:
@@ -74,6 +62,17 @@ class member_table {
   std::string_view name(std::size_t i) const { return name(entries_[i]); }
   std::span<const std::uint8_t> meta(const member_entry& e) const;
   void set_meta(member_entry& e, std::span<const std::uint8_t> meta);
+
+  address addr(const member_entry& e) const;
+  void set_addr(member_entry& e, const address& a);
+  std::span<const std::uint8_t> vsn(const member_entry& e) const;
+  // Keeps at most 6 bytes (section 11).
+  void set_vsn(member_entry& e, std::span<const std::uint8_t> v);
+  // Protocol max from Vsn (section 11); 0 when unknown.
+  std::uint8_t pmax(const member_entry& e) const {
+    const auto v = vsn(e);
+    return v.size() >= 2 ? v[1] : 0;
+  }
 
   std::optional<std::size_t> find(std::string_view name) const;
   // Adds a new entry at a random position (swap with a random index, as
@@ -98,6 +97,19 @@ class member_table {
   std::vector<bytes> metas_;  // meta store, slots reused via free list
   std::vector<std::uint32_t> free_metas_;
   std::vector<std::uint32_t> index_;  // open addressing, entry index + 1; 0 = empty
+  // Interned Vsn values (length byte + 6 bytes), reference counted.
+  struct vsn_value {
+    std::array<std::uint8_t, 7> v{};
+    std::uint32_t refs = 0;
+  };
+  std::vector<vsn_value> vsns_;
+  std::unordered_map<std::uint64_t, std::uint16_t> vsn_ids_;  // packed value -> id
+  std::vector<std::uint16_t> free_vsns_;
+  void release_vsn(member_entry& e);
+  // IPv6 (and any non-4-byte) addresses: length + 16 bytes per slot.
+  std::vector<std::array<std::uint8_t, 17>> ips_;
+  std::vector<std::uint32_t> free_ips_;
+  void release_ip(member_entry& e);
 };
 
 template <class Pred>
@@ -110,6 +122,8 @@ std::size_t member_table::reset(random_source& rng, Pred purge) {
   for (auto& e : entries_) {
     if (purge(e)) {
       set_meta(e, {});
+      release_vsn(e);
+      release_ip(e);
       ++removed;
       continue;
     }
