@@ -43,7 +43,7 @@ void add_agent_command(CLI::App& app, int& rc) {
   str("reconnect-interval", "How often to try reconnecting to failed members (default 30s)");
   str("reconnect-timeout", "How long a failed member is remembered (default 24h)");
   str("tombstone-timeout", "How long a left member is remembered (default 24h)");
-  str("discover", "mDNS cluster name (stored; mDNS discovery is not implemented yet)");
+  str("discover", "mDNS cluster name: advertise _serf_NAME._tcp and join the agents found");
   str("label", "Cluster label: traffic with another or no label is refused (not understood by Serf 0.9.4)");
   sub->add_option("--join", st->f.join, "Address of an agent to join at start-up (repeatable)")->type_size(1);
   sub->add_option("--retry-join", st->f.retry_join, "Address to join, retried until it succeeds (repeatable)")

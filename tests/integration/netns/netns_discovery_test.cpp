@@ -1,0 +1,163 @@
+// Addressing in network namespaces the test creates: mDNS discovery between
+// two namespaces joined by a veth pair (multicast needs a real link), chorus
+// with chorus and chorus with Debian's serf; IPv6 binds on ::1; a host name
+// as -advertise (resolved through the namespace's own /etc/hosts).
+#include <catch2/catch.hpp>
+
+#include "integration/netns/netns_harness.hpp"
+
+using namespace netns_test;
+
+namespace {
+
+// Two namespaces, one veth pair: side 0 is 10.202.0.1, side 1 is 10.202.0.2,
+// each with a route for 224.0.0.0/4 on the veth (agents without -iface send
+// multicast where the routing table says).
+struct veth_pair {
+  namespaces ns;
+  std::string side[2];
+  explicit veth_pair(const std::string& tag) {
+    const std::string base = "chnf" + tag + std::to_string(getpid() % 100000);
+    side[0] = ns.add(base + "a");
+    side[1] = ns.add(base + "b");
+    must({ip_binary, "link", "add", "veth0", "netns", side[0], "type", "veth", "peer", "name", "veth0", "netns",
+          side[1]});
+    for (int i = 0; i < 2; ++i) {
+      must({ip_binary, "-n", side[i], "addr", "add", ip(i) + "/24", "dev", "veth0"});
+      must({ip_binary, "-n", side[i], "link", "set", "veth0", "up"});
+      must({ip_binary, "-n", side[i], "route", "add", "224.0.0.0/4", "dev", "veth0"});
+    }
+    // Serf's mDNS browser also queries ff02::fb and gives up the whole poll
+    // when that send fails, which it does while the veth's IPv6 link-local
+    // address is still tentative (duplicate address detection).
+    for (int i = 0; i < 2; ++i)
+      eventually(
+          [&] {
+            auto r = run({ip_binary, "-n", side[i], "-6", "addr", "show", "dev", "veth0", "tentative"}, 5s);
+            auto all = run({ip_binary, "-n", side[i], "-6", "addr", "show", "dev", "veth0"}, 5s);
+            return r.out.empty() && all.out.find("fe80") != std::string::npos;
+          },
+          10s);
+  }
+  static std::string ip(int i) { return "10.202.0." + std::to_string(i + 1); }
+};
+
+bool both_alive(const std::vector<std::string>& rpcs, int n) {
+  for (const auto& r : rpcs)
+    if (count_status(r, "alive") != n) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("two chorus agents with only -discover find each other over mDNS", "[netns][mdns]") {
+  veth_pair link("md");
+  enter_ns in(link.side[0]);
+  agents a("netns-mdns");
+  a.chorus(link.side[0], "a1", veth_pair::ip(0), {"-discover=test"});
+  a.chorus(link.side[1], "b1", veth_pair::ip(1), {"-discover=test"});
+  const std::vector<std::string> rpcs{veth_pair::ip(0) + ":7373", veth_pair::ip(1) + ":7373"};
+  const bool met = eventually([&] { return both_alive(rpcs, 2); }, 20s);
+  INFO(a.log_of("a1") << "\n----\n" << a.log_of("b1"));
+  REQUIRE(met);
+  CHECK((a.log_of("a1") + a.log_of("b1")).find("agent.mdns: Joined") != std::string::npos);
+  // A third cluster name on the same link stays alone.
+  a.start(link.side[1], "c1",
+          {chorus_binary, "agent", "-node=c1", "-bind=" + veth_pair::ip(1) + ":7950",
+           "-rpc-addr=" + veth_pair::ip(1) + ":7374", "-discover=other"},
+          veth_pair::ip(1) + ":7374");
+  std::this_thread::sleep_for(4s);
+  CHECK(count_status(veth_pair::ip(1) + ":7374", "alive") == 1);
+  CHECK(members_of(rpcs[0]).size() == 2);
+}
+
+TEST_CASE("chorus and Debian serf find each other with -discover in both directions", "[netns][mdns][interop]") {
+  veth_pair link("mx");
+  enter_ns in(link.side[0]);
+  agents a("netns-mdns-serf");
+  const std::vector<std::string> rpcs{veth_pair::ip(0) + ":7373", veth_pair::ip(1) + ":7373"};
+  auto serf = [&](const std::string& name) {
+    a.start(link.side[1], name,
+            {serf_binary, "agent", "-node=" + name, "-bind=" + veth_pair::ip(1) + ":7946",
+             "-rpc-addr=" + veth_pair::ip(1) + ":7373", "-discover=mix", "-log-level=debug"},
+            rpcs[1]);
+  };
+
+  // 1. serf is up first; chorus's browse finds it (chorus reads serf's answer).
+  serf("s1");
+  a.chorus(link.side[0], "c1", veth_pair::ip(0), {"-discover=mix"});
+  bool met = eventually([&] { return both_alive(rpcs, 2); }, 20s);
+  INFO(a.log_of("c1") << "\n----\n" << a.log_of("s1"));
+  REQUIRE(met);
+  CHECK(a.log_of("c1").find("agent.mdns: Joined 1 hosts") != std::string::npos);
+
+  // 2. A new serf agent starts after chorus: serf's first browse finds chorus
+  // (serf reads chorus's answer). chorus already joined this address once and
+  // does not join it again by mDNS, so the join is serf's.
+  kill(a.get("s1").pid, SIGKILL);
+  waitpid(a.get("s1").pid, nullptr, 0);
+  a.get("s1").pid = -1;
+  serf("s2");
+  met = eventually([&] { return status_of(rpcs[1], "c1") == "alive" && status_of(rpcs[0], "s2") == "alive"; }, 20s);
+  INFO(a.log_of("s2"));
+  CHECK(met);
+  CHECK(a.log_of("s2").find("agent.mdns: Joined") != std::string::npos);  // serf counts itself too
+}
+
+TEST_CASE("two agents bound to [::1] on different ports join and see each other", "[netns][ipv6]") {
+  namespaces ns;
+  const std::string n = ns.add("chnf6" + std::to_string(getpid() % 100000));
+  enter_ns in(n);
+  agents a("netns-ipv6");
+  a.start(n, "v1", {chorus_binary, "agent", "-node=v1", "-bind=[::1]:7946", "-rpc-addr=[::1]:7373", "-log-level=debug"},
+          "[::1]:7373");
+  a.start(n, "v2",
+          {chorus_binary, "agent", "-node=v2", "-bind=[::1]:7947", "-rpc-addr=[::1]:7374", "-join=[::1]:7946",
+           "-log-level=debug"},
+          "[::1]:7374");
+  const bool met = eventually([&] { return both_alive({"[::1]:7373", "[::1]:7374"}, 2); }, 15s);
+  INFO(a.log_of("v1") << "\n----\n" << a.log_of("v2"));
+  REQUIRE(met);
+  auto r = run({chorus_binary, "members", "-rpc-addr=[::1]:7373"}, 10s);
+  INFO(r.out << r.err);
+  CHECK(r.out.find("[::1]:7947") != std::string::npos);
+  CHECK(r.out.find("[::1]:7946") != std::string::npos);
+}
+
+TEST_CASE("a host name is accepted as -advertise and -join and resolved", "[netns][advertise]") {
+  namespaces ns;
+  const std::string n = ns.add("chnfh" + std::to_string(getpid() % 100000));
+  // `ip netns exec` bind-mounts /etc/netns/NS/hosts over /etc/hosts.
+  fs::create_directories("/etc/netns/" + n);
+  std::ofstream("/etc/netns/" + n + "/hosts") << "127.0.0.1 localhost\n127.77.0.1 gossip-one.test\n"
+                                                 "127.77.0.2 gossip-two.test\n";
+  enter_ns in(n);
+  agents a("netns-advertise");
+  auto agent = [&](const std::string& name, const std::string& ip, std::vector<std::string> flags, bool wait = true) {
+    std::vector<std::string> argv{ip_binary,
+                                  "netns",
+                                  "exec",
+                                  n,
+                                  chorus_binary,
+                                  "agent",
+                                  "-node=" + name,
+                                  "-bind=" + ip + ":7946",
+                                  "-rpc-addr=" + ip + ":7373",
+                                  "-log-level=debug"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    a.start("", name, argv, wait ? ip + ":7373" : "");
+  };
+  agent("h1", "127.77.0.1", {"-advertise=gossip-one.test"});
+  agent("h2", "127.77.0.2", {"-advertise=gossip-two.test:7946", "-join=gossip-one.test"});
+  const bool met = eventually([&] { return both_alive({"127.77.0.1:7373", "127.77.0.2:7373"}, 2); }, 15s);
+  INFO(a.log_of("h1") << "\n----\n" << a.log_of("h2"));
+  REQUIRE(met);
+  auto r = run({chorus_binary, "members", "-rpc-addr=127.77.0.2:7373"}, 10s);
+  INFO(r.out);
+  CHECK(r.out.find("h1  127.77.0.1:7946  alive") != std::string::npos);
+  CHECK(r.out.find("h2  127.77.0.2:7946  alive") != std::string::npos);
+  // A name that does not resolve fails fast and says so.
+  agent("h3", "127.77.0.3", {"-advertise=nowhere.invalid"}, false);
+  CHECK(a.wait_exit("h3", 15s) == 1);
+  CHECK(a.log_of("h3").find("Failed to resolve advertise address 'nowhere.invalid'") != std::string::npos);
+}
