@@ -448,8 +448,13 @@ std::string daemon_impl::setup() {
   rpc::server_options ro;
   ro.auth_key = cfg_.rpc_auth;
   rpc_ = std::make_unique<rpc::server>(io_, *this, ro, [this](rpc::log_level l, const std::string& text) {
-    if (l >= rpc::log_level::warn)
+    // Serf's levels: "Accepted client" is INFO, decode failures ERR.
+    if (l >= rpc::log_level::err)
+      log_->error("{}", text);
+    else if (l == rpc::log_level::warn)
       log_->warn("{}", text);
+    else if (l == rpc::log_level::info)
+      log_->info("{}", text);
     else
       log_->debug("{}", text);
   });
