@@ -236,6 +236,14 @@ def ratio(a, b):
     return a / b
 
 
+def worst(rs, key):
+    """The slowest repetition; None (printed "timeout") if any timed out."""
+    xs = [r.get(key) for r in rs]
+    if not xs or any(x is None for x in xs):
+        return None
+    return max(xs)
+
+
 def summarize(results, sizes):
     rows = []
 
@@ -248,8 +256,7 @@ def summarize(results, sizes):
 
     for n in sizes:
         add("converge median", n, lambda rs: med([r.get("converge_s") for r in rs]), "s")
-        add("converge worst", n, lambda rs: max([r["converge_s"] for r in rs if r.get("converge_s")] or [0]) or None,
-            "s")
+        add("converge worst", n, lambda rs: worst(rs, "converge_s"), "s")
         add("RSS median", n, lambda rs: med(sum([r.get("rss_mib", []) for r in rs], [])), "MiB")
         add("RSS max", n, lambda rs: max(sum([r.get("rss_mib", []) for r in rs], []) or [0]) or None, "MiB")
         add("PSS median", n, lambda rs: med(sum([r.get("pss_mib", []) for r in rs], [])), "MiB")
@@ -260,9 +267,9 @@ def summarize(results, sizes):
         add("event to all handlers", n, lambda rs: med([r.get("event_s") for r in rs]), "s")
         add("query all responses", n, lambda rs: med([r.get("query_s") for r in rs]), "s")
         add("leave seen by all", n, lambda rs: med([r.get("leave_s") for r in rs]), "s")
-        add("leave worst", n, lambda rs: max([r["leave_s"] for r in rs if r.get("leave_s")] or [0]) or None, "s")
+        add("leave worst", n, lambda rs: worst(rs, "leave_s"), "s")
         add("failure seen by all", n, lambda rs: med([r.get("fail_s") for r in rs]), "s")
-        add("failure worst", n, lambda rs: max([r["fail_s"] for r in rs if r.get("fail_s")] or [0]) or None, "s")
+        add("failure worst", n, lambda rs: worst(rs, "fail_s"), "s")
     return rows
 
 
@@ -296,7 +303,13 @@ def main():
     ap.add_argument("--query-timeout", type=float, default=15)
     ap.add_argument("--json", help="write every figure to this file")
     ap.add_argument("--keep", action="store_true", help="keep the agents' logs")
+    ap.add_argument("--report", metavar="JSON", help="only print the summary of a saved --json run")
     args = ap.parse_args()
+    if args.report:
+        with open(args.report) as f:
+            saved = json.load(f)
+        print_table(summarize(saved["results"], sorted({r["n"] for r in saved["results"]})))
+        return
     sizes = [int(x) for x in (args.sizes or ("5,20" if args.quick else "5,20,50,100")).split(",")]
     if args.only_loss:
         sizes = []
