@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
   std::uint32_t rounds = 200;
   std::size_t nodes = 300;
   double jitter = 0.0;
-  int timing_repeats = 5;
+  int timing_repeats = 20;
   app.add_option("--matrix", matrix_path, "RTT matrix (ms, N x N)");
   app.add_option("--schedule", schedule_path, "sample schedule (round node peer rtt_ms)");
   app.add_option("--algorithm", algo, "serf or chorus")->check(CLI::IsMember({"serf", "chorus"}));
