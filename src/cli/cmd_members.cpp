@@ -150,7 +150,10 @@ int run_members(const members_options& o) {
       row.push_back("Protocol Version: " + std::to_string(m.delegate_cur));
       row.push_back("Available Protocol Range: [" + std::to_string(m.delegate_min) + ", " +
                     std::to_string(m.delegate_max) + "]");
-      if (auto f = failures.find(m.name); f != failures.end()) row.push_back("Failure: " + f->second);
+      // Alive members keep their history in `info`; the table explains
+      // only the ones that are not alive.
+      if (auto f = failures.find(m.name); f != failures.end() && m.status != "alive")
+        row.push_back("Failure: " + f->second);
     }
     rows.push_back(std::move(row));
   }
