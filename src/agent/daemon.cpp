@@ -16,6 +16,7 @@
 
 #include "agent/handlers.hpp"
 #include "agent/logging.hpp"
+#include "agent/mdns.hpp"
 #include "agent/serf.hpp"
 #include "agent/serf_failure.hpp"
 #include "agent/snapshot.hpp"
@@ -263,6 +264,7 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
   std::unique_ptr<swim::transport::transport> transport_;
   std::unique_ptr<rpc::server> rpc_;
   std::unique_ptr<handler_runner> handlers_;
+  std::unique_ptr<mdns::discovery> mdns_;  // -discover
   asio::signal_set signals_;
   asio::steady_timer retry_timer_;
   std::unique_ptr<snapshotter> snapshot_;
@@ -384,6 +386,38 @@ std::string daemon_impl::setup() {
   serf_ = std::make_unique<serf>(sc, std::random_device{}() ^ (std::uint64_t(std::random_device{}()) << 32),
                                  keys_.empty() ? nullptr : &keys_);
 
+  // mDNS discovery (-discover, mdns.hpp): advertise the gossip address, join
+  // the agents found. Browsing starts once io_ runs, after serf_->start.
+  if (!cfg_.discover.empty()) {
+    mdns::discovery::options mo;
+    mo.self.cluster = cfg_.discover;
+    mo.self.node = cfg_.node_name;
+    if (adv_ip.is_v4()) {
+      const auto b = adv_ip.to_v4().to_bytes();
+      mo.self.address.assign(b.begin(), b.end());
+    } else {
+      const auto b = adv_ip.to_v6().to_bytes();
+      mo.self.address.assign(b.begin(), b.end());
+    }
+    mo.self.gossip_port = adv_port;
+    if (bind_ip.is_v4() && !bind_ip.is_unspecified()) mo.interface_ip = bind_ip.to_v4();
+    mdns_ = std::make_unique<mdns::discovery>(
+        io_, mo,
+        [this](std::vector<std::string> addrs, std::function<void(int)> done) {
+          if (stopping_) return;
+          join_addresses(std::move(addrs), cfg_.replay_on_join, [done](int n, std::string) { done(n); });
+        },
+        [this](int level, const std::string& text) {
+          if (level >= 2)
+            log_->warn("{}", text);
+          else if (level == 1)
+            log_->info("{}", text);
+          else
+            log_->debug("{}", text);
+        });
+    if (auto e = mdns_->start(); !e.empty()) return "Error starting mDNS listener: " + e;
+  }
+
   // Event handlers.
   std::vector<handler_spec> specs;
   for (const auto& h : cfg_.event_handlers) {
@@ -414,8 +448,13 @@ std::string daemon_impl::setup() {
   rpc::server_options ro;
   ro.auth_key = cfg_.rpc_auth;
   rpc_ = std::make_unique<rpc::server>(io_, *this, ro, [this](rpc::log_level l, const std::string& text) {
-    if (l >= rpc::log_level::warn)
+    // Serf's levels: "Accepted client" is INFO, decode failures ERR.
+    if (l >= rpc::log_level::err)
+      log_->error("{}", text);
+    else if (l == rpc::log_level::warn)
       log_->warn("{}", text);
+    else if (l == rpc::log_level::info)
+      log_->info("{}", text);
     else
       log_->debug("{}", text);
   });
@@ -455,8 +494,6 @@ int daemon_impl::run() {
     return 1;
   }
   print_banner();
-  if (!cfg_.discover.empty())
-    log_->warn("agent: -discover={} is stored but mDNS discovery is not implemented yet", cfg_.discover);
   std::optional<restored_clocks> restored;
   if (snapshot_) {
     const auto& st = snapshot_->restored();
@@ -628,6 +665,7 @@ void daemon_impl::shutdown(int code) {
     snapshot_->close();  // flush + fsync
     snapshot_timer_.cancel();
   }
+  if (mdns_) mdns_->stop();
   handlers_.reset();
   io_.stop();
 }
