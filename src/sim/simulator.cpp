@@ -167,7 +167,7 @@ void simulator::restore_full_membership() {
     all.push_back(std::move(s));
   }
   for (auto& nd : nodes_)
-    if (nd.up) nd.core->restore(now_, all);
+    if (nd.up) nd.core->restore(now_, all, *nd.rt);
 }
 
 void simulator::at(time_point t, std::function<void()> fn) {

@@ -560,6 +560,12 @@ duration core::push_pull_interval() const {
   return cfg_.push_pull_interval * static_cast<std::int64_t>(mult);
 }
 
+void core::restagger_push_pull(time_point now, runtime& rt) {
+  if (push_pull_timer_ == 0) return;
+  disarm(push_pull_timer_);
+  push_pull_timer_ = arm(now + stagger(rng_, push_pull_interval()), {timer_kind::push_pull_tick}, rt);
+}
+
 void core::push_pull_tick(time_point now, runtime& rt) {
   const auto peer = random_members(
       1, [&](const member_entry& m, std::string_view n) { return is_self(n) || m.state != member_state::alive; });

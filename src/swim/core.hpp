@@ -94,7 +94,9 @@ class core {
   // if learned long ago: no gossip queued, no events. For simulations that
   // start from a formed cluster, where replaying an N-node join storm (N^2
   // alive receipts) would dominate the run. Unknown names only; self skipped.
-  void restore(time_point now, std::span<const push_node_state> nodes);
+  // Also moves our push/pull timer to a random phase of the interval scaled
+  // for the new table size.
+  void restore(time_point now, std::span<const push_node_state> nodes, runtime& rt);
 
   // --- inputs -------------------------------------------------------------
   // One UDP datagram after the packet layer (decryption, CRC, decompression):
@@ -202,6 +204,7 @@ class core {
   // gossip (core.cpp)
   void gossip_tick(time_point now, runtime& rt);
   void push_pull_tick(time_point now, runtime& rt);
+  void restagger_push_pull(time_point now, runtime& rt);
   void send_message(const address& to, const message& m, runtime& rt);
   void send_raw(const address& to, bytes packet, bool crc, runtime& rt);
   // Fills `parts` with broadcasts within `limit` bytes (2 bytes of compound

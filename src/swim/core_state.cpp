@@ -275,7 +275,7 @@ bool core::verify_protocol(const push_pull& remote) const {
   return true;
 }
 
-void core::restore(time_point now, std::span<const push_node_state> nodes) {
+void core::restore(time_point now, std::span<const push_node_state> nodes, runtime& rt) {
   for (const auto& r : nodes) {
     if (is_self(r.name) || r.name.empty() || r.name.size() > 0xffff || members_.find(r.name)) continue;
     const std::size_t idx = members_.insert(r.name, rng_);
@@ -287,6 +287,11 @@ void core::restore(time_point now, std::span<const push_node_state> nodes) {
     members_.set_meta(e, r.meta);
     members_.set_vsn(e, r.vsn);
   }
+  // A node of a long-formed cluster is at a random phase of its (scaled)
+  // push/pull interval. start() staggered it over the unscaled one, which
+  // would put every node's first push/pull of the full table in the first
+  // interval: at 10,000 nodes a storm of 10x the steady rate.
+  restagger_push_pull(now, rt);
 }
 
 void core::merge_remote(time_point now, const push_pull& remote, runtime& rt) {
