@@ -89,6 +89,18 @@ class cluster {
     s << f.rdbuf();
     return s.str();
   }
+  // The last `count` lines of every agent's log, for a failing test's report.
+  std::string log_tails(std::size_t count = 40) {
+    std::string out;
+    for (const auto& n : nodes_) {
+      std::ifstream f(n.log);
+      std::vector<std::string> all;
+      for (std::string line; std::getline(f, line);) all.push_back(line);
+      out += "---- " + n.name + " (" + n.ip + ")\n";
+      for (std::size_t i = all.size() > count ? all.size() - count : 0; i < all.size(); ++i) out += all[i] + "\n";
+    }
+    return out;
+  }
   void kill9(const std::string& name) {
     auto& n = get(name);
     if (n.pid <= 0) return;  // never kill(-1, ...)

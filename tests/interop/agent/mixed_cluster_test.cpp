@@ -46,7 +46,7 @@ void mixed_cluster(const std::vector<std::string>& extra) {
         }
         return true;
       },
-      30s);
+      60s);
   if (!converged) {
     for (int i = 1; i <= 6; ++i) {
       auto m = members_of(ip(i) + ":7373");
@@ -54,6 +54,7 @@ void mixed_cluster(const std::vector<std::string>& extra) {
       for (const auto& [name, s] : m) view += name + "=" + s.status + " ";
       UNSCOPED_INFO("view of " << ip(i) << ": " << view);
     }
+    UNSCOPED_INFO(c.log_tails());
   }
   REQUIRE(converged);
 

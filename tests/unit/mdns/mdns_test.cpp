@@ -82,7 +82,7 @@ TEST_CASE("questions for other services, responses and other opcodes get no answ
   CHECK(a->unicast);
 }
 
-TEST_CASE("a question about the instance gets its records; a PTR alone is incomplete", "[mdns]") {
+TEST_CASE("a question about the instance gets its records and a PTR alone is incomplete", "[mdns]") {
   const auto inst = mdns::instance_name(self_a());
   auto a = mdns::answer_query(self_a(), mdns::instance_query(inst));
   REQUIRE(a);
