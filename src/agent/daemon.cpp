@@ -7,18 +7,24 @@
 
 #include <algorithm>
 #include <asio.hpp>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "agent/handlers.hpp"
 #include "agent/logging.hpp"
 #include "agent/mdns.hpp"
+#include "agent/metrics_server.hpp"
+#include "agent/prometheus.hpp"
 #include "agent/serf.hpp"
 #include "agent/serf_failure.hpp"
+#include "agent/serf_join.hpp"
 #include "agent/snapshot.hpp"
 #include "chorus/version.hpp"
 #include "rpc/server.hpp"
@@ -134,7 +140,7 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
   void query_done(query_handle h) override { record(h, rpc::query_record{"", std::nullopt, "done"}, true); }
   void key_operation_done(std::uint64_t op, const key_result& r) override;
   void keyring_changed() override { save_keyring(); }
-  void join_done(std::uint64_t id, int ok, int failed) override;
+  void join_done(std::uint64_t id, const join_result& r) override;
   void leave_done(std::string_view error) override;
   void force_leave_done(std::string_view node, std::string_view error) override {
     if (!error.empty()) log_->warn("agent: force-leave of {} : {}", node, error);
@@ -142,6 +148,14 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
   void shutdown_requested(std::string_view reason) override {
     log_->error("agent: shutting down: {}", reason);
     asio::post(io_, [this] { shutdown(1); });
+  }
+  void member_suspected(std::string_view name, const address& addr, std::string_view by) override {
+    ++suspicions_observed_;
+    log_->warn("{}", member_news_line(member_news::suspected, name, addr.to_string(), by));
+  }
+  void member_alive_again(std::string_view name, const address& addr, std::string_view suspected_by) override {
+    ++suspicions_refuted_;
+    log_->info("{}", member_news_line(member_news::alive_again, name, addr.to_string(), suspected_by));
   }
   void log(log_level level, std::string_view text) override {
     switch (level) {
@@ -180,7 +194,7 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
     if (reply)
       serf_->push_pull_completed(now, id, *reply, *this);
     else
-      serf_->push_pull_failed(now, id, *this);
+      serf_->push_pull_failed(now, id, *this, join_text::after_address(transport_->last_exchange_error()));
   }
   void on_tcp_ping_done(time_point now, swim::exchange_id id, bool ok, swim::runtime&) override {
     serf_->tcp_ping_completed(now, id, ok, *this);
@@ -212,6 +226,7 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
   }
   std::string set_tags(const rpc::string_map& set, const std::vector<std::string>& del) override;
   rpc::stats_response stats() override;
+  rpc::stats_response chorus_stats() override;
   rpc::coordinate_response get_coordinate(const std::string& node) override {
     rpc::coordinate_response r;
     if (auto c = serf_->coordinate_of(node)) {
@@ -254,6 +269,9 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
   void snapshot_tick();
   void arm_snapshot_timer();
   void rejoin_previous(std::shared_ptr<std::vector<std::string>> addrs, std::size_t next);
+  // What /metrics serves and `chorus info` shows (section "metrics").
+  std::vector<prometheus::family> collect_metrics() const;
+  std::string start_metrics();
 
   agent_config cfg_;
   asio::io_context io_;
@@ -265,17 +283,22 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
   std::unique_ptr<rpc::server> rpc_;
   std::unique_ptr<handler_runner> handlers_;
   std::unique_ptr<mdns::discovery> mdns_;  // -discover
+  std::unique_ptr<metrics_server> metrics_;  // -metrics-addr
   asio::signal_set signals_;
   asio::steady_timer retry_timer_;
   std::unique_ptr<snapshotter> snapshot_;
   asio::steady_timer snapshot_timer_;
   int retry_attempts_ = 0;
-  std::map<std::uint64_t, std::function<void(int, std::string)>> joins_;
+  std::map<std::uint64_t, std::function<void(const join_result&)>> joins_;
   std::map<query_handle, std::function<void(const rpc::query_record&)>> queries_;
   std::map<std::uint64_t, std::pair<rpc::command, std::function<void(rpc::key_response, std::string)>>> key_ops_;
   std::vector<std::function<void(std::string)>> leave_waiters_;
   std::optional<std::pair<std::uint64_t, key_result>> pending_key_result_;
   bool leaving_ = false, stopping_ = false;
+  // Counted here: failure-detector news (io thread) and handler runs (the
+  // handler worker's thread, hence atomics).
+  std::uint64_t suspicions_observed_ = 0, suspicions_refuted_ = 0, handler_dropped_ = 0;
+  std::atomic<std::uint64_t> handler_runs_{0}, handler_failures_{0};
   int exit_code_ = 0;
   std::string bind_text_;
 };
@@ -426,6 +449,8 @@ std::string daemon_impl::setup() {
     specs.push_back(std::move(s));
   }
   handlers_ = std::make_unique<handler_runner>([this](const handler_result& r) {
+    ++handler_runs_;
+    if (r.exit_code != 0) ++handler_failures_;
     if (r.elapsed > handler_slow_warning) log_->warn("agent: Script '{}' slow, execution exceeding {}", r.script, "1s");
     if (r.exit_code != 0) log_->error("agent: Error invoking script '{}': exit status {}", r.script, r.exit_code);
     if (!r.output.empty()) log_->debug("agent: Event '{}' script output: {}", r.event.event, r.output);
@@ -460,6 +485,7 @@ std::string daemon_impl::setup() {
   });
   if (auto e = rpc_->listen({rpc_ip, rp.has_port ? rp.port : std::uint16_t{7373}}); !e.empty()) return e;
   rpc_->set_log_history([this] { return hub_.history(); });
+  if (auto e = start_metrics(); !e.empty()) return e;
   hub_.set_listener([this](rpc::log_level l, const std::string& line) {
     asio::post(io_, [this, l, line] {
       if (rpc_) rpc_->publish_log(l, line);
@@ -478,6 +504,7 @@ void daemon_impl::print_banner() {
   std::printf("                        Profile: %s\n", cfg_.profile.c_str());
   std::printf("    Message Compression Enabled: %s\n", cfg_.enable_compression ? "true" : "false");
   if (!cfg_.label.empty()) std::printf("                          Label: '%s'\n", cfg_.label.c_str());
+  if (metrics_) std::printf("                   Metrics addr: '%s'\n", cfg_.metrics_addr.c_str());
   std::printf("\n==> Log data will now stream in as it occurs:\n\n");
   std::fflush(stdout);
 }
@@ -568,56 +595,79 @@ void daemon_impl::retry_join_attempt() {
 
 void daemon_impl::join_addresses(std::vector<std::string> addrs, bool replay,
                                  std::function<void(int, std::string)> done) {
+  // Each argument resolves on its own; Serf lists every failure in argument
+  // order and fails only when no address answered (serf_join.hpp).
   struct pending {
-    std::vector<address> found;
-    std::string errors;
+    std::vector<std::string> errors;          // per argument: why it did not resolve
+    std::vector<std::vector<address>> found;  // per argument
     std::size_t left = 0;
   };
   auto p = std::make_shared<pending>();
+  p->errors.resize(addrs.size());
+  p->found.resize(addrs.size());
   p->left = addrs.size();
   auto finish = [this, p, replay, done]() {
     if (stopping_) return;
-    if (p->found.empty()) {
-      asio::post(io_, [done, e = p->errors.empty() ? std::string("no addresses to join") : p->errors] { done(0, e); });
-      return;
-    }
-    const auto id = serf_->join(swim::transport::now(), p->found, replay, *this);
-    joins_[id] = [done, p](int num, std::string error) { done(num, num > 0 ? std::string() : error + p->errors); };
+    std::vector<address> seeds;
+    std::vector<std::size_t> arg_of;
+    for (std::size_t i = 0; i < p->found.size(); ++i)
+      for (const auto& a : p->found[i]) seeds.push_back(a), arg_of.push_back(i);
+    auto report = [p, arg_of, done](const join_result& r) {
+      if (r.ok > 0) return done(r.ok, std::string());
+      std::vector<std::vector<std::string>> per_arg(p->errors.size());
+      for (const auto& f : r.failures) per_arg[arg_of[f.index]].push_back(join_text::join_failure(f.addr, f.reason));
+      std::vector<std::string> all;
+      for (std::size_t i = 0; i < per_arg.size(); ++i) {
+        if (!p->errors[i].empty()) all.push_back(p->errors[i]);
+        all.insert(all.end(), per_arg[i].begin(), per_arg[i].end());
+      }
+      done(0, all.empty() ? std::string("no addresses to join") : join_text::multierror(all));
+    };
+    if (seeds.empty()) return report(join_result{});
+    joins_[serf_->join(swim::transport::now(), seeds, replay, *this)] = report;
   };
-  if (addrs.empty()) return finish();
-  for (auto text : addrs) {
-    // "name/host:port": the name is informational for us.
-    if (auto slash = text.find('/'); slash != std::string::npos) text = text.substr(slash + 1);
-    host_port hp;
-    if (auto e = split_host_port(text, hp); !e.empty()) {
-      p->errors += "Failed to resolve " + text + ": " + e + "; ";
-      if (--p->left == 0) finish();
+  // memberlist's default port is its own bind port.
+  const std::uint16_t default_port = transport_ ? transport_->port() : 7946;
+  for (std::size_t i = 0; i < addrs.size(); ++i) {
+    const auto t = join_text::parse(addrs[i], default_port);
+    asio::error_code ec;
+    const auto ip = t.error.empty() ? asio::ip::make_address(t.host, ec) : asio::ip::address{};
+    if (!t.error.empty() || !ec || !join_text::is_domain_name(t.host)) {
+      if (!t.error.empty())
+        p->errors[i] = join_text::resolve_failure(addrs[i], t.error);
+      else if (!ec)
+        p->found[i].push_back(swim::transport::to_address(ip, t.port));
+      else
+        p->errors[i] = join_text::resolve_failure(addrs[i], join_text::lookup_error(t.host, true));
+      --p->left;
       continue;
     }
-    const std::uint16_t port = hp.has_port ? hp.port : 7946;
     auto res = std::make_shared<asio::ip::udp::resolver>(io_);
     res->async_resolve(
-        hp.host, std::to_string(port),
-        [p, res, text, finish](const asio::error_code& ec, asio::ip::udp::resolver::results_type r) {
+        t.host, std::to_string(t.port),
+        [p, res, i, text = addrs[i], host = t.host, finish](const asio::error_code& ec,
+                                                            asio::ip::udp::resolver::results_type r) {
+          const bool not_found = ec == asio::error::host_not_found || ec == asio::error::no_data;
           if (ec)
-            p->errors += "Failed to resolve " + text + ": " + ec.message() + "; ";
+            p->errors[i] = join_text::resolve_failure(
+                text, join_text::lookup_error(host, not_found, not_found ? "" : ec.message()));
           else
             for (const auto& e : r)
-              p->found.push_back(swim::transport::to_address(e.endpoint().address(), e.endpoint().port()));
+              p->found[i].push_back(swim::transport::to_address(e.endpoint().address(), e.endpoint().port()));
           if (--p->left == 0) finish();
         });
   }
+  // Nothing to wait for: still report from the io loop, never from inside
+  // the caller (which may be a Serf callback).
+  if (p->left == 0) asio::post(io_, finish);
 }
 
-void daemon_impl::join_done(std::uint64_t id, int ok, int failed) {
+void daemon_impl::join_done(std::uint64_t id, const join_result& r) {
   auto it = joins_.find(id);
   if (it == joins_.end()) return;
   auto fn = std::move(it->second);
   joins_.erase(it);
-  std::string err = ok > 0 ? ""
-                           : std::to_string(failed) +
-                                 " push/pull exchange(s) failed (last: " + transport_->last_exchange_error() + "); ";
-  asio::post(io_, [fn, ok, err] { fn(ok, err); });
+  asio::post(io_, [fn, r] { fn(r); });
 }
 
 void daemon_impl::start_leave() {
@@ -659,6 +709,7 @@ void daemon_impl::shutdown(int code) {
   asio::error_code ec;
   signals_.cancel(ec);
   if (rpc_) rpc_->close();
+  if (metrics_) metrics_->close();
   if (transport_) transport_->close();
   if (snapshot_) {
     snapshot_tick();
@@ -812,34 +863,178 @@ rpc::stats_response daemon_impl::stats() {
   s["runtime"]["cpu_count"] = std::to_string(std::thread::hardware_concurrency());
   for (const auto& [k, v] : serf_->stats().as_map()) s["serf"][k] = v;
   for (const auto& [k, v] : serf_->tags()) s["tags"][k] = v;
-  // chorus: why each troubled member is suspect/failed, from our point of view.
-  const auto now = swim::transport::now();
-  const auto wall = std::chrono::system_clock::now();
-  for (const auto& m : serf_->members())
-    // Only members that were suspected or declared failed (a lost probe
-    // alone is not a failure).
-    if (m.name != cfg_.node_name && m.status != member_status::left &&
-        (m.failure.suspected_at || m.failure.failed_at))
-      s["failures"][m.name] = describe_failure(m.failure, now, wall);
   for (const auto& h : handlers_->specs()) {
     std::string key = h.filter_text.empty() ? "*:" : h.filter_text;
     if (key.find(':') == std::string::npos) key += ":";
     s["event_handlers"][key] = h.script;
   }
-  const auto& t = transport_->stats();
-  auto& ts = s["transport"];  // chorus: what the transport counted and dropped
-  ts["udp_received"] = std::to_string(t.udp_received);
-  ts["udp_malformed"] = std::to_string(t.udp_malformed);
-  ts["udp_sent"] = std::to_string(t.udp_sent);
-  ts["udp_send_dropped"] = std::to_string(t.udp_send_dropped);
-  ts["tcp_accepted"] = std::to_string(t.tcp_accepted);
-  ts["tcp_refused"] = std::to_string(t.tcp_refused);
-  ts["tcp_malformed"] = std::to_string(t.tcp_malformed);
-  ts["tcp_timeouts"] = std::to_string(t.tcp_timeouts);
-  ts["tcp_err_replies"] = std::to_string(t.tcp_err_replies);
-  ts["push_pulls_served"] = std::to_string(t.push_pulls_served);
-  ts["exchanges_failed"] = std::to_string(t.exchanges_failed);
   return s;
+}
+
+rpc::stats_response daemon_impl::chorus_stats() {
+  rpc::stats_response s;
+  for (auto& [k, v] : prometheus::flatten(collect_metrics())) s["metrics"][k] = std::move(v);
+  // Why each troubled member is suspect/failed, from our point of view:
+  // only members that were suspected or declared failed (a lost probe alone
+  // is not a failure).
+  const auto now = swim::transport::now();
+  const auto wall = std::chrono::system_clock::now();
+  for (const auto& m : serf_->members())
+    if (m.name != cfg_.node_name && m.status != member_status::left && (m.failure.suspected_at || m.failure.failed_at))
+      s["failures"][m.name] = describe_failure(m.failure, now, wall);
+  return s;
+}
+
+std::vector<prometheus::family> daemon_impl::collect_metrics() const {
+  using prometheus::family;
+  using prometheus::metric_type;
+  std::vector<family> out;
+  auto add = [&](metric_type type, std::string name, std::string help) -> family& {
+    out.push_back(family{std::move(name), std::move(help), type, {}});
+    return out.back();
+  };
+  auto counter = [&](std::string name, std::string help, double v) { add(metric_type::counter, name, help).add(v); };
+  auto gauge = [&](std::string name, std::string help, double v) { add(metric_type::gauge, name, help).add(v); };
+  const auto& cs = serf_->core().stats();
+  const auto& ts = transport_->stats();
+  const auto ss = serf_->stats();
+
+  // Membership.
+  std::map<std::string, double> by_status{{"alive", 0}, {"leaving", 0}, {"left", 0}, {"failed", 0}};
+  for (const auto& m : serf_->members())
+    if (auto it = by_status.find(status_name(m.status)); it != by_status.end()) ++it->second;
+  auto& members = add(metric_type::gauge, "chorus_members", "Members known to this agent (itself included), by Serf status.");
+  for (const auto& [status, n] : by_status) members.add(n, {{"status", status}});
+  double suspect = 0;
+  const auto& table = serf_->core().members();
+  for (std::size_t i = 0; i < table.size(); ++i) suspect += table.at(i).state == swim::member_state::suspect;
+  gauge("chorus_members_suspect", "Members currently suspected by the failure detector (counted as alive above).",
+        suspect);
+
+  // Failure detection.
+  counter("chorus_probes_total", "Failure-detector probes this agent started.", cs.probes);
+  counter("chorus_probes_failed_total", "Probes that got no ack (direct, indirect or TCP).", cs.probe_failures);
+  counter("chorus_probes_indirect_total", "Probes that went on to ask other members (ping-req).", cs.indirect_probes);
+  counter("chorus_probes_tcp_fallback_total", "Probes that went on to the TCP fallback ping.", cs.tcp_pings);
+  counter("chorus_suspicions_raised_total", "Suspicions this agent raised after its own failed probes.",
+          cs.suspicions_raised);
+  counter("chorus_suspicions_observed_total", "Members this agent started to suspect (raised by anyone).",
+          suspicions_observed_);
+  counter("chorus_suspicions_refuted_total", "Suspected members that refuted and were alive again.",
+          suspicions_refuted_);
+  counter("chorus_self_refutations_total", "Suspicions about this agent that it refuted.", cs.refutations);
+
+  // Traffic.
+  auto by_type = [&](const char* name, const char* help, const swim::transport::message_counts& c, bool bytes) {
+    auto& f = add(metric_type::counter, name, help);
+    for (std::size_t i = 0; i < swim::transport::message_counts::slots; ++i) {
+      const char* type = swim::transport::message_counts::label(i);
+      const auto v = bytes ? c.bytes[i] : c.messages[i];
+      // The message types that exist alone always; layer types only if seen.
+      static const std::set<std::string> usual{"ping", "indirect_ping", "ack",  "nack", "suspect",
+                                               "alive", "dead",          "user", "push_pull"};
+      if (v || usual.count(type)) f.add(static_cast<double>(v), {{"type", type}});
+    }
+  };
+  by_type("chorus_messages_received_total", "Gossip messages received (UDP, and TCP streams), by message type.",
+          ts.in, false);
+  by_type("chorus_messages_sent_total", "Gossip messages sent (UDP, and TCP streams), by message type.", ts.out,
+          false);
+  by_type("chorus_message_bytes_received_total",
+          "Bytes of gossip messages received, by message type (a TCP stream counts whole).", ts.in, true);
+  by_type("chorus_message_bytes_sent_total",
+          "Bytes of gossip messages sent, by message type, before compression and encryption.", ts.out, true);
+  counter("chorus_udp_packets_received_total", "UDP datagrams received on the gossip port.", ts.udp_received);
+  counter("chorus_udp_bytes_received_total", "UDP bytes received on the gossip port.", ts.udp_bytes_received);
+  counter("chorus_udp_packets_sent_total", "UDP datagrams sent.", ts.udp_sent);
+  counter("chorus_udp_bytes_sent_total", "UDP bytes sent (after compression and encryption).", ts.udp_bytes_sent);
+  auto& malformed = add(metric_type::counter, "chorus_malformed_packets_total",
+                        "Datagrams and TCP streams dropped as malformed (label, decryption, CRC, decoding).");
+  malformed.add(static_cast<double>(ts.udp_malformed), {{"transport", "udp"}});
+  malformed.add(static_cast<double>(ts.tcp_malformed), {{"transport", "tcp"}});
+  counter("chorus_malformed_messages_total", "Undecodable messages inside otherwise valid packets.",
+          cs.decode_errors);
+  auto& dropped = add(metric_type::counter, "chorus_dropped_packets_total", "Traffic dropped, by reason.");
+  dropped.add(static_cast<double>(ts.udp_send_dropped), {{"reason", "send_failed"}});
+  dropped.add(static_cast<double>(ts.udp_seal_errors), {{"reason", "seal_failed"}});
+  dropped.add(static_cast<double>(ts.tcp_refused), {{"reason", "tcp_over_limit"}});
+  dropped.add(static_cast<double>(ts.tcp_timeouts), {{"reason", "tcp_timeout"}});
+  gauge("chorus_tcp_connections_inbound", "Inbound gossip TCP connections open now.",
+        static_cast<double>(transport_->inbound_tcp()));
+
+  // Push/pull (anti-entropy).
+  auto& pp = add(metric_type::counter, "chorus_push_pulls_total", "Push/pull state exchanges, by direction.");
+  pp.add(static_cast<double>(ts.push_pulls_started), {{"direction", "outbound"}});
+  pp.add(static_cast<double>(ts.push_pulls_served), {{"direction", "inbound"}});
+  counter("chorus_push_pulls_failed_total", "Outbound push/pull exchanges that failed.", ts.push_pulls_failed);
+  prometheus::histogram_data h;
+  h.bounds.assign(ts.push_pull_seconds.bounds.begin(), ts.push_pull_seconds.bounds.end());
+  h.counts.assign(ts.push_pull_seconds.counts.begin(), ts.push_pull_seconds.counts.end());
+  h.sum = ts.push_pull_seconds.sum;
+  h.count = ts.push_pull_seconds.count;
+  prometheus::add_histogram(add(metric_type::histogram, "chorus_push_pull_duration_seconds",
+                                "Duration of completed outbound push/pull exchanges."),
+                            h);
+
+  // Broadcasts.
+  auto& q = add(metric_type::gauge, "chorus_broadcast_queue_depth", "Broadcasts waiting to be gossiped, by queue.");
+  q.add(static_cast<double>(serf_->core().pending_broadcasts()), {{"queue", "memberlist"}});
+  q.add(static_cast<double>(ss.intent_queue), {{"queue", "intent"}});
+  q.add(static_cast<double>(ss.event_queue), {{"queue", "event"}});
+  q.add(static_cast<double>(ss.query_queue), {{"queue", "query"}});
+  counter("chorus_broadcasts_dropped_total", "Broadcasts dropped from full queues.",
+          static_cast<double>(serf_->core().dropped_broadcasts()));
+
+  // Event handlers.
+  counter("chorus_event_handler_runs_total", "Event handler script runs.", handler_runs_.load());
+  counter("chorus_event_handler_failures_total", "Event handler runs that exited non-zero or could not start.",
+          handler_failures_.load());
+  counter("chorus_event_handler_dropped_total", "Events not handed to handlers because the queue was full.",
+          handler_dropped_);
+  gauge("chorus_event_handler_queue", "Handler runs waiting.", handlers_ ? handlers_->queued() : 0);
+
+  // RPC, coordinates, health.
+  gauge("chorus_rpc_clients", "RPC clients connected.", rpc_ ? rpc_->clients() : 0);
+  counter("chorus_rpc_clients_dropped_total", "RPC clients dropped as too slow to read their streams.",
+          rpc_ ? rpc_->dropped_slow_clients() : 0);
+  gauge("chorus_coordinate_error", "Estimated error of this agent's Vivaldi coordinate.",
+        cfg_.disable_coordinates ? std::numeric_limits<double>::quiet_NaN() : serf_->local_coordinate().error);
+  counter("chorus_coordinate_resets_total", "Times the local Vivaldi coordinate was reset.", ss.coordinate_resets);
+  gauge("chorus_health_score", "Lifeguard local health (0 = healthy; higher = this agent is slow).",
+        ss.health_score);
+  if (metrics_) {
+    auto& r = add(metric_type::counter, "chorus_metrics_requests_total", "HTTP requests to the metrics listener.");
+    r.add(static_cast<double>(metrics_->stats().requests - metrics_->stats().errors), {{"result", "ok"}});
+    r.add(static_cast<double>(metrics_->stats().errors), {{"result", "error"}});
+    r.add(static_cast<double>(metrics_->stats().refused), {{"result", "refused"}});
+    r.add(static_cast<double>(metrics_->stats().timeouts), {{"result", "timeout"}});
+  }
+  return out;
+}
+
+std::string daemon_impl::start_metrics() {
+  if (cfg_.metrics_addr.empty()) return {};
+  host_port mp;
+  if (auto e = split_host_port(cfg_.metrics_addr, mp); !e.empty())
+    return "Invalid metrics address '" + cfg_.metrics_addr + "': " + e;
+  asio::error_code ec;
+  const auto ip = asio::ip::make_address(mp.host.empty() ? "0.0.0.0" : mp.host, ec);
+  if (ec) return "Invalid metrics address '" + cfg_.metrics_addr + "': not an IP address";
+  metrics_ = std::make_unique<metrics_server>(
+      io_, metrics_server::options{}, [this] { return prometheus::render(collect_metrics()); },
+      [this](int level, const std::string& text) {
+        if (level >= 2)
+          log_->warn("{}", text);
+        else if (level == 1)
+          log_->info("{}", text);
+        else
+          log_->debug("{}", text);
+      });
+  if (auto e = metrics_->listen({ip, mp.port}); !e.empty())
+    return "Error starting the metrics listener on " + cfg_.metrics_addr + ": " + e;
+  log_->info("agent: serving Prometheus metrics at http://{}:{}/metrics",
+             ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string(), metrics_->port());
+  return {};
 }
 
 void daemon_impl::key_operation(rpc::command c, const std::string& key,
@@ -970,12 +1165,25 @@ void daemon_impl::rejoin_previous(std::shared_ptr<std::vector<std::string>> addr
 }
 
 void daemon_impl::member_event_raw(const agent::member_event& e) {
+  // What happened to whom, at once (the serf: EventMember... lines come
+  // after coalescing).
+  for (const auto& m : e.members) {
+    const auto addr = m.addr.to_string();
+    if (e.type == member_event_type::join) {
+      log_->info("{}", member_news_line(member_news::joined, m.name, addr));
+    } else if (e.type == member_event_type::leave) {
+      log_->info("{}", member_news_line(member_news::left, m.name, addr));
+    } else if (e.type == member_event_type::failed) {
+      const auto cur = serf_->find_member(m.name);
+      log_->warn("{}", member_news_line(member_news::failed, m.name, addr, {}, cur ? &cur->failure : nullptr));
+    }
+  }
   if (!snapshot_) return;
   for (const auto& m : e.members) {
     if (e.type == member_event_type::join) {
       const auto ip = swim::transport::to_ip(m.addr);
-      snapshot_->member_alive(m.name, (ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string()) + ":" +
-                                          std::to_string(m.addr.port));
+      snapshot_->member_alive(
+          m.name, (ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string()) + ":" + std::to_string(m.addr.port));
     } else if (e.type == member_event_type::leave || e.type == member_event_type::failed) {
       snapshot_->member_not_alive(m.name);
     }
@@ -1015,7 +1223,10 @@ void daemon_impl::member_event(const agent::member_event& e) {
   asio::post(io_, [this, rec] {
     if (rpc_) rpc_->publish(rec);
   });
-  if (handlers_ && !handlers_->submit(he)) log_->warn("agent: event handler queue full, dropped {}", he.event);
+  if (handlers_ && !handlers_->submit(he)) {
+    ++handler_dropped_;
+    log_->warn("agent: event handler queue full, dropped {}", he.event);
+  }
 }
 
 void daemon_impl::user_event(const user_event_data& e) {
@@ -1033,7 +1244,10 @@ void daemon_impl::user_event(const user_event_data& e) {
   he.name = e.name;
   he.ltime = e.ltime;
   he.payload.assign(e.payload.begin(), e.payload.end());
-  if (handlers_ && !handlers_->submit(he)) log_->warn("agent: event handler queue full, dropped user event");
+  if (handlers_ && !handlers_->submit(he)) {
+    ++handler_dropped_;
+    log_->warn("agent: event handler queue full, dropped user event");
+  }
 }
 
 void daemon_impl::query(const query_event& e) {
@@ -1054,7 +1268,7 @@ void daemon_impl::query(const query_event& e) {
   he.payload.assign(e.payload.begin(), e.payload.end());
   he.query_handle = e.handle;
   he.deadline = deadline;
-  if (handlers_) handlers_->submit(he);
+  if (handlers_ && !handlers_->submit(he)) ++handler_dropped_;
 }
 
 daemon::daemon(agent_config cfg) : impl_(std::make_unique<daemon_impl>(std::move(cfg))) {}

@@ -105,21 +105,60 @@ void serf_impl::start(const std::optional<restored_clocks>& restored) {
 
 std::uint64_t serf_impl::join(std::span<const address> addrs, bool replay) {
   // The join id is known only once core::join returns, but a join with no
-  // address reports at once; both sets are keyed after the call.
+  // address reports at once; both sets are keyed after the call. The core
+  // starts one exchange per address, in order: captured to report each
+  // address's failure.
+  std::vector<std::pair<swim::exchange_id, address>> started;
+  join_capture_ = &started;
   const auto id = core_->join(now_, addrs, *this);
+  join_capture_ = nullptr;
   if (!addrs.empty()) {
     user_joins_.insert(id);
     if (!replay) ignore_old_joins_.insert(id);
+    join_track& t = join_tracks_[id];
+    t.reasons.resize(started.size());
+    for (std::size_t i = 0; i < started.size(); ++i) {
+      t.seeds.push_back(started[i].second);
+      join_exchanges_[started[i].first] = {id, i};
+    }
   }
   return id;
 }
 
+void serf_impl::join_exchange_failed(swim::exchange_id id, std::string_view reason) {
+  auto it = join_exchanges_.find(id);
+  if (it == join_exchanges_.end()) return;
+  auto t = join_tracks_.find(it->second.first);
+  if (t != join_tracks_.end() && it->second.second < t->second.reasons.size())
+    t->second.reasons[it->second.second] = reason.empty() ? std::string("push/pull failed") : std::string(reason);
+  join_exchanges_.erase(it);
+}
+
+void serf_impl::push_pull_completed(swim::exchange_id id, const swim::push_pull& remote) {
+  const std::uint64_t refused = core_->stats().push_pulls_refused;
+  completing_ = {id, refused};
+  core_->push_pull_completed(now_, id, remote, *this);
+  completing_.reset();
+  if (core_->stats().push_pulls_refused != refused) join_exchange_failed(id, "protocol version is incompatible");
+  join_exchanges_.erase(id);
+}
+
 void serf_impl::join_finished(std::uint64_t join_id, int ok, int failed) {
   if (reconnect_joins_.erase(join_id) > 0) return;  // ours, not the agent's
+  // The last exchange's completion is still inside the core: a refused merge
+  // is known from the core's counter already.
+  if (completing_ && core_->stats().push_pulls_refused != completing_->second)
+    join_exchange_failed(completing_->first, "protocol version is incompatible");
+  join_result r{ok, failed, {}};
+  if (auto t = join_tracks_.find(join_id); t != join_tracks_.end()) {
+    for (std::size_t i = 0; i < t->second.reasons.size(); ++i)
+      if (!t->second.reasons[i].empty()) r.failures.push_back({i, t->second.seeds[i], t->second.reasons[i]});
+    join_tracks_.erase(t);
+  }
   const bool user = user_joins_.erase(join_id) > 0;
   ignore_old_joins_.erase(join_id);
   if (user && ok > 0 && state_ == serf_state::alive) broadcast_join(member_clock_.time());
-  rt_->join_done(join_id, ok, failed);
+  rt_->join_done(join_id, r);
 }
 
 void serf_impl::broadcast_join(std::uint64_t ltime) {
@@ -280,6 +319,16 @@ void serf_impl::member_suspected(const swim::member_info& m, std::string_view fr
   f.suspected_at = now_;
   f.suspected_by = std::string(from);
   failures_[m.name] = std::move(f);
+  rt_->member_suspected(m.name, m.addr, from);
+}
+
+void serf_impl::suspicion_refuted(const swim::member_info& m) {
+  std::string by;
+  if (auto it = failures_.find(m.name); it != failures_.end()) {
+    it->second.refuted = true;
+    by = it->second.suspected_by;
+  }
+  rt_->member_alive_again(m.name, m.addr, by);
 }
 
 void serf_impl::suspicion_confirmed(std::string_view member, std::string_view from) {
@@ -712,10 +761,13 @@ std::optional<swim::ack> serf::handle_stream_ping(const swim::ping& p) const {
   return impl_->core_->handle_stream_ping(p);
 }
 void serf::push_pull_completed(time_point now, swim::exchange_id id, const swim::push_pull& remote, serf_runtime& rt) {
-  call(*impl_, now, rt, [&] { impl_->core_->push_pull_completed(now, id, remote, *impl_); });
+  call(*impl_, now, rt, [&] { impl_->push_pull_completed(id, remote); });
 }
-void serf::push_pull_failed(time_point now, swim::exchange_id id, serf_runtime& rt) {
-  call(*impl_, now, rt, [&] { impl_->core_->push_pull_failed(now, id, *impl_); });
+void serf::push_pull_failed(time_point now, swim::exchange_id id, serf_runtime& rt, std::string_view reason) {
+  call(*impl_, now, rt, [&] {
+    impl_->join_exchange_failed(id, reason);
+    impl_->core_->push_pull_failed(now, id, *impl_);
+  });
 }
 void serf::tcp_ping_completed(time_point now, swim::exchange_id id, bool ok, serf_runtime& rt) {
   call(*impl_, now, rt, [&] { impl_->core_->tcp_ping_completed(now, id, ok, *impl_); });

@@ -206,6 +206,18 @@ struct restored_clocks {
   std::uint64_t query_clock = 0;
 };
 
+// How a join() went: one entry per address that failed, in the order the
+// addresses were given (memberlist reports them in that order).
+struct join_failure {
+  std::size_t index = 0;  // into join()'s addrs
+  address addr;
+  std::string reason;  // the driver's reason (push_pull_failed), raw
+};
+struct join_result {
+  int ok = 0, failed = 0;
+  std::vector<join_failure> failures;
+};
+
 // ---------------------------------------------------------------------------
 // The output sink.
 
@@ -241,8 +253,9 @@ class serf_runtime {
   virtual void key_operation_done(std::uint64_t op, const key_result& r) { (void)op, (void)r; }
   // The keyring changed through an internal query: rewrite the keyring file.
   virtual void keyring_changed() {}
-  // All push/pulls of join(id) finished; `ok` of them answered.
-  virtual void join_done(std::uint64_t id, int ok, int failed) { (void)id, (void)ok, (void)failed; }
+  // All push/pulls of join(id) finished; `r.ok` of them answered, and why
+  // each other one failed.
+  virtual void join_done(std::uint64_t id, const join_result& r) { (void)id, (void)r; }
   // leave() finished; error empty on success, else Serf's error text (the
   // leave still completed).
   virtual void leave_done(std::string_view error) { (void)error; }
@@ -251,6 +264,15 @@ class serf_runtime {
   // Name-conflict resolution lost: the agent must shut down.
   virtual void shutdown_requested(std::string_view reason) { (void)reason; }
   virtual void log(log_level level, std::string_view text) { (void)level, (void)text; }
+  // Failure-detector news that is no membership change (logs, metrics): we
+  // learned that `name` is suspected (accused by `by`), or a suspected
+  // member refuted and is alive again (`suspected_by`: the accuser, if known).
+  virtual void member_suspected(std::string_view name, const address& addr, std::string_view by) {
+    (void)name, (void)addr, (void)by;
+  }
+  virtual void member_alive_again(std::string_view name, const address& addr, std::string_view suspected_by) {
+    (void)name, (void)addr, (void)suspected_by;
+  }
 };
 
 // ---------------------------------------------------------------------------
@@ -310,7 +332,8 @@ class serf {
                                    serf_runtime& rt);
   std::optional<swim::ack> handle_stream_ping(const swim::ping& p) const;
   void push_pull_completed(time_point now, swim::exchange_id id, const swim::push_pull& remote, serf_runtime& rt);
-  void push_pull_failed(time_point now, swim::exchange_id id, serf_runtime& rt);
+  // `reason`: why the exchange failed (reported per address by join_done).
+  void push_pull_failed(time_point now, swim::exchange_id id, serf_runtime& rt, std::string_view reason = {});
   void tcp_ping_completed(time_point now, swim::exchange_id id, bool ok, serf_runtime& rt);
 
   // --- observers ------------------------------------------------------------

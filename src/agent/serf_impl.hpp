@@ -10,9 +10,12 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "agent/coalescer.hpp"
 #include "agent/event_buffer.hpp"
@@ -52,6 +55,7 @@ class serf_impl final : public swim::runtime, public swim::delegate {
   void set_timer(time_point at, swim::timer_token token) override { rt_->set_timer(at, token); }
   void start_push_pull(const address& to, swim::exchange_id id, const swim::push_pull& request,
                        time_point deadline) override {
+    if (join_capture_) join_capture_->push_back({id, to});
     rt_->start_push_pull(to, id, request, deadline);
   }
   void start_tcp_ping(const address& to, swim::exchange_id id, const swim::ping& request,
@@ -61,6 +65,7 @@ class serf_impl final : public swim::runtime, public swim::delegate {
   void member_changed(const swim::member_event& e) override;
   void member_suspected(const swim::member_info& m, std::string_view from) override;
   void suspicion_confirmed(std::string_view member, std::string_view from) override;
+  void suspicion_refuted(const swim::member_info& m) override;
   void probe_finished(const swim::probe_report& r) override;
   void user_message(std::span<const std::uint8_t> payload) override;
   void remote_state(std::span<const std::uint8_t> state, bool join) override;
@@ -150,6 +155,20 @@ class serf_impl final : public swim::runtime, public swim::delegate {
   // Joins: ids started by join() (broadcast a join intent on success) and
   // those that must not replay old events.
   std::set<std::uint64_t> user_joins_, ignore_old_joins_, reconnect_joins_;
+  // Per-address outcome of user joins: the core starts one exchange per
+  // address, in order; join() captures their ids.
+  struct join_track {
+    std::vector<address> seeds;
+    std::vector<std::string> reasons;  // non-empty: that seed failed
+  };
+  std::map<std::uint64_t, join_track> join_tracks_;
+  std::map<swim::exchange_id, std::pair<std::uint64_t, std::size_t>> join_exchanges_;  // -> join id, seed
+  std::vector<std::pair<swim::exchange_id, address>>* join_capture_ = nullptr;
+  // The exchange whose completion is being processed and the core's refusal
+  // count before it (a refused merge counts as a failed join address).
+  std::optional<std::pair<swim::exchange_id, std::uint64_t>> completing_;
+  void join_exchange_failed(swim::exchange_id id, std::string_view reason);
+  void push_pull_completed(swim::exchange_id id, const swim::push_pull& remote);
 
   // Leave.
   std::uint64_t leave_token_ = 0;  // our leave intent's broadcast token
