@@ -22,6 +22,7 @@
 #include "agent/serf_join.hpp"
 #include "agent/snapshot.hpp"
 #include "chorus/version.hpp"
+#include "rpc/go_base64.hpp"
 #include "rpc/server.hpp"
 #include "swim/core.hpp"
 #include "swim/keyring.hpp"
@@ -874,12 +875,14 @@ void daemon_impl::key_operation(rpc::command c, const std::string& key,
   if (c == rpc::command::remove_key) op = key_op::remove;
   swim::key_bytes raw;
   if (op != key_op::list) {
-    auto k = swim::key_from_base64(key);
-    if (!k.ok()) {
-      asio::post(io_, [done, e = k.error] { done(rpc::key_response{}, e); });
+    // Any size goes to the cluster, as Serf does: each member answers for
+    // itself ("key size must be 16, 24 or 32 bytes").
+    if (auto e = rpc::go_base64_error(key); !e.empty()) {
+      asio::post(io_, [done, e] { done(rpc::key_response{}, e); });
       return;
     }
-    raw = k.key;
+    const auto k = rpc::go_base64_decode(key);
+    raw.assign(k.begin(), k.end());
   }
   const auto id = serf_->key_operation(swim::transport::now(), op, raw, *this);
   key_ops_[id] = {c, std::move(done)};

@@ -11,6 +11,7 @@
 #include <regex>
 
 #include "harness.hpp"
+#include "swim/keyring.hpp"
 
 using namespace cli_interop;
 using nlohmann::json;
@@ -268,8 +269,8 @@ TEST_CASE("serf and chorus CLIs print the same against serf and chorus agents of
       std::string section;
       for (const auto& l : lines(out)) {
         if (!l.empty() && l[0] != '\t') section = l;
-        // chorus only: transport counters, and why members are suspect or failed.
-        if (section == "transport:" || section == "failures:") continue;
+        // chorus only (chorus-stats): counters, and why members are suspect or failed.
+        if (section == "metrics:" || section == "failures:") continue;
         const auto eq = l.find(" = ");
         const std::string key = l.substr(0, eq);
         static const std::set<std::string> stable{"\tos",     "\tarch",   "\tcpu_count", "\tmax_procs",
@@ -397,6 +398,38 @@ TEST_CASE("serf and chorus CLIs print the same against serf and chorus agents of
     const auto after = run4({"keys", "-list"});
     all_same(after, identity);
     CHECK(after.serf_c.out.find(key2 + "  [4/4]") != std::string::npos);
+  }
+
+  SECTION("keys: a key of the wrong size goes to every member, and each answers for itself") {
+    // 10 bytes: every member refuses it in Serf's words (no agent refuses
+    // it on its own before asking the cluster).
+    const std::string k10 = "muYezN06+z+ieg==";
+    const auto bad = run4({"keys", "-install", k10});
+    all_same(bad, line_set);
+    CHECK(bad.serf_s.exit_code == 1);
+    std::string want = "==> Installing key on all members...\n";
+    for (const char* n : {"s1", "c1", "s2", "c2"})
+      want += std::string("failed:  ") + n + "  key size must be 16, 24 or 32 bytes\n";
+    want += "\nError installing key: 4/4 nodes reported failure\n";
+    CHECK(line_set(bad.serf_s.out) == line_set(want));
+    // Nobody has it: -use fails on every member, -remove succeeds.
+    all_same(run4({"keys", "-use", k10}), line_set);
+    const auto use = run_chorus({"keys", c1_rpc, "-use", k10});
+    CHECK(use.out.find("failed:  s2  Requested key is not in the keyring\n") != std::string::npos);
+    CHECK(use.out.find("Error changing primary key: 4/4 nodes reported failure") != std::string::npos);
+    all_same(run4({"keys", "-remove", k10}), identity);
+    // 16 bytes (AES-128): the serf agents install it; the chorus agents
+    // (AES-256-GCM only) refuse it and say why.
+    const std::string k16 = "ydcvrOWAPwH6+xEoym3lXg==";
+    const auto mixed = run4({"keys", "-install", k16});
+    all_same(mixed, line_set);
+    CHECK(mixed.serf_s.exit_code == 1);
+    const std::string why(chorus::swim::unsupported_key_size_error);
+    CHECK(line_set(mixed.serf_s.out) ==
+          line_set("==> Installing key on all members...\nfailed:  c1  " + why + "\nfailed:  c2  " + why +
+                   "\n\nError installing key: 2/4 nodes reported failure\n"));
+    all_same(run4({"keys", "-remove", k16}), identity);
+    CHECK(run_serf({"keys", s1_rpc, "-list"}).out.find(k16) == std::string::npos);
   }
 }
 
