@@ -97,6 +97,21 @@ TEST_CASE("key text is checked as Go's base64 decoder does, offsets included") {
   CHECK(rpc::go_base64_error("Y===") == "illegal base64 data at input byte 1");
 }
 
+TEST_CASE("keys of any size decode (each member checks the size, as in Serf)") {
+  using v = std::vector<std::uint8_t>;
+  CHECK(rpc::go_base64_decode("") == v{});
+  CHECK(rpc::go_base64_decode("YWJj") == v{'a', 'b', 'c'});
+  CHECK(rpc::go_base64_decode("YW\nJj") == v{'a', 'b', 'c'});
+  CHECK(rpc::go_base64_decode("YQ==") == v{'a'});
+  CHECK(rpc::go_base64_decode("YWI=") == v{'a', 'b'});
+  CHECK(rpc::go_base64_decode("muYezN06+z+ieg==").size() == 10);
+  CHECK(rpc::go_base64_decode("ydcvrOWAPwH6+xEoym3lXg==").size() == 16);
+  const auto k = rpc::go_base64_decode("DsztwYCZBvF2KY/IXNPZ2VtxassyUTpsQCx9KE7j1Z8=");
+  REQUIRE(k.size() == 32);
+  CHECK(k[0] == 0x0e);
+  CHECK(k[31] == 0x9f);
+}
+
 TEST_CASE("members-filtered: Serf's anchoring, and hostile expressions refused or matched in bounded time") {
   auto filtered = [](rpc::members_filtered_request r) {
     auto ms = sample_members();
