@@ -2,11 +2,25 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include "swim/codec.hpp"
 #include "swim/stream.hpp"
 
 namespace chorus::sim {
+
+namespace {
+// The simulator reads stream bodies without layers and never looks at
+// layers.inner.
+const swim::stream_open_options& bare_stream() {
+  static const swim::stream_open_options o = [] {
+    swim::stream_open_options x;
+    x.keep_inner = false;
+    return x;
+  }();
+  return o;
+}
+}  // namespace
 
 // The runtime sink of one node: every effect becomes an event in the queue.
 class simulator::node_runtime final : public swim::runtime {
@@ -218,21 +232,41 @@ void simulator::push(event e) {
   // the virtual clock for everyone).
   e.at = std::max(e.at, now_);
   e.seq = seq_++;
-  queue_.push(std::move(e));
+  std::uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<std::uint32_t>(slab_.size());
+    slab_.emplace_back();
+  }
+  queue_.push({e.at, e.seq, slot});
+  slab_[slot] = std::move(e);
 }
 
 void simulator::mix(std::uint64_t v) {
   for (int i = 0; i < 8; ++i) trace_hash_ = (trace_hash_ ^ ((v >> (8 * i)) & 0xff)) * 1099511628211ULL;
 }
 void simulator::mix_bytes(std::span<const std::uint8_t> b) {
-  for (auto c : b) trace_hash_ = (trace_hash_ ^ c) * 1099511628211ULL;
+  // FNV-style over 8-byte words (push/pull bodies are hundreds of KB; a
+  // byte-serial FNV of them cost more than decoding them), then the tail.
+  std::size_t i = 0;
+  for (; i + 8 <= b.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, b.data() + i, 8);
+    trace_hash_ = (trace_hash_ ^ w) * 1099511628211ULL;
+    trace_hash_ ^= trace_hash_ >> 32;
+  }
+  for (; i < b.size(); ++i) trace_hash_ = (trace_hash_ ^ b[i]) * 1099511628211ULL;
 }
 
 void simulator::run_until(time_point t) {
   while (!queue_.empty() && queue_.top().at <= t) {
-    // priority_queue::top is const; the event is moved out before pop.
-    event e = std::move(const_cast<event&>(queue_.top()));
+    const std::uint32_t slot = queue_.top().slot;
     queue_.pop();
+    event e = std::move(slab_[slot]);
+    slab_[slot].data = swim::bytes{};  // the slab keeps no payloads alive
+    free_slots_.push_back(slot);
     now_ = e.at;
     dispatch(e);
   }
@@ -319,7 +353,7 @@ void simulator::dispatch(event& e) {
       c.handle_timer(now_, e.token, rt);
       break;
     case ev::pp_request: {
-      auto req = swim::decode_stream(e.data, {});
+      auto req = swim::decode_stream(e.data, bare_stream());
       auto* pp = req.ok() ? std::get_if<swim::push_pull>(&req.msg) : nullptr;
       if (!pp) {
         ++totals_.decode_errors;
@@ -340,7 +374,7 @@ void simulator::dispatch(event& e) {
       break;
     }
     case ev::pp_response: {
-      auto resp = swim::decode_stream(e.data, {});
+      auto resp = swim::decode_stream(e.data, bare_stream());
       auto* pp = resp.ok() ? std::get_if<swim::push_pull>(&resp.msg) : nullptr;
       if (!pp) {
         ++totals_.decode_errors;
@@ -354,7 +388,7 @@ void simulator::dispatch(event& e) {
       c.push_pull_failed(now_, e.token, rt);
       break;
     case ev::ping_request: {
-      auto req = swim::decode_stream(e.data, {});
+      auto req = swim::decode_stream(e.data, bare_stream());
       auto* p = req.ok() ? std::get_if<swim::ping>(&req.msg) : nullptr;
       std::optional<swim::ack> a = p ? c.handle_stream_ping(*p) : std::nullopt;
       if (!a) {
@@ -372,7 +406,7 @@ void simulator::dispatch(event& e) {
     case ev::ping_result: {
       bool ok = false;
       if (!e.data.empty()) {
-        auto resp = swim::decode_stream(e.data, {});
+        auto resp = swim::decode_stream(e.data, bare_stream());
         ok = resp.ok() && std::holds_alternative<swim::ack>(resp.msg);
       }
       c.tcp_ping_completed(now_, e.token, ok, rt);

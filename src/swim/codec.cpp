@@ -1,6 +1,8 @@
 #include "swim/codec.hpp"
 
+#include <cassert>
 #include <cstdlib>
+#include <cstring>
 #include <type_traits>
 
 #include "swim/msgpack.hpp"
@@ -354,26 +356,201 @@ decoded<compound_view> split_compound(std::span<const std::uint8_t> in) {
   return d;
 }
 
+namespace {
+// One pushNodeState is written in a single pass into a buffer sized up
+// front: push/pull tables carry 7 keys and 7 values per node, 10^8 of them
+// per 10,000-node exchange round, so the writer's per-byte appends showed.
+// Same bytes as msgpack::writer (gossip flavour): raw-family headers for
+// strings and byte slices, nil for an empty slice, smallest unsigned form.
+struct flat_writer {
+  std::uint8_t* p;
+  void byte(std::uint8_t b) { *p++ = b; }
+  void be(std::uint64_t v, int n) {
+    for (int s = (n - 1) * 8; s >= 0; s -= 8) *p++ = static_cast<std::uint8_t>(v >> s);
+  }
+  template <std::size_t N>
+  void key(const char (&k)[N]) {
+    static_assert(N - 1 <= 31);
+    *p++ = static_cast<std::uint8_t>(0xa0 | (N - 1));
+    std::memcpy(p, k, N - 1);
+    p += N - 1;
+  }
+  static std::size_t raw_size(std::size_t len) { return len + (len <= 31 ? 1 : len <= 0xffff ? 3 : 5); }
+  void raw(const void* data, std::size_t len) {
+    if (len <= 31) {
+      byte(static_cast<std::uint8_t>(0xa0 | len));
+    } else if (len <= 0xffff) {
+      byte(0xda);
+      be(len, 2);
+    } else {
+      byte(0xdb);
+      be(len, 4);
+    }
+    if (len) std::memcpy(p, data, len);
+    p += len;
+  }
+  static std::size_t bytes_size(const bytes& b) { return b.empty() ? 1 : raw_size(b.size()); }
+  void bytes_or_nil(const bytes& b) {
+    if (b.empty())
+      byte(0xc0);
+    else
+      raw(b.data(), b.size());
+  }
+  static std::size_t uint_size(std::uint64_t v) {
+    return v <= 0x7f ? 1 : v <= 0xff ? 2 : v <= 0xffff ? 3 : v <= 0xffffffffULL ? 5 : 9;
+  }
+  void uint(std::uint64_t v) {
+    if (v <= 0x7f) {
+      byte(static_cast<std::uint8_t>(v));
+    } else if (v <= 0xff) {
+      byte(0xcc);
+      be(v, 1);
+    } else if (v <= 0xffff) {
+      byte(0xcd);
+      be(v, 2);
+    } else if (v <= 0xffffffffULL) {
+      byte(0xce);
+      be(v, 4);
+    } else {
+      byte(0xcf);
+      be(v, 8);
+    }
+  }
+};
+}  // namespace
+
 void encode_push_node_state(const push_node_state& s, bytes& out) {
-  writer w(out);
-  w.map_header(7);
-  put_key(w, "Addr");
-  put_bytes(w, s.addr);
-  put_key(w, "Incarnation");
+  using fw = flat_writer;
+  // 1 map header + 42 key bytes ("Addr" ... "Vsn" with their headers).
+  const std::size_t size = 1 + 42 + fw::bytes_size(s.addr) + fw::uint_size(s.incarnation) + fw::bytes_size(s.meta) +
+                           fw::raw_size(s.name.size()) + fw::uint_size(s.port) +
+                           fw::uint_size(static_cast<std::uint8_t>(s.state)) + fw::bytes_size(s.vsn);
+  const std::size_t at = out.size();
+  out.resize(at + size);
+  fw w{out.data() + at};
+  w.byte(0x87);  // fixmap, 7 fields
+  w.key("Addr");
+  w.bytes_or_nil(s.addr);
+  w.key("Incarnation");
   w.uint(s.incarnation);
-  put_key(w, "Meta");
-  put_bytes(w, s.meta);
-  put_key(w, "Name");
-  w.str(s.name);
-  put_key(w, "Port");
+  w.key("Meta");
+  w.bytes_or_nil(s.meta);
+  w.key("Name");
+  w.raw(s.name.data(), s.name.size());
+  w.key("Port");
   w.uint(s.port);
-  put_key(w, "State");
+  w.key("State");
   w.uint(static_cast<std::uint8_t>(s.state));
-  put_key(w, "Vsn");
-  put_bytes(w, s.vsn);
+  w.key("Vsn");
+  w.bytes_or_nil(s.vsn);
+  assert(w.p == out.data() + out.size());
 }
 
+namespace {
+// The canonical pushNodeState (what go-msgpack and encode_push_node_state
+// write: a fixmap of the seven fields in sorted key order, raw-family or nil
+// byte fields, unsigned integers) read without building a value tree. Any
+// other form returns false and goes through the general reader, which reads
+// this form to the same result: this is only a shortcut.
+class canonical_reader {
+ public:
+  explicit canonical_reader(std::span<const std::uint8_t> in) : in_(in) {}
+  std::size_t pos() const { return pos_; }
+
+  bool byte(std::uint8_t b) {
+    if (pos_ >= in_.size() || in_[pos_] != b) return false;
+    ++pos_;
+    return true;
+  }
+  template <std::size_t N>
+  bool key(const char (&k)[N]) {
+    constexpr std::size_t n = N - 1;
+    if (in_.size() - pos_ < n + 1 || in_[pos_] != (0xa0 | n) || std::memcmp(in_.data() + pos_ + 1, k, n) != 0)
+      return false;
+    pos_ += n + 1;
+    return true;
+  }
+  // nil, str (fixstr, str8, str16) and, when `bin_ok`, bin8/bin16.
+  bool raw(bool bin_ok, std::span<const std::uint8_t>& out) {
+    if (pos_ >= in_.size()) return false;
+    const std::uint8_t t = in_[pos_];
+    std::size_t len = 0, head = 1;
+    if (t == 0xc0) {
+      out = {};
+      ++pos_;
+      return true;
+    } else if (t >= 0xa0 && t <= 0xbf) {
+      len = t & 0x1f;
+    } else if (t == 0xd9 || (bin_ok && t == 0xc4)) {
+      if (in_.size() - pos_ < 2) return false;
+      len = in_[pos_ + 1];
+      head = 2;
+    } else if (t == 0xda || (bin_ok && t == 0xc5)) {
+      if (in_.size() - pos_ < 3) return false;
+      len = (std::size_t{in_[pos_ + 1]} << 8) | in_[pos_ + 2];
+      head = 3;
+    } else {
+      return false;
+    }
+    if (in_.size() - pos_ - head < len) return false;
+    out = in_.subspan(pos_ + head, len);
+    pos_ += head + len;
+    return true;
+  }
+  bool uint(std::uint64_t max, std::uint64_t& out) {
+    if (pos_ >= in_.size()) return false;
+    const std::uint8_t t = in_[pos_];
+    int n = 0;
+    if (t <= 0x7f) {
+      out = t;
+    } else if (t >= 0xcc && t <= 0xcf) {
+      n = 1 << (t - 0xcc);
+      if (in_.size() - pos_ - 1 < static_cast<std::size_t>(n)) return false;
+      out = 0;
+      for (int i = 1; i <= n; ++i) out = (out << 8) | in_[pos_ + static_cast<std::size_t>(i)];
+    } else {
+      return false;
+    }
+    if (out > max) return false;
+    pos_ += 1 + static_cast<std::size_t>(n);
+    return true;
+  }
+
+ private:
+  std::span<const std::uint8_t> in_;
+  std::size_t pos_ = 0;
+};
+
+bool decode_canonical_push_node_state(std::span<const std::uint8_t> in, push_node_state& s, std::size_t& used) {
+  canonical_reader r(in);
+  std::span<const std::uint8_t> addr, meta, name, vsn;
+  std::uint64_t incarnation = 0, port = 0, state = 0;
+  if (!r.byte(0x87) || !r.key("Addr") || !r.raw(true, addr) || !r.key("Incarnation") ||
+      !r.uint(0xffffffffu, incarnation) || !r.key("Meta") || !r.raw(true, meta) || !r.key("Name") ||
+      !r.raw(false, name) || !r.key("Port") || !r.uint(0xffff, port) || !r.key("State") ||
+      !r.uint(static_cast<std::uint64_t>(node_state::left), state) || !r.key("Vsn") || !r.raw(true, vsn))
+    return false;
+  s.addr.assign(addr.begin(), addr.end());
+  s.incarnation = static_cast<std::uint32_t>(incarnation);
+  s.meta.assign(meta.begin(), meta.end());
+  s.name.assign(reinterpret_cast<const char*>(name.data()), name.size());
+  s.port = static_cast<std::uint16_t>(port);
+  s.state = static_cast<node_state>(state);
+  s.vsn.assign(vsn.begin(), vsn.end());
+  used = r.pos();
+  return true;
+}
+}  // namespace
+
 decoded<push_node_state> decode_push_node_state(std::span<const std::uint8_t> in, std::size_t* consumed) {
+  {
+    decoded<push_node_state> d;
+    std::size_t used = 0;
+    if (decode_canonical_push_node_state(in, d.value, used)) {
+      if (consumed) *consumed = used;
+      return d;
+    }
+  }
   auto r = msgpack::read(in);
   if (!r.ok()) return fail<push_node_state>("pushNodeState: " + r.error, r.consumed);
   msgpack::struct_reader sr(r.v);

@@ -196,10 +196,9 @@ void core::handle_message(time_point now, const address& from, const message& m,
 }
 
 void core::handle_timer(time_point now, timer_token token, runtime& rt) {
-  auto it = timers_.find(token);
-  if (it == timers_.end()) return;  // stale: cancelled or replaced
-  pending_timer t = std::move(it->second);
-  timers_.erase(it);
+  auto taken = timers_.take(token);
+  if (!taken) return;  // stale: cancelled or replaced
+  pending_timer t = std::move(*taken);
   switch (t.kind) {
     case timer_kind::probe_tick:
       probe_timer_ = arm(now + cfg_.probe_interval, {timer_kind::probe_tick}, rt);

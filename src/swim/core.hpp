@@ -150,6 +150,68 @@ class core {
     std::uint32_t seq = 0;  // probe/relay sequence number
     std::string node;       // suspicion: the suspect
   };
+  // Pending timers by token: open addressing with linear probing and
+  // backward-shift deletion (no tombstones). Every node arms and fires ~10
+  // timers a second; std::unordered_map's node per entry made that an
+  // allocation and a cache miss each (10,000-node simulation profile).
+  class timer_table {
+   public:
+    void emplace(timer_token token, pending_timer t) {
+      if ((size_ + 1) * 2 > slots_.size()) grow();
+      std::size_t i = home(token);
+      while (slots_[i].token != 0) i = (i + 1) & mask();
+      slots_[i].token = token;
+      slots_[i].value = std::move(t);
+      ++size_;
+    }
+    // Removes the timer and returns it; nullopt when unknown (stale).
+    std::optional<pending_timer> take(timer_token token) {
+      if (token == 0 || slots_.empty()) return std::nullopt;
+      for (std::size_t i = home(token);; i = (i + 1) & mask()) {
+        if (slots_[i].token == 0) return std::nullopt;
+        if (slots_[i].token == token) {
+          std::optional<pending_timer> out{std::move(slots_[i].value)};
+          remove_at(i);
+          return out;
+        }
+      }
+    }
+    void erase(timer_token token) { (void)take(token); }
+    std::size_t size() const { return size_; }
+
+   private:
+    struct slot {
+      timer_token token = 0;  // 0 = empty (tokens start at 1)
+      pending_timer value{timer_kind::probe_tick};
+    };
+    std::size_t mask() const { return slots_.size() - 1; }
+    std::size_t home(timer_token t) const {
+      return static_cast<std::size_t>((t * 0x9E3779B97F4A7C15ULL) >> 32) & mask();
+    }
+    void remove_at(std::size_t i) {
+      for (std::size_t j = (i + 1) & mask(); slots_[j].token != 0; j = (j + 1) & mask()) {
+        const std::size_t k = home(slots_[j].token);
+        // Move j back into the hole at i unless its home lies cyclically in (i, j].
+        const bool stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (stays) continue;
+        slots_[i] = std::move(slots_[j]);
+        i = j;
+      }
+      slots_[i].token = 0;
+      slots_[i].value = pending_timer{timer_kind::probe_tick};
+      --size_;
+    }
+    void grow() {
+      std::vector<slot> old = std::move(slots_);
+      slots_.clear();
+      slots_.resize(old.empty() ? 16 : old.size() * 2);
+      size_ = 0;
+      for (auto& s : old)
+        if (s.token != 0) emplace(s.token, std::move(s.value));
+    }
+    std::vector<slot> slots_;
+    std::size_t size_ = 0;
+  };
   struct probe_state {
     bool active = false;
     std::uint32_t seq = 0;
@@ -245,7 +307,7 @@ class core {
   probe_state probe_;
   std::unordered_map<std::uint32_t, relay_state> relays_;  // by our local seq
   std::unordered_map<std::string, suspicion_state> suspicions_;
-  std::unordered_map<timer_token, pending_timer> timers_;
+  timer_table timers_;
   timer_token next_token_ = 1;
   timer_token probe_timer_ = 0, gossip_timer_ = 0, push_pull_timer_ = 0;
   timer_token probe_direct_timer_ = 0, probe_window_timer_ = 0;

@@ -1,5 +1,7 @@
 #include "swim/stream.hpp"
 
+#include <algorithm>
+
 #include "swim/keyring.hpp"
 #include "swim/msgpack.hpp"
 
@@ -55,7 +57,10 @@ body_result decode_push_pull(std::span<const std::uint8_t> in) {
   if (!sr.ok()) return body_fail("pushPull header: " + sr.error(), 1);
   if (nodes < 0 || user_len < 0) return body_fail("pushPull header: negative count", 1);
   // Every node state takes at least one byte: a count above what is left can
-  // only be satisfied by more input, and is never allocated up front.
+  // only be satisfied by more input, and is never allocated up front. The
+  // reservation assumes canonical states (>= 48 bytes each), so it stays
+  // bounded by the input.
+  pp.nodes.reserve(std::min<std::size_t>(static_cast<std::uint64_t>(nodes), (in.size() - pos) / 48));
   for (std::int64_t i = 0; i < nodes; ++i) {
     if (pos >= in.size())
       return body_fail(
@@ -142,6 +147,7 @@ void encode_stream_body(const stream_message& m, bytes& out) {
       [&](const auto& v) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, push_pull>) {
+          out.reserve(out.size() + 32 + 64 * v.nodes.size() + v.user_state.size());
           out.push_back(type_byte(message_type::push_pull));
           msgpack::writer w(out);
           w.map_header(3);  // Join, Nodes, UserStateLen
@@ -268,11 +274,11 @@ opened_stream decode_stream(std::span<const std::uint8_t> in, const stream_open_
 
   auto b = decode_body_any(cur);
   if (!b.error.what.empty()) {
-    out.layers.inner.assign(cur.begin(), cur.end());
+    if (opt.keep_inner) out.layers.inner.assign(cur.begin(), cur.end());
     return fail(b.error.what, (in_input ? pos : 0) + b.error.offset, in_input && b.incomplete);
   }
   out.msg = std::move(b.msg);
-  out.layers.inner.assign(cur.begin(), cur.begin() + static_cast<std::ptrdiff_t>(b.consumed));
+  if (opt.keep_inner) out.layers.inner.assign(cur.begin(), cur.begin() + static_cast<std::ptrdiff_t>(b.consumed));
   if (in_input) out.consumed = pos + b.consumed;
   return out;
 }

@@ -69,6 +69,10 @@ struct stream_open_options {
   std::string label;
   bool skip_label_check = false;
   std::size_t max_decompressed = max_decompressed_len;
+  // Copy the peeled message into layers.inner (for tools that show it); a
+  // caller that only wants `msg` skips the copy (a 10,000-node push/pull is
+  // ~700 KB).
+  bool keep_inner = true;
 };
 
 struct opened_stream {
