@@ -11,6 +11,20 @@ target_link_libraries(chorus_asio INTERFACE Threads::Threads)
 
 find_package(fmt 9 CONFIG REQUIRED)
 find_package(spdlog 1.10 CONFIG REQUIRED)
+
+# chorus_log: spdlog + fmt. Debian ships both as shared libraries only; the
+# lean build (CHORUS_LEAN, see the root CMakeLists.txt) compiles both from
+# their installed headers instead (spdlog header-only with an external,
+# header-only fmt), so neither .so is mapped by the agent. Every target in
+# one build uses the same mode: never mix FMT_HEADER_ONLY with the shared fmt.
+add_library(chorus_log INTERFACE)
+if(CHORUS_LEAN)
+  target_link_libraries(chorus_log INTERFACE Threads::Threads)
+  target_include_directories(chorus_log SYSTEM INTERFACE $<TARGET_PROPERTY:spdlog::spdlog_header_only,INTERFACE_INCLUDE_DIRECTORIES>)
+  target_compile_definitions(chorus_log INTERFACE SPDLOG_FMT_EXTERNAL FMT_HEADER_ONLY=1)
+else()
+  target_link_libraries(chorus_log INTERFACE spdlog::spdlog fmt::fmt)
+endif()
 find_package(CLI11 2.1 CONFIG REQUIRED)
 find_package(nlohmann_json 3.11 CONFIG REQUIRED)
 
@@ -24,6 +38,16 @@ target_link_libraries(chorus_msgpack INTERFACE msgpackc-cxx)
 target_compile_definitions(chorus_msgpack INTERFACE MSGPACK_NO_BOOST)
 
 pkg_check_modules(sodium REQUIRED IMPORTED_TARGET libsodium>=1.0.18)
+# chorus_sodium: libsodium (AES-256-GCM for the keyring). The lean build links
+# Debian's static libsodium.a (libsodium-dev ships it): no libsodium.so mapped.
+add_library(chorus_sodium INTERFACE)
+if(CHORUS_LEAN)
+  find_library(SODIUM_STATIC_LIB NAMES libsodium.a HINTS ${sodium_LIBRARY_DIRS} REQUIRED)
+  target_include_directories(chorus_sodium SYSTEM INTERFACE ${sodium_INCLUDE_DIRS})
+  target_link_libraries(chorus_sodium INTERFACE ${SODIUM_STATIC_LIB} Threads::Threads)
+else()
+  target_link_libraries(chorus_sodium INTERFACE PkgConfig::sodium)
+endif()
 
 if(CHORUS_TESTS)
   find_package(Catch2 2.13 CONFIG REQUIRED)
