@@ -118,6 +118,7 @@ void core::alive_node(time_point now, const alive& a, bool bootstrap, runtime& r
     e.set_state_change(now);
   }
   if (about_us) incarnation_ = std::max(incarnation_, a.incarnation);
+  if (old_state == member_state::suspect) rt.suspicion_refuted(info(idx));
   if (old_state == member_state::dead || old_state == member_state::left)
     notify(member_event_kind::join, old_state, idx, rt);
   else if (meta_changed)

@@ -96,6 +96,9 @@ class runtime {
 
   // One of our probes finished (successfully or not).
   virtual void probe_finished(const probe_report& r) { (void)r; }
+  // A member we suspected is alive again (it refuted the suspicion with a
+  // higher incarnation) before being declared dead.
+  virtual void suspicion_refuted(const member_info& member) { (void)member; }
   // Another member independently confirmed a suspicion we hold.
   virtual void suspicion_confirmed(std::string_view member, std::string_view from) { (void)member, (void)from; }
 
