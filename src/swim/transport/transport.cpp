@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "swim/codec.hpp"
 #include "swim/packet.hpp"
 
 namespace chorus::swim::transport {
@@ -17,7 +18,28 @@ std::chrono::steady_clock::time_point to_steady(time_point t) {
       std::chrono::duration_cast<std::chrono::steady_clock::duration>(t.time_since_epoch()));
 }
 
+std::uint8_t stream_type(const stream_message& m) {
+  static constexpr std::array<message_type, 5> types{message_type::push_pull, message_type::ping, message_type::ack,
+                                                     message_type::user, message_type::err};
+  return static_cast<std::uint8_t>(types[m.index()]);
+}
+
 }  // namespace
+
+const char* message_counts::label(std::size_t slot) {
+  static constexpr std::array<const char*, slots> names{"ping",    "indirect_ping", "ack",      "suspect", "alive",
+                                                        "dead",    "push_pull",     "compound", "user",    "compress",
+                                                        "encrypt", "nack",          "has_crc",  "err",     "other"};
+  return slot < slots ? names[slot] : "other";
+}
+
+void duration_histogram::observe(double seconds) {
+  std::size_t i = 0;
+  while (i < bounds.size() && seconds > bounds[i]) ++i;
+  ++counts[i];
+  sum += seconds;
+  ++count;
+}
 
 address to_address(const asio::ip::address& ip, std::uint16_t port) {
   if (ip.is_v4()) {
@@ -87,6 +109,7 @@ struct transport::inbound : std::enable_shared_from_this<transport::inbound> {
     }
     const time_point n = now();
     const address from = remote_address();
+    t_.stats_.in.add(stream_type(opened.msg), buf_.size());
     if (auto* pp = std::get_if<push_pull>(&opened.msg)) {
       ++t_.stats_.push_pulls_served;
       push_pull mine = t_.driver_.on_push_pull(n, from, *pp, t_);
@@ -112,6 +135,7 @@ struct transport::inbound : std::enable_shared_from_this<transport::inbound> {
       t_.log(2, "transport: cannot encode stream reply: " + enc.error);
       return finish();
     }
+    t_.stats_.out.add(stream_type(m), enc.data.size());
     out_ = std::move(enc.data);
     asio::async_write(sock_, asio::buffer(out_), [self = shared_from_this()](const asio::error_code&, std::size_t) {
       if (!*self->alive_) return;
@@ -153,6 +177,8 @@ struct transport::outbound : std::enable_shared_from_this<transport::outbound> {
   void start(const address& to, bytes request, time_point deadline) {
     out_ = std::move(request);
     to_ = to;
+    started_ = std::chrono::steady_clock::now();
+    t_.stats_.out.add(static_cast<std::uint8_t>(is_ping_ ? message_type::ping : message_type::push_pull), out_.size());
     timer_.expires_at(to_steady(deadline));
     timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
       if (ec || !*self->alive_) return;
@@ -187,6 +213,7 @@ struct transport::outbound : std::enable_shared_from_this<transport::outbound> {
   }
 
   void complete(const stream_message& m) {
+    t_.stats_.in.add(stream_type(m), buf_.size());
     if (auto* e = std::get_if<err>(&m)) return fail("remote error: " + e->error);
     if (is_ping_) {
       const auto* a = std::get_if<ack>(&m);
@@ -198,6 +225,8 @@ struct transport::outbound : std::enable_shared_from_this<transport::outbound> {
     const auto* pp = std::get_if<push_pull>(&m);
     if (!pp) return fail("unexpected reply to push/pull");
     close();
+    t_.stats_.push_pull_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
     t_.driver_.on_push_pull_done(now(), id_, pp, t_);
   }
 
@@ -205,6 +234,7 @@ struct transport::outbound : std::enable_shared_from_this<transport::outbound> {
     if (done_) return;
     close();
     ++t_.stats_.exchanges_failed;
+    ++(is_ping_ ? t_.stats_.tcp_pings_failed : t_.stats_.push_pulls_failed);
     t_.last_exchange_error_ = to_.to_string() + ": " + why;
     t_.log(0, std::string(is_ping_ ? "TCP ping" : "push/pull") + " with " + to_.to_string() + " failed: " + why);
     if (is_ping_)
@@ -226,6 +256,7 @@ struct transport::outbound : std::enable_shared_from_this<transport::outbound> {
   bool is_ping_;
   std::uint32_t seq_;
   address to_;
+  std::chrono::steady_clock::time_point started_{};
   asio::ip::tcp::socket sock_;
   asio::steady_timer timer_;
   std::vector<std::uint8_t> out_, buf_, chunk_;
@@ -324,7 +355,10 @@ void transport::on_datagram(std::size_t n) {
   if (!p.part_errors.empty()) ++stats_.udp_malformed;
   const address from = to_address(sender_.address(), sender_.port());
   const time_point t = now();
-  for (const auto& m : p.messages) driver_.on_message(t, from, m.msg, m.wire, *this);
+  for (const auto& m : p.messages) {
+    if (!m.wire.empty()) stats_.in.add(m.wire[0], m.wire.size());
+    driver_.on_message(t, from, m.msg, m.wire, *this);
+  }
 }
 
 void transport::accept() {
@@ -383,6 +417,12 @@ void transport::send_packet(const address& to, bytes packet, bool crc) {
     return;
   }
   ++stats_.udp_sent;
+  stats_.udp_bytes_sent += s.data.size();
+  if (packet.empty()) return;
+  if (packet[0] != static_cast<std::uint8_t>(message_type::compound)) return stats_.out.add(packet[0], packet.size());
+  if (auto parts = split_compound(packet); parts.ok())
+    for (const auto& part : parts.value.parts)
+      if (!part.empty()) stats_.out.add(part[0], part.size());
 }
 
 void transport::set_timer(time_point at, timer_token token) {
@@ -417,6 +457,7 @@ void transport::on_timer_fired() {
 
 void transport::start_push_pull(const address& to, exchange_id id, const push_pull& request, time_point deadline) {
   ++stats_.exchanges_started;
+  ++stats_.push_pulls_started;
   auto enc = encode_stream(request, out_stream_opts());
   auto ex = std::make_shared<outbound>(*this, id, false, 0);
   if (!enc.ok()) {
@@ -429,6 +470,7 @@ void transport::start_push_pull(const address& to, exchange_id id, const push_pu
 
 void transport::start_tcp_ping(const address& to, exchange_id id, const ping& request, time_point deadline) {
   ++stats_.exchanges_started;
+  ++stats_.tcp_pings_started;
   auto enc = encode_stream(request, out_stream_opts());
   auto ex = std::make_shared<outbound>(*this, id, true, request.seq_no);
   if (!enc.ok()) {

@@ -18,6 +18,7 @@
 // at most max_inbound_tcp connections each holding at most the stream cap.
 //
 // Threading: every method runs on the io_context's thread; none is thread-safe.
+#include <array>
 #include <asio.hpp>
 #include <cstdint>
 #include <functional>
@@ -70,14 +71,47 @@ struct options {
   std::size_t max_stream_bytes = max_stream_encrypted_len + 1024;
 };
 
+// Messages (and their bytes, type byte included) per memberlist message
+// type, after unwrapping the packet layers (label, encryption, CRC,
+// compression, compound). Slot = type for 0..13; every other type byte
+// shares the last slot ("other").
+struct message_counts {
+  static constexpr std::size_t slots = 15;
+  std::array<std::uint64_t, slots> messages{}, bytes{};
+  static std::size_t slot(std::uint8_t type) { return type < slots - 1 ? type : slots - 1; }
+  // "ping", "indirect_ping", ..., "other".
+  static const char* label(std::size_t slot);
+  void add(std::uint8_t type, std::size_t size) {
+    ++messages[slot(type)];
+    bytes[slot(type)] += size;
+  }
+};
+
+// Durations of our outbound push/pull exchanges that completed (seconds),
+// per bucket (not cumulative); counts.back() is the overflow.
+struct duration_histogram {
+  static constexpr std::array<double, 11> bounds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  std::array<std::uint64_t, bounds.size() + 1> counts{};
+  double sum = 0;
+  std::uint64_t count = 0;
+  void observe(double seconds);
+};
+
 struct transport_stats {
   std::uint64_t udp_received = 0, udp_bytes_received = 0;
   std::uint64_t udp_malformed = 0;  // failed open(): label, decryption, CRC, decode
-  std::uint64_t udp_sent = 0, udp_send_dropped = 0, udp_seal_errors = 0;
+  std::uint64_t udp_sent = 0, udp_bytes_sent = 0, udp_send_dropped = 0, udp_seal_errors = 0;
   std::uint64_t tcp_accepted = 0, tcp_refused = 0;  // refused: over max_inbound_tcp
   std::uint64_t tcp_malformed = 0, tcp_timeouts = 0, tcp_err_replies = 0;
   std::uint64_t push_pulls_served = 0, tcp_pings_served = 0, stream_user_messages = 0;
   std::uint64_t exchanges_started = 0, exchanges_failed = 0;
+  // Our outbound exchanges by kind (exchanges_* counts both).
+  std::uint64_t push_pulls_started = 0, push_pulls_failed = 0;
+  std::uint64_t tcp_pings_started = 0, tcp_pings_failed = 0;
+  duration_histogram push_pull_seconds;
+  // UDP and TCP stream messages, in and out (a TCP exchange counts its
+  // whole stream's bytes under the message's type).
+  message_counts in, out;
 };
 
 // Logging hook (the daemon plugs spdlog in); level 0 debug, 1 info, 2 warn.
