@@ -301,7 +301,7 @@ void serf_impl::member_changed(const swim::member_event& e) {
       break;
     case swim::member_event_kind::leave:
     case swim::member_event_kind::failed: {
-      ev = members_.on_leave(e.member, now_);
+      ev = members_.on_leave(e.member, now_, e.kind == swim::member_event_kind::leave);
       if (e.kind == swim::member_event_kind::failed) {
         auto& f = failures_[e.member.name];
         f.failed_at = now_;

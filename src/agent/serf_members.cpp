@@ -45,7 +45,7 @@ std::optional<member_event> serf_members::on_join(const swim::member_info& n, ti
   return member_event{member_event_type::join, {it->second.m}};
 }
 
-std::optional<member_event> serf_members::on_leave(const swim::member_info& n, time_point now) {
+std::optional<member_event> serf_members::on_leave(const swim::member_info& n, time_point now, bool graceful) {
   auto it = members_.find(n.name);
   if (it == members_.end()) return std::nullopt;
   auto& e = it->second;
@@ -57,6 +57,12 @@ std::optional<member_event> serf_members::on_leave(const swim::member_info& n, t
       type = member_event_type::leave;
       break;
     case member_status::alive:
+      if (graceful) {
+        e.m.status = member_status::left;
+        left_.push_back(n.name);
+        type = member_event_type::leave;
+        break;
+      }
       e.m.status = member_status::failed;
       failed_.push_back(n.name);
       type = member_event_type::failed;

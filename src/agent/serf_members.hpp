@@ -50,7 +50,11 @@ class serf_members {
 
   // memberlist notifications (6.1). Return the member event to emit, if any.
   std::optional<member_event> on_join(const swim::member_info& n, time_point now);
-  std::optional<member_event> on_leave(const swim::member_info& n, time_point now);
+  // `graceful`: memberlist's *left* (the node's own dead message, From ==
+  // Node): the node announced its departure, so an alive member becomes left,
+  // not failed, even when its leave intent has not arrived (yet) or was
+  // shadowed (see docs/serf-layer.md, "graceful leave without its intent").
+  std::optional<member_event> on_leave(const swim::member_info& n, time_point now, bool graceful = false);
   std::optional<member_event> on_update(const swim::member_info& n);
 
   // Intents (6.2); the caller has witnessed the LTime. `self_leaving`: our
