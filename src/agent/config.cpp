@@ -241,6 +241,7 @@ const std::map<std::string, setter>& keys() {
       {"statsd_addr", ignore_string},
       {"broadcast_timeout", dur(&agent_config::broadcast_timeout)},
       {"label", str(&agent_config::label)},
+      {"metrics_addr", str(&agent_config::metrics_addr)},
   };
   return k;
 }
@@ -267,6 +268,11 @@ std::string validate(const agent_config& c) {
     if (auto e = split_host_port(c.advertise, hp); !e.empty())
       return "Invalid advertise address '" + c.advertise + "': " + e;
   if (auto e = split_host_port(c.rpc_addr, hp); !e.empty()) return "Invalid RPC address '" + c.rpc_addr + "': " + e;
+  if (!c.metrics_addr.empty()) {
+    if (auto e = split_host_port(c.metrics_addr, hp); !e.empty())
+      return "Invalid metrics address '" + c.metrics_addr + "': " + e;
+    if (!hp.has_port) return "Invalid metrics address '" + c.metrics_addr + "': a port is required (HOST:PORT)";
+  }
   if (c.protocol < 2 || c.protocol > 5)
     return "Serf protocol version " + std::to_string(c.protocol) + " is not supported (must be 2-5)";
   if (c.profile != "lan" && c.profile != "wan" && c.profile != "local")
@@ -351,6 +357,7 @@ config_result load_config(const agent_flags& f) {
   if (f.log_level) c.log_level = *f.log_level;
   if (f.discover) c.discover = *f.discover;
   if (f.label) c.label = *f.label;
+  if (f.metrics_addr) c.metrics_addr = *f.metrics_addr;
   if (f.protocol) {
     try {
       std::size_t used = 0;

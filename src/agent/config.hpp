@@ -67,7 +67,8 @@ struct agent_config {
   bool enable_compression = true;
   std::string statsite_addr, statsd_addr;
   std::chrono::nanoseconds broadcast_timeout = std::chrono::seconds(5);
-  std::string label;  // chorus: cluster isolation label (memberlist 0.3 label header)
+  std::string label;         // chorus: cluster isolation label (memberlist 0.3 label header)
+  std::string metrics_addr;  // chorus: HOST:PORT serving Prometheus /metrics; empty = off
 
   // Files that contributed, for SIGHUP reloads.
   std::vector<std::string> config_files, config_dirs;
@@ -80,7 +81,7 @@ struct agent_config {
 struct agent_flags {
   std::optional<std::string> node, role, bind, advertise, iface, rpc_addr, rpc_auth, encrypt, keyring_file, tags_file,
       profile, snapshot, log_level, protocol, retry_interval, retry_max, broadcast_timeout, reconnect_interval,
-      reconnect_timeout, tombstone_timeout, discover, label;
+      reconnect_timeout, tombstone_timeout, discover, label, metrics_addr;
   bool replay = false, rejoin = false, disable_compression = false, syslog = false;
   bool leave_on_terminate = false, skip_leave_on_interrupt = false;
   std::vector<std::string> join, retry_join, tags, event_handlers, config_files, config_dirs;

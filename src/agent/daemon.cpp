@@ -7,16 +7,21 @@
 
 #include <algorithm>
 #include <asio.hpp>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "agent/handlers.hpp"
 #include "agent/logging.hpp"
 #include "agent/mdns.hpp"
+#include "agent/metrics_server.hpp"
+#include "agent/prometheus.hpp"
 #include "agent/serf.hpp"
 #include "agent/serf_failure.hpp"
 #include "agent/serf_join.hpp"
@@ -145,6 +150,14 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
     log_->error("agent: shutting down: {}", reason);
     asio::post(io_, [this] { shutdown(1); });
   }
+  void member_suspected(std::string_view name, const address& addr, std::string_view by) override {
+    ++suspicions_observed_;
+    log_->warn("{}", member_news_line(member_news::suspected, name, addr.to_string(), by));
+  }
+  void member_alive_again(std::string_view name, const address& addr, std::string_view suspected_by) override {
+    ++suspicions_refuted_;
+    log_->info("{}", member_news_line(member_news::alive_again, name, addr.to_string(), suspected_by));
+  }
   void log(log_level level, std::string_view text) override {
     switch (level) {
       case log_level::trace:
@@ -214,6 +227,7 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
   }
   std::string set_tags(const rpc::string_map& set, const std::vector<std::string>& del) override;
   rpc::stats_response stats() override;
+  rpc::stats_response chorus_stats() override;
   rpc::coordinate_response get_coordinate(const std::string& node) override {
     rpc::coordinate_response r;
     if (auto c = serf_->coordinate_of(node)) {
@@ -256,6 +270,9 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
   void snapshot_tick();
   void arm_snapshot_timer();
   void rejoin_previous(std::shared_ptr<std::vector<std::string>> addrs, std::size_t next);
+  // What /metrics serves and `chorus info` shows (section "metrics").
+  std::vector<prometheus::family> collect_metrics() const;
+  std::string start_metrics();
 
   agent_config cfg_;
   asio::io_context io_;
@@ -266,7 +283,8 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
   std::unique_ptr<swim::transport::transport> transport_;
   std::unique_ptr<rpc::server> rpc_;
   std::unique_ptr<handler_runner> handlers_;
-  std::unique_ptr<mdns::discovery> mdns_;  // -discover
+  std::unique_ptr<mdns::discovery> mdns_;    // -discover
+  std::unique_ptr<metrics_server> metrics_;  // -metrics-addr
   asio::signal_set signals_;
   asio::steady_timer retry_timer_;
   std::unique_ptr<snapshotter> snapshot_;
@@ -278,6 +296,10 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
   std::vector<std::function<void(std::string)>> leave_waiters_;
   std::optional<std::pair<std::uint64_t, key_result>> pending_key_result_;
   bool leaving_ = false, stopping_ = false;
+  // Counted here: failure-detector news (io thread) and handler runs (the
+  // handler worker's thread, hence atomics).
+  std::uint64_t suspicions_observed_ = 0, suspicions_refuted_ = 0, handler_dropped_ = 0;
+  std::atomic<std::uint64_t> handler_runs_{0}, handler_failures_{0};
   int exit_code_ = 0;
   std::string bind_text_;
 };
@@ -428,6 +450,8 @@ std::string daemon_impl::setup() {
     specs.push_back(std::move(s));
   }
   handlers_ = std::make_unique<handler_runner>([this](const handler_result& r) {
+    ++handler_runs_;
+    if (r.exit_code != 0) ++handler_failures_;
     if (r.elapsed > handler_slow_warning) log_->warn("agent: Script '{}' slow, execution exceeding {}", r.script, "1s");
     if (r.exit_code != 0) log_->error("agent: Error invoking script '{}': exit status {}", r.script, r.exit_code);
     if (!r.output.empty()) log_->debug("agent: Event '{}' script output: {}", r.event.event, r.output);
@@ -462,6 +486,7 @@ std::string daemon_impl::setup() {
   });
   if (auto e = rpc_->listen({rpc_ip, rp.has_port ? rp.port : std::uint16_t{7373}}); !e.empty()) return e;
   rpc_->set_log_history([this] { return hub_.history(); });
+  if (auto e = start_metrics(); !e.empty()) return e;
   hub_.set_listener([this](rpc::log_level l, const std::string& line) {
     asio::post(io_, [this, l, line] {
       if (rpc_) rpc_->publish_log(l, line);
@@ -480,6 +505,7 @@ void daemon_impl::print_banner() {
   std::printf("                        Profile: %s\n", cfg_.profile.c_str());
   std::printf("    Message Compression Enabled: %s\n", cfg_.enable_compression ? "true" : "false");
   if (!cfg_.label.empty()) std::printf("                          Label: '%s'\n", cfg_.label.c_str());
+  if (metrics_) std::printf("                   Metrics addr: '%s'\n", cfg_.metrics_addr.c_str());
   std::printf("\n==> Log data will now stream in as it occurs:\n\n");
   std::fflush(stdout);
 }
@@ -684,6 +710,7 @@ void daemon_impl::shutdown(int code) {
   asio::error_code ec;
   signals_.cancel(ec);
   if (rpc_) rpc_->close();
+  if (metrics_) metrics_->close();
   if (transport_) transport_->close();
   if (snapshot_) {
     snapshot_tick();
@@ -837,34 +864,176 @@ rpc::stats_response daemon_impl::stats() {
   s["runtime"]["cpu_count"] = std::to_string(std::thread::hardware_concurrency());
   for (const auto& [k, v] : serf_->stats().as_map()) s["serf"][k] = v;
   for (const auto& [k, v] : serf_->tags()) s["tags"][k] = v;
-  // chorus: why each troubled member is suspect/failed, from our point of view.
-  const auto now = swim::transport::now();
-  const auto wall = std::chrono::system_clock::now();
-  for (const auto& m : serf_->members())
-    // Only members that were suspected or declared failed (a lost probe
-    // alone is not a failure).
-    if (m.name != cfg_.node_name && m.status != member_status::left &&
-        (m.failure.suspected_at || m.failure.failed_at))
-      s["failures"][m.name] = describe_failure(m.failure, now, wall);
   for (const auto& h : handlers_->specs()) {
     std::string key = h.filter_text.empty() ? "*:" : h.filter_text;
     if (key.find(':') == std::string::npos) key += ":";
     s["event_handlers"][key] = h.script;
   }
-  const auto& t = transport_->stats();
-  auto& ts = s["transport"];  // chorus: what the transport counted and dropped
-  ts["udp_received"] = std::to_string(t.udp_received);
-  ts["udp_malformed"] = std::to_string(t.udp_malformed);
-  ts["udp_sent"] = std::to_string(t.udp_sent);
-  ts["udp_send_dropped"] = std::to_string(t.udp_send_dropped);
-  ts["tcp_accepted"] = std::to_string(t.tcp_accepted);
-  ts["tcp_refused"] = std::to_string(t.tcp_refused);
-  ts["tcp_malformed"] = std::to_string(t.tcp_malformed);
-  ts["tcp_timeouts"] = std::to_string(t.tcp_timeouts);
-  ts["tcp_err_replies"] = std::to_string(t.tcp_err_replies);
-  ts["push_pulls_served"] = std::to_string(t.push_pulls_served);
-  ts["exchanges_failed"] = std::to_string(t.exchanges_failed);
   return s;
+}
+
+rpc::stats_response daemon_impl::chorus_stats() {
+  rpc::stats_response s;
+  for (auto& [k, v] : prometheus::flatten(collect_metrics())) s["metrics"][k] = std::move(v);
+  // Why each troubled member is suspect/failed, from our point of view:
+  // only members that were suspected or declared failed (a lost probe alone
+  // is not a failure).
+  const auto now = swim::transport::now();
+  const auto wall = std::chrono::system_clock::now();
+  for (const auto& m : serf_->members())
+    if (m.name != cfg_.node_name && m.status != member_status::left && (m.failure.suspected_at || m.failure.failed_at))
+      s["failures"][m.name] = describe_failure(m.failure, now, wall);
+  return s;
+}
+
+std::vector<prometheus::family> daemon_impl::collect_metrics() const {
+  using prometheus::family;
+  using prometheus::metric_type;
+  std::vector<family> out;
+  auto add = [&](metric_type type, std::string name, std::string help) -> family& {
+    out.push_back(family{std::move(name), std::move(help), type, {}});
+    return out.back();
+  };
+  auto counter = [&](std::string name, std::string help, double v) { add(metric_type::counter, name, help).add(v); };
+  auto gauge = [&](std::string name, std::string help, double v) { add(metric_type::gauge, name, help).add(v); };
+  const auto& cs = serf_->core().stats();
+  const auto& ts = transport_->stats();
+  const auto ss = serf_->stats();
+
+  // Membership.
+  std::map<std::string, double> by_status{{"alive", 0}, {"leaving", 0}, {"left", 0}, {"failed", 0}};
+  for (const auto& m : serf_->members())
+    if (auto it = by_status.find(status_name(m.status)); it != by_status.end()) ++it->second;
+  auto& members =
+      add(metric_type::gauge, "chorus_members", "Members known to this agent (itself included), by Serf status.");
+  for (const auto& [status, n] : by_status) members.add(n, {{"status", status}});
+  double suspect = 0;
+  const auto& table = serf_->core().members();
+  for (std::size_t i = 0; i < table.size(); ++i) suspect += table.at(i).state == swim::member_state::suspect;
+  gauge("chorus_members_suspect", "Members currently suspected by the failure detector (counted as alive above).",
+        suspect);
+
+  // Failure detection.
+  counter("chorus_probes_total", "Failure-detector probes this agent started.", cs.probes);
+  counter("chorus_probes_failed_total", "Probes that got no ack (direct, indirect or TCP).", cs.probe_failures);
+  counter("chorus_probes_indirect_total", "Probes that went on to ask other members (ping-req).", cs.indirect_probes);
+  counter("chorus_probes_tcp_fallback_total", "Probes that went on to the TCP fallback ping.", cs.tcp_pings);
+  counter("chorus_suspicions_raised_total", "Suspicions this agent raised after its own failed probes.",
+          cs.suspicions_raised);
+  counter("chorus_suspicions_observed_total", "Members this agent started to suspect (raised by anyone).",
+          suspicions_observed_);
+  counter("chorus_suspicions_refuted_total", "Suspected members that refuted and were alive again.",
+          suspicions_refuted_);
+  counter("chorus_self_refutations_total", "Suspicions about this agent that it refuted.", cs.refutations);
+
+  // Traffic.
+  auto by_type = [&](const char* name, const char* help, const swim::transport::message_counts& c, bool bytes) {
+    auto& f = add(metric_type::counter, name, help);
+    for (std::size_t i = 0; i < swim::transport::message_counts::slots; ++i) {
+      const char* type = swim::transport::message_counts::label(i);
+      const auto v = bytes ? c.bytes[i] : c.messages[i];
+      // The message types that exist alone always; layer types only if seen.
+      static const std::set<std::string> usual{"ping",  "indirect_ping", "ack",  "nack",     "suspect",
+                                               "alive", "dead",          "user", "push_pull"};
+      if (v || usual.count(type)) f.add(static_cast<double>(v), {{"type", type}});
+    }
+  };
+  by_type("chorus_messages_received_total", "Gossip messages received (UDP, and TCP streams), by message type.", ts.in,
+          false);
+  by_type("chorus_messages_sent_total", "Gossip messages sent (UDP, and TCP streams), by message type.", ts.out, false);
+  by_type("chorus_message_bytes_received_total",
+          "Bytes of gossip messages received, by message type (a TCP stream counts whole).", ts.in, true);
+  by_type("chorus_message_bytes_sent_total",
+          "Bytes of gossip messages sent, by message type, before compression and encryption.", ts.out, true);
+  counter("chorus_udp_packets_received_total", "UDP datagrams received on the gossip port.", ts.udp_received);
+  counter("chorus_udp_bytes_received_total", "UDP bytes received on the gossip port.", ts.udp_bytes_received);
+  counter("chorus_udp_packets_sent_total", "UDP datagrams sent.", ts.udp_sent);
+  counter("chorus_udp_bytes_sent_total", "UDP bytes sent (after compression and encryption).", ts.udp_bytes_sent);
+  auto& malformed = add(metric_type::counter, "chorus_malformed_packets_total",
+                        "Datagrams and TCP streams dropped as malformed (label, decryption, CRC, decoding).");
+  malformed.add(static_cast<double>(ts.udp_malformed), {{"transport", "udp"}});
+  malformed.add(static_cast<double>(ts.tcp_malformed), {{"transport", "tcp"}});
+  counter("chorus_malformed_messages_total", "Undecodable messages inside otherwise valid packets.", cs.decode_errors);
+  auto& dropped = add(metric_type::counter, "chorus_dropped_packets_total", "Traffic dropped, by reason.");
+  dropped.add(static_cast<double>(ts.udp_send_dropped), {{"reason", "send_failed"}});
+  dropped.add(static_cast<double>(ts.udp_seal_errors), {{"reason", "seal_failed"}});
+  dropped.add(static_cast<double>(ts.tcp_refused), {{"reason", "tcp_over_limit"}});
+  dropped.add(static_cast<double>(ts.tcp_timeouts), {{"reason", "tcp_timeout"}});
+  gauge("chorus_tcp_connections_inbound", "Inbound gossip TCP connections open now.",
+        static_cast<double>(transport_->inbound_tcp()));
+
+  // Push/pull (anti-entropy).
+  auto& pp = add(metric_type::counter, "chorus_push_pulls_total", "Push/pull state exchanges, by direction.");
+  pp.add(static_cast<double>(ts.push_pulls_started), {{"direction", "outbound"}});
+  pp.add(static_cast<double>(ts.push_pulls_served), {{"direction", "inbound"}});
+  counter("chorus_push_pulls_failed_total", "Outbound push/pull exchanges that failed.", ts.push_pulls_failed);
+  prometheus::histogram_data h;
+  h.bounds.assign(ts.push_pull_seconds.bounds.begin(), ts.push_pull_seconds.bounds.end());
+  h.counts.assign(ts.push_pull_seconds.counts.begin(), ts.push_pull_seconds.counts.end());
+  h.sum = ts.push_pull_seconds.sum;
+  h.count = ts.push_pull_seconds.count;
+  prometheus::add_histogram(add(metric_type::histogram, "chorus_push_pull_duration_seconds",
+                                "Duration of completed outbound push/pull exchanges."),
+                            h);
+
+  // Broadcasts.
+  auto& q = add(metric_type::gauge, "chorus_broadcast_queue_depth", "Broadcasts waiting to be gossiped, by queue.");
+  q.add(static_cast<double>(serf_->core().pending_broadcasts()), {{"queue", "memberlist"}});
+  q.add(static_cast<double>(ss.intent_queue), {{"queue", "intent"}});
+  q.add(static_cast<double>(ss.event_queue), {{"queue", "event"}});
+  q.add(static_cast<double>(ss.query_queue), {{"queue", "query"}});
+  counter("chorus_broadcasts_dropped_total", "Broadcasts dropped from full queues.",
+          static_cast<double>(serf_->core().dropped_broadcasts()));
+
+  // Event handlers.
+  counter("chorus_event_handler_runs_total", "Event handler script runs.", handler_runs_.load());
+  counter("chorus_event_handler_failures_total", "Event handler runs that exited non-zero or could not start.",
+          handler_failures_.load());
+  counter("chorus_event_handler_dropped_total", "Events not handed to handlers because the queue was full.",
+          handler_dropped_);
+  gauge("chorus_event_handler_queue", "Handler runs waiting.", handlers_ ? handlers_->queued() : 0);
+
+  // RPC, coordinates, health.
+  gauge("chorus_rpc_clients", "RPC clients connected.", rpc_ ? rpc_->clients() : 0);
+  counter("chorus_rpc_clients_dropped_total", "RPC clients dropped as too slow to read their streams.",
+          rpc_ ? rpc_->dropped_slow_clients() : 0);
+  gauge("chorus_coordinate_error", "Estimated error of this agent's Vivaldi coordinate.",
+        cfg_.disable_coordinates ? std::numeric_limits<double>::quiet_NaN() : serf_->local_coordinate().error);
+  counter("chorus_coordinate_resets_total", "Times the local Vivaldi coordinate was reset.", ss.coordinate_resets);
+  gauge("chorus_health_score", "Lifeguard local health (0 = healthy; higher = this agent is slow).", ss.health_score);
+  if (metrics_) {
+    auto& r = add(metric_type::counter, "chorus_metrics_requests_total", "HTTP requests to the metrics listener.");
+    r.add(static_cast<double>(metrics_->stats().requests - metrics_->stats().errors), {{"result", "ok"}});
+    r.add(static_cast<double>(metrics_->stats().errors), {{"result", "error"}});
+    r.add(static_cast<double>(metrics_->stats().refused), {{"result", "refused"}});
+    r.add(static_cast<double>(metrics_->stats().timeouts), {{"result", "timeout"}});
+  }
+  return out;
+}
+
+std::string daemon_impl::start_metrics() {
+  if (cfg_.metrics_addr.empty()) return {};
+  host_port mp;
+  if (auto e = split_host_port(cfg_.metrics_addr, mp); !e.empty())
+    return "Invalid metrics address '" + cfg_.metrics_addr + "': " + e;
+  asio::error_code ec;
+  const auto ip = asio::ip::make_address(mp.host.empty() ? "0.0.0.0" : mp.host, ec);
+  if (ec) return "Invalid metrics address '" + cfg_.metrics_addr + "': not an IP address";
+  metrics_ = std::make_unique<metrics_server>(
+      io_, metrics_server::options{}, [this] { return prometheus::render(collect_metrics()); },
+      [this](int level, const std::string& text) {
+        if (level >= 2)
+          log_->warn("{}", text);
+        else if (level == 1)
+          log_->info("{}", text);
+        else
+          log_->debug("{}", text);
+      });
+  if (auto e = metrics_->listen({ip, mp.port}); !e.empty())
+    return "Error starting the metrics listener on " + cfg_.metrics_addr + ": " + e;
+  log_->info("agent: serving Prometheus metrics at http://{}:{}/metrics",
+             ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string(), metrics_->port());
+  return {};
 }
 
 void daemon_impl::key_operation(rpc::command c, const std::string& key,
@@ -997,12 +1166,25 @@ void daemon_impl::rejoin_previous(std::shared_ptr<std::vector<std::string>> addr
 }
 
 void daemon_impl::member_event_raw(const agent::member_event& e) {
+  // What happened to whom, at once (the serf: EventMember... lines come
+  // after coalescing).
+  for (const auto& m : e.members) {
+    const auto addr = m.addr.to_string();
+    if (e.type == member_event_type::join) {
+      log_->info("{}", member_news_line(member_news::joined, m.name, addr));
+    } else if (e.type == member_event_type::leave) {
+      log_->info("{}", member_news_line(member_news::left, m.name, addr));
+    } else if (e.type == member_event_type::failed) {
+      const auto cur = serf_->find_member(m.name);
+      log_->warn("{}", member_news_line(member_news::failed, m.name, addr, {}, cur ? &cur->failure : nullptr));
+    }
+  }
   if (!snapshot_) return;
   for (const auto& m : e.members) {
     if (e.type == member_event_type::join) {
       const auto ip = swim::transport::to_ip(m.addr);
-      snapshot_->member_alive(m.name, (ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string()) + ":" +
-                                          std::to_string(m.addr.port));
+      snapshot_->member_alive(
+          m.name, (ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string()) + ":" + std::to_string(m.addr.port));
     } else if (e.type == member_event_type::leave || e.type == member_event_type::failed) {
       snapshot_->member_not_alive(m.name);
     }
@@ -1042,7 +1224,10 @@ void daemon_impl::member_event(const agent::member_event& e) {
   asio::post(io_, [this, rec] {
     if (rpc_) rpc_->publish(rec);
   });
-  if (handlers_ && !handlers_->submit(he)) log_->warn("agent: event handler queue full, dropped {}", he.event);
+  if (handlers_ && !handlers_->submit(he)) {
+    ++handler_dropped_;
+    log_->warn("agent: event handler queue full, dropped {}", he.event);
+  }
 }
 
 void daemon_impl::user_event(const user_event_data& e) {
@@ -1060,7 +1245,10 @@ void daemon_impl::user_event(const user_event_data& e) {
   he.name = e.name;
   he.ltime = e.ltime;
   he.payload.assign(e.payload.begin(), e.payload.end());
-  if (handlers_ && !handlers_->submit(he)) log_->warn("agent: event handler queue full, dropped user event");
+  if (handlers_ && !handlers_->submit(he)) {
+    ++handler_dropped_;
+    log_->warn("agent: event handler queue full, dropped user event");
+  }
 }
 
 void daemon_impl::query(const query_event& e) {
@@ -1081,7 +1269,7 @@ void daemon_impl::query(const query_event& e) {
   he.payload.assign(e.payload.begin(), e.payload.end());
   he.query_handle = e.handle;
   he.deadline = deadline;
-  if (handlers_) handlers_->submit(he);
+  if (handlers_ && !handlers_->submit(he)) ++handler_dropped_;
 }
 
 daemon::daemon(agent_config cfg) : impl_(std::make_unique<daemon_impl>(std::move(cfg))) {}

@@ -2,6 +2,7 @@
 
 #include <spdlog/sinks/base_sink.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -62,6 +63,38 @@ class hub_sink final : public spdlog::sinks::base_sink<std::mutex> {
 };
 
 }  // namespace
+
+std::size_t suspicion_accusers(const failure_report& f) {
+  if (!f.suspected_at) return 0;
+  std::vector<std::string> who;
+  if (!f.suspected_by.empty()) who.push_back(f.suspected_by);
+  for (const auto& c : f.confirmed_by)
+    if (!c.empty() && std::find(who.begin(), who.end(), c) == who.end()) who.push_back(c);
+  return who.size();
+}
+
+std::string member_news_line(member_news what, std::string_view name, std::string_view addr, std::string_view by,
+                             const failure_report* f) {
+  const std::string who = std::string(name) + " (" + std::string(addr) + ")";
+  switch (what) {
+    case member_news::joined:
+      return "member joined: " + who;
+    case member_news::left:
+      return "member left: " + who;
+    case member_news::suspected:
+      return "member suspected: " + who + (by.empty() ? "" : " by " + std::string(by));
+    case member_news::alive_again:
+      return "member alive again: " + who + ", refuted the suspicion" + (by.empty() ? "" : " by " + std::string(by));
+    case member_news::failed: {
+      std::string line = "member failed: " + who;
+      if (const std::size_t n = f ? suspicion_accusers(*f) : 0; n > 0)
+        return line + " after suspicion by " + std::to_string(n) + (n == 1 ? " node" : " nodes");
+      if (f && !f->failed_by.empty()) line += ", declared by " + f->failed_by;
+      return line;
+    }
+  }
+  return {};
+}
 
 log_hub::log_hub(bool stdout_enabled) : stdout_(stdout_enabled) {
   logger_ = std::make_shared<spdlog::logger>("agent", std::make_shared<hub_sink>(*this));

@@ -11,12 +11,30 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "agent/serf.hpp"
 #include "rpc/server.hpp"
 
 namespace chorus::agent {
+
+// One line that says what happened to whom (besides Serf's own
+// "serf: EventMember..." lines, which stay as they are):
+//   member joined: n3 (127.0.0.3:7946)
+//   member suspected: n3 (127.0.0.3:7946) by n1
+//   member alive again: n3 (127.0.0.3:7946), refuted the suspicion by n1
+//   member failed: n3 (127.0.0.3:7946) after suspicion by 3 nodes
+//   member failed: n3 (127.0.0.3:7946), declared by n2     (no suspicion seen here)
+//   member left: n3 (127.0.0.3:7946)
+enum class member_news { joined, suspected, alive_again, failed, left };
+// `by`: the accuser (suspected, alive_again) or ignored; `f`: the member's
+// failure report (failed), may be null.
+std::string member_news_line(member_news what, std::string_view name, std::string_view addr, std::string_view by = {},
+                             const failure_report* f = nullptr);
+// Distinct nodes that raised or confirmed the current suspicion.
+std::size_t suspicion_accusers(const failure_report& f);
 
 inline constexpr std::size_t log_history_lines = 512;
 

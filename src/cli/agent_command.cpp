@@ -45,6 +45,7 @@ void add_agent_command(CLI::App& app, int& rc) {
   str("tombstone-timeout", "How long a left member is remembered (default 24h)");
   str("discover", "mDNS cluster name: advertise _serf_NAME._tcp and join the agents found");
   str("label", "Cluster label: traffic with another or no label is refused (not understood by Serf 0.9.4)");
+  str("metrics-addr", "Serve Prometheus metrics at http://HOST:PORT/metrics (default: off)");
   sub->add_option("--join", st->f.join, "Address of an agent to join at start-up (repeatable)")->type_size(1);
   sub->add_option("--retry-join", st->f.retry_join, "Address to join, retried until it succeeds (repeatable)")
       ->type_size(1);
@@ -88,6 +89,7 @@ void add_agent_command(CLI::App& app, int& rc) {
     take("tombstone-timeout", f.tombstone_timeout);
     take("discover", f.discover);
     take("label", f.label);
+    take("metrics-addr", f.metrics_addr);
     auto cfg = agent::load_config(f);
     if (!cfg.ok()) {
       std::printf("==> %s\n", cfg.error.c_str());

@@ -1,5 +1,11 @@
 // `info` (the agent's stats) and `rtt` (Vivaldi estimates computed here from
 // get-coordinate, as Serf's CLI does; chorus adds `rtt -matrix`).
+//
+// `info` prints Serf's `stats` sections exactly as `serf info` does; against
+// a chorus agent it then adds the chorus-stats sections (`failures`: why
+// members are suspect or failed; `metrics`: the counters /metrics serves).
+// A Serf agent answers chorus-stats with "Unsupported command" (and closes),
+// so it is asked last and its absence is not an error.
 #include <algorithm>
 #include <cstdio>
 
@@ -83,25 +89,31 @@ int run_info(const info_options& o) {
     out_line("Error querying agent: " + e);
     return 1;
   }
-  if (o.format == "json") {
-    nlohmann::ordered_json root = nlohmann::ordered_json::object();
-    for (const auto& [section, kv] : stats) {
-      nlohmann::ordered_json s = nlohmann::ordered_json::object();
-      for (const auto& [k, v] : kv) s[k] = v;
-      root[section] = s;
-    }
-    out_line(go_json_indent(root));
-    return 0;
-  }
-  if (o.format != "text") {
+  if (o.format != "json" && o.format != "text") {
     out_line("Encoding error: Invalid output format \"" + o.format + "\"");
     return 1;
   }
-  std::string text;
-  for (const auto& [section, kv] : stats) {
-    text += section + ":\n";
-    for (const auto& [k, v] : kv) text += "\t" + k + " = " + v + "\n";
+  rpc::stats_response extra;
+  if (!c.chorus_stats(extra).empty()) extra.clear();  // a Serf agent
+  if (o.format == "json") {
+    nlohmann::ordered_json root = nlohmann::ordered_json::object();
+    for (const auto* part : {&stats, &extra})
+      for (const auto& [section, kv] : *part) {
+        if (part == &extra && stats.count(section)) continue;
+        nlohmann::ordered_json s = nlohmann::ordered_json::object();
+        for (const auto& [k, v] : kv) s[k] = v;
+        root[section] = s;
+      }
+    out_line(go_json_indent(root));
+    return 0;
   }
+  std::string text;
+  for (const auto* part : {&stats, &extra})
+    for (const auto& [section, kv] : *part) {
+      if (part == &extra && stats.count(section)) continue;
+      text += section + ":\n";
+      for (const auto& [k, v] : kv) text += "\t" + k + " = " + v + "\n";
+    }
   out_raw(text);
   return 0;
 }

@@ -134,12 +134,12 @@ int run_members(const members_options& o) {
     out_line("Encoding error: Invalid output format \"" + o.format + "\"");
     return 1;
   }
-  // chorus agents explain suspect/failed members in the stats section
-  // "failures" (serf agents have none, so their output is unchanged).
+  // chorus agents explain suspect/failed members in the chorus-stats section
+  // "failures" (serf agents do not know the command: output unchanged).
   std::map<std::string, std::string> failures;
   if (o.detailed) {
     rpc::stats_response st;
-    if (c.stats(st).empty())
+    if (c.chorus_stats(st).empty())
       if (auto it = st.find("failures"); it != st.end()) failures = it->second;
   }
   std::vector<std::vector<std::string>> rows;

@@ -156,7 +156,9 @@ void add_rpc_commands(CLI::App& app, int& rc) {
     s->callback([s, &rc] { finish(s, rc, run_tags(tags)); });
   }
   {
-    auto* s = add_command(app, "info", "Show the agent's name, runtime, Serf counters, tags and event handlers",
+    auto* s = add_command(app, "info",
+                          "Show the agent's name, runtime, Serf counters, tags and event handlers; a chorus "
+                          "agent adds its metrics and why members are suspect or failed",
                           info.rpc, "Example: chorus info -format=json");
     s->add_option("--format", info.format, "Output format: text (default) or json");
     s->add_option("ignored", ignored, "")->group("");  // Serf ignores stray arguments

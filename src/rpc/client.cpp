@@ -408,6 +408,10 @@ std::string client::list_keys(key_response& out) { CHORUS_RPC_CALL_WITH_BODY(com
 
 std::string client::stats(stats_response& out) { CHORUS_RPC_CALL_WITH_BODY(command::stats, nullptr, out); }
 
+std::string client::chorus_stats(stats_response& out) {
+  CHORUS_RPC_CALL_WITH_BODY(command::chorus_stats, nullptr, out);
+}
+
 std::string client::get_coordinate(const get_coordinate_request& req, coordinate_response& out) {
   const auto b = body_of(req);
   CHORUS_RPC_CALL_WITH_BODY(command::get_coordinate, &b, out);

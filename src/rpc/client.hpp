@@ -63,6 +63,9 @@ class client {
   std::string remove_key(const key_request& req, key_response& out);
   std::string list_keys(key_response& out);
   std::string stats(stats_response& out);
+  // chorus agents only; a Serf agent answers "Unsupported command" and
+  // closes the connection, so call it last.
+  std::string chorus_stats(stats_response& out);
   std::string get_coordinate(const get_coordinate_request& req, coordinate_response& out);
 
   // Streaming commands: on success (ack without Error) `seq` identifies the

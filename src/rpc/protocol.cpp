@@ -19,7 +19,7 @@ struct command_info {
   bool streaming;
 };
 
-constexpr std::array<command_info, 20> command_table{{
+constexpr std::array<command_info, 21> command_table{{
     {command::handshake, "handshake", true, false, false},
     {command::auth, "auth", true, false, false},
     {command::event, "event", true, false, false},
@@ -40,6 +40,7 @@ constexpr std::array<command_info, 20> command_table{{
     {command::list_keys, "list-keys", false, true, false},
     {command::stats, "stats", false, true, false},
     {command::get_coordinate, "get-coordinate", true, true, false},
+    {command::chorus_stats, "chorus-stats", false, true, false},
 }};
 
 const command_info& info(command c) { return command_table[static_cast<std::size_t>(c)]; }
@@ -790,6 +791,7 @@ std::string decode_request_body(command c, msgpack::byte_view body, request_body
     case command::leave:
     case command::list_keys:
     case command::stats:
+    case command::chorus_stats:
       return body.empty() ? std::string() : std::string("this command takes no body");
   }
   return "unknown command";

@@ -60,6 +60,9 @@ enum class command {
   list_keys,
   stats,
   get_coordinate,
+  // chorus only (Serf answers "Unsupported command" and closes): the
+  // agent's own counters and failure explanations, in stats' shape.
+  chorus_stats,
 };
 
 // The wire name ("force-leave", "members-filtered", ...).
@@ -234,7 +237,7 @@ struct key_response {                                       // {Keys, Messages, 
   bool operator==(const key_response&) const = default;
 };
 
-// stats: section -> key -> value
+// stats: section -> key -> value (chorus-stats: the same shape)
 using stats_response = std::map<std::string, string_map>;
 
 struct coordinate {  // {Adjustment, Error, Height, Vec}

@@ -269,6 +269,8 @@ class server::connection : public std::enable_shared_from_this<server::connectio
       }
       case command::stats:
         return reply(seq, "", encode(s_.agent_.stats()));
+      case command::chorus_stats:
+        return reply(seq, "", encode(s_.agent_.chorus_stats()));
       case command::get_coordinate: {
         const auto& r = std::get<get_coordinate_request>(rb);
         return reply(seq, "", encode(s_.agent_.get_coordinate(r.node)));

@@ -46,6 +46,8 @@ class agent_api {
   virtual std::string set_tags(const string_map& set, const std::vector<std::string>& del) = 0;
   virtual stats_response stats() = 0;
   virtual coordinate_response get_coordinate(const std::string& node) = 0;
+  // chorus-stats: sections beyond Serf's stats (metrics, failures).
+  virtual stats_response chorus_stats() { return {}; }
   // install-key / use-key / remove-key / list-keys.
   virtual void key_operation(command c, const std::string& key,
                              std::function<void(key_response r, std::string error)> done) = 0;

@@ -131,8 +131,9 @@ TEST_CASE("garbage datagrams and random TCP bytes are counted and dropped", "[ag
   CHECK(sent == 10000);
   CHECK(eventually(
       [&] {
-        auto t = stats_section(ip(1) + ":7373", "transport");
-        return !t.empty() && std::stoull(t["udp_malformed"]) >= 5000 && std::stoull(t["tcp_malformed"]) >= 100;
+        auto t = stats_section(ip(1) + ":7373", "metrics");
+        return !t.empty() && std::stoull(t["chorus_malformed_packets_total{transport=\"udp\"}"]) >= 5000 &&
+               std::stoull(t["chorus_malformed_packets_total{transport=\"tcp\"}"]) >= 100;
       },
       20s));
   // Still serving, still a member, peer still alive.

@@ -171,11 +171,14 @@ inline std::string status_of(const std::string& rpc, const std::string& name) {
   return it == m.end() ? "" : it->second.status;
 }
 
+// One section of `stats`, or of chorus-stats for the chorus-only sections
+// ("metrics", "failures").
 inline std::map<std::string, std::string> stats_section(const std::string& rpc, const std::string& section) {
   chorus::rpc::client c;
   if (!c.connect(rpc, "", 2s).empty()) return {};
   chorus::rpc::stats_response r;
-  if (!c.stats(r).empty()) return {};
+  const bool chorus_only = section == "metrics" || section == "failures";
+  if (!(chorus_only ? c.chorus_stats(r) : c.stats(r)).empty()) return {};
   return r[section];
 }
 

@@ -174,11 +174,13 @@ TEST_CASE("garbage and a flood of 10000 garbage datagrams are counted, memory st
   REQUIRE(eventually([&] { return all_alive(rpcs, 2); }, 15s));
   const pid_t pid = a.get("n0").pid;
   auto counter = [&](const char* key) {
-    auto t = stats_section(rpcs[0], "transport");
+    auto t = stats_section(rpcs[0], "metrics");
     return t.count(key) ? std::stoull(t[key]) : 0ull;
   };
-  const auto udp_before = counter("udp_malformed");
-  const auto tcp_before = counter("tcp_malformed");
+  const char* udp_malformed = "chorus_malformed_packets_total{transport=\"udp\"}";
+  const char* tcp_malformed = "chorus_malformed_packets_total{transport=\"tcp\"}";
+  const auto udp_before = counter(udp_malformed);
+  const auto tcp_before = counter(tcp_malformed);
   // Warm up: a first batch brings buffers and allocator pools to their
   // working size, so the RSS comparison measures growth, not first use.
   std::mt19937 rng(4242);
@@ -233,10 +235,10 @@ TEST_CASE("garbage and a flood of 10000 garbage datagrams are counted, memory st
       close(s);
   }
   CHECK(sent == 10000);
-  CHECK(eventually([&] { return counter("udp_malformed") >= udp_before + 8000; }, 20s));
-  CHECK(eventually([&] { return counter("tcp_malformed") >= tcp_before + 200; }, 20s));
-  INFO("udp_malformed " << udp_before << " -> " << counter("udp_malformed") << ", tcp_malformed " << tcp_before
-                        << " -> " << counter("tcp_malformed"));
+  CHECK(eventually([&] { return counter(udp_malformed) >= udp_before + 8000; }, 20s));
+  CHECK(eventually([&] { return counter(tcp_malformed) >= tcp_before + 200; }, 20s));
+  INFO("udp_malformed " << udp_before << " -> " << counter(udp_malformed) << ", tcp_malformed " << tcp_before << " -> "
+                        << counter(tcp_malformed));
   for (int s : idle) close(s);
 
   // Still serving RPC, still gossiping: a tag set on n0 now reaches n1.
