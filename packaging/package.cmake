@@ -12,7 +12,8 @@ set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 set(CHORUS_PACKAGING_DIR ${CMAKE_CURRENT_LIST_DIR})
 install(FILES ${CHORUS_PACKAGING_DIR}/chorus.service DESTINATION lib/systemd/system)
 install(FILES ${CHORUS_PACKAGING_DIR}/chorus.json DESTINATION /etc/chorus)
-install(FILES ${CMAKE_SOURCE_DIR}/docs/agent.md ${CMAKE_SOURCE_DIR}/docs/cli.md ${CMAKE_SOURCE_DIR}/README.md
+install(FILES ${CMAKE_SOURCE_DIR}/docs/agent.md ${CMAKE_SOURCE_DIR}/docs/cli.md ${CMAKE_SOURCE_DIR}/docs/operations.md
+              ${CMAKE_SOURCE_DIR}/docs/compatibility.md ${CMAKE_SOURCE_DIR}/README.md
         DESTINATION share/doc/chorus)
 
 find_program(CHORUS_HELP2MAN help2man)
