@@ -142,23 +142,27 @@ body_result decode_body_any(std::span<const std::uint8_t> in) {
 
 }  // namespace
 
+void encode_stream_body(const push_pull& v, bytes& out) {
+  out.reserve(out.size() + 32 + 64 * v.nodes.size() + v.user_state.size());
+  out.push_back(type_byte(message_type::push_pull));
+  msgpack::writer w(out);
+  w.map_header(3);  // Join, Nodes, UserStateLen
+  w.str("Join");
+  w.boolean(v.join);
+  w.str("Nodes");
+  w.uint(v.nodes.size());
+  w.str("UserStateLen");
+  w.uint(v.user_state.size());
+  for (const auto& s : v.nodes) encode_push_node_state(s, out);
+  out.insert(out.end(), v.user_state.begin(), v.user_state.end());
+}
+
 void encode_stream_body(const stream_message& m, bytes& out) {
   std::visit(
       [&](const auto& v) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, push_pull>) {
-          out.reserve(out.size() + 32 + 64 * v.nodes.size() + v.user_state.size());
-          out.push_back(type_byte(message_type::push_pull));
-          msgpack::writer w(out);
-          w.map_header(3);  // Join, Nodes, UserStateLen
-          w.str("Join");
-          w.boolean(v.join);
-          w.str("Nodes");
-          w.uint(v.nodes.size());
-          w.str("UserStateLen");
-          w.uint(v.user_state.size());
-          for (const auto& s : v.nodes) encode_push_node_state(s, out);
-          out.insert(out.end(), v.user_state.begin(), v.user_state.end());
+          encode_stream_body(v, out);
         } else if constexpr (std::is_same_v<T, user>) {
           out.push_back(type_byte(message_type::user));
           msgpack::writer w(out);

@@ -51,6 +51,9 @@ struct stream_options {
 sealed encode_stream(const stream_message& m, const stream_options& opt);
 // The bare stream message (type byte + body), no layers.
 void encode_stream_body(const stream_message& m, bytes& out);
+// The same for a push/pull without first copying it into a stream_message
+// (a 10,000-node table is 10,000 node states to copy).
+void encode_stream_body(const push_pull& m, bytes& out);
 
 struct stream_layers {
   std::optional<std::string> label;
