@@ -45,9 +45,9 @@ class cluster {
     std::vector<std::string> argv{binary, "agent", "-node=" + name, "-bind=" + ip + ":7946",
                                   "-rpc-addr=" + ip + ":7373"};
     // Debug logs unless the test sets the level itself (or leaves it to a
-    // config file: the command line would win over it).
+    // config file or directory: the command line would win over it).
     if (std::none_of(flags.begin(), flags.end(), [](const std::string& f) {
-          return f.rfind("-log-level", 0) == 0 || f.rfind("-config-file", 0) == 0;
+          return f.rfind("-log-level", 0) == 0 || f.rfind("-config-file", 0) == 0 || f.rfind("-config-dir", 0) == 0;
         }))
       argv.push_back("-log-level=debug");
     argv.insert(argv.end(), flags.begin(), flags.end());
