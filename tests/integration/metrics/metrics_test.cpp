@@ -174,13 +174,32 @@ TEST_CASE("metrics: scraped over HTTP, counters move, hostile traffic is counted
   CHECK(json.out.find("\"chorus_probes_total\": \"") != std::string::npos);
 }
 
-TEST_CASE("metrics and logs: a killed member is suspected, then failed, in one line each", "[metrics]") {
+TEST_CASE("metrics and logs: a frozen member is suspected and alive again, a killed one failed, in one line each",
+          "[metrics]") {
   cluster c("metrics-fail");
   c.chorus("n1", ip(1), {"-metrics-addr=" + ip(1) + ":9100", "-log-level=info"});
   c.chorus("n2", ip(2), {"-join=" + ip(1)});
   REQUIRE(eventually([&] { return count_status(ip(1) + ":7373", "alive") == 2; }, 15s));
   CHECK(eventually(
       [&] { return c.log_of("n1").find("[INFO] member joined: n2 (127.70.0.2:7946)") != std::string::npos; }, 5s));
+  // A short freeze (SIGSTOP, shorter than the 4 s suspicion timeout of a
+  // two-node LAN cluster): suspected, then refuted when it wakes up.
+  bool refuted = false;
+  for (int attempt = 0; attempt < 3 && !refuted; ++attempt) {
+    c.signal("n2", SIGSTOP);
+    std::this_thread::sleep_for(2500ms);
+    c.signal("n2", SIGCONT);
+    refuted = eventually(
+        [&] {
+          return c.log_of("n1").find(
+                     "[INFO] member alive again: n2 (127.70.0.2:7946), refuted the suspicion by n1\n") !=
+                 std::string::npos;
+        },
+        6s);
+    REQUIRE(eventually([&] { return count_status(ip(1) + ":7373", "alive") == 2; }, 15s));
+  }
+  CHECK(refuted);
+  CHECK(sample(scrape(ip(1)), "chorus_suspicions_refuted_total") >= 1);
   c.kill9("n2");
   CHECK(eventually([&] { return sample(scrape(ip(1)), "chorus_members{status=\"failed\"}") == 1; }, 20s));
   const auto log = c.log_of("n1");
