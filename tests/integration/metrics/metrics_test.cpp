@@ -73,7 +73,8 @@ double sample(const std::string& page, const std::string& key) {
 
 TEST_CASE("metrics: scraped over HTTP, counters move, hostile traffic is counted and refused", "[metrics]") {
   cluster c("metrics");
-  c.chorus("n1", ip(1), {"-metrics-addr=" + ip(1) + ":9100"});
+  // A handler that fails: runs and failures are counted.
+  c.chorus("n1", ip(1), {"-metrics-addr=" + ip(1) + ":9100", "-event-handler=member-join=exit 3"});
   // The config-file key works as well as the flag.
   const std::string conf = c.dir() + "/n2.json";
   std::ofstream(conf) << R"({"metrics_addr": ")" << ip(2) << R"(:9100", "log_level": "debug"})";
@@ -109,6 +110,14 @@ TEST_CASE("metrics: scraped over HTTP, counters move, hostile traffic is counted
   CHECK(sample(page, "chorus_messages_sent_total{type=\"ping\"}") > 0);
   CHECK(sample(page, "chorus_messages_received_total{type=\"ack\"}") > 0);
   CHECK(sample(page, "chorus_message_bytes_received_total{type=\"ack\"}") > 0);
+
+  CHECK(eventually(
+      [&] {
+        page = scrape(ip(1));
+        return sample(page, "chorus_event_handler_runs_total") >= 1 &&
+               sample(page, "chorus_event_handler_failures_total") >= 1;
+      },
+      10s));
 
   // Garbage datagrams to the gossip port are counted as malformed.
   const double malformed_before = sample(scrape(ip(1)), "chorus_malformed_packets_total{transport=\"udp\"}");
