@@ -96,7 +96,7 @@ struct metrics_server::connection : std::enable_shared_from_this<metrics_server:
     timer_.expires_after(s_.opt_.timeout);
     timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
       if (ec || !*self->alive_ || self->done_) return;
-      ++self->s_.counters_.timeouts;
+      if (!self->responded_) ++self->s_.counters_.timeouts;  // not after an answer (draining)
       self->finish();
     });
     read();
@@ -123,6 +123,7 @@ struct metrics_server::connection : std::enable_shared_from_this<metrics_server:
   }
 
   void respond(const http_reply& r, bool head_only) {
+    responded_ = true;
     ++s_.counters_.requests;
     if (r.code >= 400) ++s_.counters_.errors;
     buf_.clear();
@@ -165,7 +166,7 @@ struct metrics_server::connection : std::enable_shared_from_this<metrics_server:
   std::string buf_, out_;
   std::vector<char> chunk_;
   std::size_t drained_ = 0;
-  bool done_ = false;
+  bool done_ = false, responded_ = false;
   static constexpr std::size_t max_drain = 64 * 1024;
 };
 

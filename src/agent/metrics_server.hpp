@@ -54,7 +54,7 @@ class metrics_server {
     std::uint64_t requests = 0;  // answered, any status
     std::uint64_t errors = 0;    // answered with 4xx
     std::uint64_t refused = 0;   // over max_connections
-    std::uint64_t timeouts = 0;
+    std::uint64_t timeouts = 0;  // closed at the deadline before a request head arrived
   };
   using render_fn = std::function<std::string()>;
   using log_fn = std::function<void(int level, const std::string&)>;  // 0 debug, 1 info, 2 warn
