@@ -16,7 +16,8 @@
 // pause or a starved VM, Lifeguard's motivating case).
 //
 // Above memberlist, Serf re-joins failed members every 30 s (its "reconnect"
-// loop); without it a partition longer than the failure detector never heals.
+// loop, with probability failed/alive per tick); without it a partition
+// longer than the failure detector never heals.
 // The simulator plays that role when options::reconnect is set.
 #include <cstdint>
 #include <functional>
