@@ -273,6 +273,50 @@ def summarize(results, sizes):
     return rows
 
 
+TAIL_LIMIT = 3.0  # issue 7: chorus's worst case over repeated runs within 3x its median
+
+
+def tails(results, sizes):
+    """Worst / median over the repetitions of each timed figure, per N and
+    implementation (a timeout counts as an infinite worst case)."""
+    out = []
+    for key, name in (("converge_s", "converge"), ("event_s", "event"), ("query_s", "query"),
+                      ("leave_s", "leave"), ("fail_s", "failure")):
+        for n in sizes:
+            row = {"figure": name, "n": n}
+            for impl in ("chorus", "serf"):
+                xs = [r.get(key) for r in results if r["impl"] == impl and r["n"] == n]
+                m = med(xs)
+                if not xs or not m:
+                    row[impl] = None
+                elif any(x is None for x in xs):
+                    row[impl] = float("inf")
+                else:
+                    row[impl] = max(xs) / m
+            out.append(row)
+    return out
+
+
+def print_tails(rows, reps):
+    """The long-tail criterion: one line per figure, worst/median per N."""
+    sizes = sorted({r["n"] for r in rows})
+    log("\nlong tails: worst / median over the repetitions (goal: chorus <= %.0f)" % TAIL_LIMIT)
+    log("%-10s %s" % ("figure", " ".join("%15s" % ("N=%d chorus/serf" % n) for n in sizes)))
+    bad = []
+    for name in dict.fromkeys(r["figure"] for r in rows):
+        cells = []
+        for n in sizes:
+            r = next(x for x in rows if x["figure"] == name and x["n"] == n)
+            cells.append("%15s" % ("%s / %s" % tuple("-" if v is None else "%.2f" % v for v in (r["chorus"], r["serf"]))))
+            if r["chorus"] is not None and r["chorus"] > TAIL_LIMIT:
+                bad.append("%s N=%d" % (name, n))
+        log("%-10s %s" % (name, " ".join(cells)))
+    verdict = "met" if not bad else "NOT met (" + ", ".join(bad) + ")"
+    if reps < 3:
+        verdict += "; with %d repetitions worst/median is at most 2: run 3 or more to check it" % reps
+    log("long-tail criterion: %s" % verdict)
+
+
 def print_table(rows):
     log("\n%-24s %4s %12s %12s %8s" % ("metric", "N", "chorus", "serf", "ratio"))
     for metric, n, c, s, r, unit in rows:
@@ -308,7 +352,9 @@ def main():
     if args.report:
         with open(args.report) as f:
             saved = json.load(f)
-        print_table(summarize(saved["results"], sorted({r["n"] for r in saved["results"]})))
+        sizes = sorted({r["n"] for r in saved["results"]})
+        print_table(summarize(saved["results"], sizes))
+        print_tails(tails(saved["results"], sizes), 1 + max(r["rep"] for r in saved["results"]))
         return
     sizes = [int(x) for x in (args.sizes or ("5,20" if args.quick else "5,20,50,100")).split(",")]
     if args.only_loss:
@@ -355,6 +401,8 @@ def main():
 
     rows = summarize(results, sizes)
     print_table(rows)
+    tail_rows = tails(results, sizes)
+    print_tails(tail_rows, args.reps)
     for n in sizes:
         for impl in ("chorus", "serf"):
             r = next((r for r in results if r["impl"] == impl and r["n"] == n and "status" in r), None)
@@ -373,7 +421,9 @@ def main():
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"versions": versions, "args": vars(args), "results": results, "loss": loss,
-                       "summary": [dict(zip(("metric", "n", "chorus", "serf", "ratio", "unit"), r)) for r in rows]},
+                       "summary": [dict(zip(("metric", "n", "chorus", "serf", "ratio", "unit"), r)) for r in rows],
+                       "tails": [{k: (None if isinstance(v, float) and v == float("inf") else v) for k, v in r.items()}
+                                 for r in tail_rows]},
                       f, indent=1)
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
