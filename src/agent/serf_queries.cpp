@@ -133,6 +133,8 @@ void serf_impl::internal_query(const query& q, query_handle h) {
     return;
   }
   if (is_key_query(q.name)) {
+    // Serf's line: "Received install-key query" (the name without "_serf_").
+    log(log_level::info, "serf: Received " + q.name.substr(std::min<std::size_t>(q.name.size(), 6)) + " query");
     auto fits = [&](const bytes& payload) {
       return encode(serf_message{query_response{q.ltime, q.id, cfg_.memberlist.name, 0, payload}}).size() <=
              cfg_.query_response_size_limit;
