@@ -486,7 +486,7 @@ TEST_CASE("raw msgpack RPC session against a Serf agent (tests the server side)"
   }
   cluster.start({"n1", "127.60.0.1", {"role=web"}, {}});
   cluster.start({"n2", "127.60.0.2", {"role=db"}, {"-config-file=" + config}}, "t0ken");
-  const std::string script = (fs::path(__FILE__).parent_path() / "rpc_raw_client.py").string();
+  const std::string script = (fs::path(CHORUS_SOURCE_DIR) / "tests" / "interop" / "cli" / "rpc_raw_client.py").string();
   const auto r = run({"/usr/bin/python3", script, "127.60.0.1:7373", "n1", "127.60.0.2:7373", "t0ken"}, 60s);
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);

@@ -437,7 +437,7 @@ TEST_CASE("raw msgpack RPC client against chorus agents: auth and filters and st
   serf_cluster agents;
   agents.start({"r1", "127.66.2.1", {"role=web"}, {}}, {}, chorus_binary);
   agents.start({"r2", "127.66.2.2", {"role=db"}, {"-rpc-auth=t0ken"}}, "t0ken", chorus_binary);
-  const std::string script = (fs::path(__FILE__).parent_path() / "rpc_raw_client.py").string();
+  const std::string script = (fs::path(CHORUS_SOURCE_DIR) / "tests" / "interop" / "cli" / "rpc_raw_client.py").string();
   const auto r = run({"/usr/bin/python3", script, "127.66.2.1:7373", "r1", "127.66.2.2:7373", "t0ken"}, 60s);
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);

@@ -14,9 +14,7 @@ using namespace chorus::swim::testing;
 
 namespace {
 
-std::filesystem::path golden_dir() {
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "golden";
-}
+std::filesystem::path golden_dir() { return std::filesystem::path(CHORUS_SOURCE_DIR) / "tests" / "golden"; }
 
 class transcript {
  public:
