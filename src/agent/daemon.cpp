@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -157,6 +158,17 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
   void member_alive_again(std::string_view name, const address& addr, std::string_view suspected_by) override {
     ++suspicions_refuted_;
     log_->info("{}", member_news_line(member_news::alive_again, name, addr.to_string(), suspected_by));
+  }
+  // The transport's and the metrics listener's log callback: 0 debug, 1 info, 2+ warn.
+  std::function<void(int, const std::string&)> leveled_log() {
+    return [this](int level, const std::string& text) {
+      if (level >= 2)
+        log_->warn("{}", text);
+      else if (level == 1)
+        log_->info("{}", text);
+      else
+        log_->debug("{}", text);
+    };
   }
   void log(log_level level, std::string_view text) override {
     switch (level) {
@@ -373,15 +385,7 @@ std::string daemon_impl::setup() {
                     : cfg_.profile == "local" ? swim::config::local("", {})
                                               : swim::config::lan("", {});
   topt.tcp_timeout = ml.tcp_timeout;
-  transport_ = std::make_unique<swim::transport::transport>(io_, topt, *this, nullptr,
-                                                            [this](int level, const std::string& text) {
-                                                              if (level >= 2)
-                                                                log_->warn("{}", text);
-                                                              else if (level == 1)
-                                                                log_->info("{}", text);
-                                                              else
-                                                                log_->debug("{}", text);
-                                                            });
+  transport_ = std::make_unique<swim::transport::transport>(io_, topt, *this, nullptr, leveled_log());
   if (auto e = transport_->open(); !e.empty()) return "Failed to start the Serf agent: " + e;
   if (port == 0) adv_port = transport_->port();
   bind_text_ = (bind_ip.is_v6() ? "[" + bind_ip.to_string() + "]" : bind_ip.to_string()) + ":" +
@@ -1020,15 +1024,7 @@ std::string daemon_impl::start_metrics() {
   const auto ip = asio::ip::make_address(mp.host.empty() ? "0.0.0.0" : mp.host, ec);
   if (ec) return "Invalid metrics address '" + cfg_.metrics_addr + "': not an IP address";
   metrics_ = std::make_unique<metrics_server>(
-      io_, metrics_server::options{}, [this] { return prometheus::render(collect_metrics()); },
-      [this](int level, const std::string& text) {
-        if (level >= 2)
-          log_->warn("{}", text);
-        else if (level == 1)
-          log_->info("{}", text);
-        else
-          log_->debug("{}", text);
-      });
+      io_, metrics_server::options{}, [this] { return prometheus::render(collect_metrics()); }, leveled_log());
   if (auto e = metrics_->listen({ip, mp.port}); !e.empty())
     return "Error starting the metrics listener on " + cfg_.metrics_addr + ": " + e;
   log_->info("agent: serving Prometheus metrics at http://{}:{}/metrics",

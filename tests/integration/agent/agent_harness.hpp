@@ -19,6 +19,21 @@ struct node {
   std::string rpc() const { return ip + ":7373"; }
 };
 
+inline std::string rpc_of(const std::string& addr) { return addr + ":7373"; }
+
+// Write then rename: an agent reloading the file never reads half of it.
+inline void write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path + ".tmp", std::ios::trunc) << text;
+  fs::rename(path + ".tmp", path);
+}
+
+inline std::string read_text(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
 class cluster {
  public:
   explicit cluster(const char* tag) {

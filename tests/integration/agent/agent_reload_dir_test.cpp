@@ -10,21 +10,6 @@ using namespace agent_test;
 
 namespace {
 
-std::string rpc_of(const std::string& addr) { return addr + ":7373"; }
-
-void write_file(const std::string& path, const std::string& text) {
-  // Write then rename: the agent never reads a half-written file.
-  std::ofstream(path + ".tmp", std::ios::trunc) << text;
-  fs::rename(path + ".tmp", path);
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 using tag_set = std::map<std::string, std::string>;
 
 }  // namespace

@@ -14,21 +14,6 @@ namespace {
 const std::string key_a = "DsztwYCZBvF2KY/IXNPZ2VtxassyUTpsQCx9KE7j1Z8=";
 const std::string key_b = "3VkKOCpxQqRsdTkXuvgVIjTHyKBeZKO2iSrS3l3cI2s=";
 
-std::string rpc_of(const std::string& addr) { return addr + ":7373"; }
-
-void write_file(const std::string& path, const std::string& text) {
-  // Write then rename: the agent never reads a half-written file.
-  std::ofstream(path + ".tmp", std::ios::trunc) << text;
-  fs::rename(path + ".tmp", path);
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 // A handler script appending "<tag> <event> <user event name>" to `out`.
 std::string handler_script(const std::string& dir, const std::string& tag, const std::string& out) {
   const std::string path = dir + "/" + tag + ".sh";

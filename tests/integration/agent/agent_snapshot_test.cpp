@@ -12,7 +12,6 @@ using namespace agent_test;
 namespace {
 
 std::string ip(int i) { return "127.65.0." + std::to_string(i); }
-std::string rpc_of(const std::string& addr) { return addr + ":7373"; }
 
 std::optional<chorus::rpc::coordinate> coordinate_of(const std::string& rpc, const std::string& node) {
   chorus::rpc::client c;
@@ -35,13 +34,6 @@ clocks clocks_of(const std::string& rpc) {
 
 bool sees_alive(const std::string& rpc, int n, std::chrono::milliseconds limit) {
   return eventually([&] { return count_status(rpc, "alive") == n; }, limit);
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
 }
 
 }  // namespace
