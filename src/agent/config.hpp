@@ -53,7 +53,7 @@ struct agent_config {
   std::string snapshot_path;
   bool leave_on_terminate = false;
   bool skip_leave_on_interrupt = false;
-  std::string discover;                            // mDNS cluster name: accepted and stored (mDNS not implemented yet)
+  std::string discover;                            // -discover: mDNS cluster name (_serf_NAME._tcp)
   std::chrono::nanoseconds reconnect_interval{0};  // 0 = Serf's default (30s)
   std::chrono::nanoseconds reconnect_timeout{0};   // 0 = default (24h)
   std::chrono::nanoseconds tombstone_timeout{0};   // 0 = default (24h)

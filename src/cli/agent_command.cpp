@@ -34,7 +34,7 @@ void add_agent_command(CLI::App& app, int& rc) {
   str("keyring-file", "JSON file of base64 keys (primary first); incompatible with -encrypt");
   str("tags-file", "JSON file holding the tags, rewritten when tags change");
   str("profile", "Timing profile: lan (default), wan or local");
-  str("snapshot", "Snapshot file path (accepted; snapshots are not implemented yet)");
+  str("snapshot", "Snapshot file (Serf's format): clocks, members and coordinate survive a restart");
   str("log-level", "trace, debug, info (default), warn or err");
   str("protocol", "Serf protocol version to speak, 2-5 (default 5)");
   str("retry-interval", "Time between -retry-join attempts (default 30s, min 1s)");
