@@ -159,8 +159,12 @@ TEST_CASE("serf and chorus CLIs print the same against serf and chorus agents of
       return std::regex_replace(s, std::regex("rtt: [0-9]+\\.[0-9]{3} ms"), "rtt: X ms");
     };
     // Every agent needs a coordinate for every node first.
-    REQUIRE(eventually([] { return run_serf({"rtt", c1_rpc, "s1", "c2"}).exit_code == 0; }, 20s));
-    REQUIRE(eventually([] { return run_serf({"rtt", s1_rpc, "s2", "c2"}).exit_code == 0; }, 20s));
+    // An agent caches a member's coordinate when it probes that member or
+    // hears from it, so wait until both agents asked below know s2 and c2.
+    for (const auto& rpc : {s1_rpc, c1_rpc}) {
+      REQUIRE(eventually([&] { return run_serf({"rtt", rpc, "s2", "c2"}).exit_code == 0; }, 30s));
+      REQUIRE(eventually([&] { return run_serf({"rtt", rpc, "c2"}).exit_code == 0; }, 30s));
+    }
     const auto two = run4({"rtt", "s2", "c2"});
     all_same(two, mask);
     CHECK(mask(two.serf_c.out) == "Estimated s2 <-> c2 rtt: X ms\n");
