@@ -160,8 +160,9 @@ TEST_CASE("serf and chorus CLIs print the same against serf and chorus agents of
     };
     // Every agent needs a coordinate for every node first.
     // An agent caches a member's coordinate when it probes that member or
-    // hears from it, so wait until both agents asked below know s2 and c2.
+    // hears from it, so wait until both agents asked below know s1, s2 and c2.
     for (const auto& rpc : {s1_rpc, c1_rpc}) {
+      REQUIRE(eventually([&] { return run_serf({"rtt", rpc, "s1", "c2"}).exit_code == 0; }, 30s));
       REQUIRE(eventually([&] { return run_serf({"rtt", rpc, "s2", "c2"}).exit_code == 0; }, 30s));
       REQUIRE(eventually([&] { return run_serf({"rtt", rpc, "c2"}).exit_code == 0; }, 30s));
     }
