@@ -159,7 +159,7 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
     ++suspicions_refuted_;
     log_->info("{}", member_news_line(member_news::alive_again, name, addr.to_string(), suspected_by));
   }
-  // The transport's and the metrics listener's log callback: 0 debug, 1 info, 2+ warn.
+  // The transport's, mDNS's and the metrics listener's log callback: 0 debug, 1 info, 2+ warn.
   std::function<void(int, const std::string&)> leveled_log() {
     return [this](int level, const std::string& text) {
       if (level >= 2)
@@ -435,14 +435,7 @@ std::string daemon_impl::setup() {
           if (stopping_) return;
           join_addresses(std::move(addrs), cfg_.replay_on_join, [done](int n, std::string) { done(n); });
         },
-        [this](int level, const std::string& text) {
-          if (level >= 2)
-            log_->warn("{}", text);
-          else if (level == 1)
-            log_->info("{}", text);
-          else
-            log_->debug("{}", text);
-        });
+        leveled_log());
     if (auto e = mdns_->start(); !e.empty()) return "Error starting mDNS listener: " + e;
   }
 

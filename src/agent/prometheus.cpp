@@ -44,21 +44,10 @@ bool valid_sample(const family& f, const sample& s) {
 bool valid_metric_name(std::string_view name) { return valid_name(name, true); }
 bool valid_label_name(std::string_view name) { return valid_name(name, false); }
 
-std::string escape_help(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
-}
+namespace {
 
-std::string escape_label_value(std::string_view text) {
+// HELP text escapes backslash and newline; label values also the double quote.
+std::string escape(std::string_view text, bool quote) {
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
@@ -66,13 +55,18 @@ std::string escape_label_value(std::string_view text) {
       out += "\\\\";
     else if (c == '\n')
       out += "\\n";
-    else if (c == '"')
+    else if (c == '"' && quote)
       out += "\\\"";
     else
       out += c;
   }
   return out;
 }
+
+}  // namespace
+
+std::string escape_help(std::string_view text) { return escape(text, false); }
+std::string escape_label_value(std::string_view text) { return escape(text, true); }
 
 std::string format_value(double v) {
   if (std::isnan(v)) return "NaN";
