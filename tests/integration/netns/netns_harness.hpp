@@ -61,10 +61,11 @@ class namespaces {
       fs::remove_all("/etc/netns/" + *it, ec);  // files `ip netns exec` bind-mounts
     }
   }
-  // `name` must start with "chnf"; a stale namespace of that name (a crashed
-  // earlier run) is deleted first.
+  // `name` must start with "chnf" (or "chdns": netns_dns_test.cpp); a stale
+  // namespace of that name (a crashed earlier run) is deleted first.
   const std::string& add(const std::string& name) {
-    if (name.rfind("chnf", 0) != 0) throw std::runtime_error("namespace names must start with chnf");
+    if (name.rfind("chnf", 0) != 0 && name.rfind("chdns", 0) != 0)
+      throw std::runtime_error("namespace names must start with chnf or chdns");
     run({ip_binary, "netns", "del", name}, 10s);
     must({ip_binary, "netns", "add", name});
     names_.push_back(name);
