@@ -261,8 +261,17 @@ void serf_impl::queue_intent(bytes raw, std::uint64_t token) { queue(intents_q_,
 
 std::size_t serf_impl::broadcasts(std::size_t overhead, std::size_t limit, std::vector<bytes>& out) {
   const int tl = swim::retransmit_limit(cfg_.memberlist.retransmit_mult, members_.size());
+  // Serf's order: intents, then queries, then events. After a join storm
+  // the intents queue holds one join intent per member, each to be sent its
+  // transmit limit; so when queries or events wait, intents take at most
+  // half of the space and the rest goes to them first.
   std::size_t used = 0;
-  for (auto* q : {&intents_q_, &queries_q_, &events_q_}) {
+  const bool user_waiting = !queries_q_.empty() || !events_q_.empty();
+  if (!intents_q_.empty()) {
+    const std::size_t intent_limit = user_waiting ? limit / 2 : limit;
+    if (intent_limit > overhead) used += intents_q_.take(overhead, intent_limit, tl, out, finished_tokens_);
+  }
+  for (auto* q : {&queries_q_, &events_q_, &intents_q_}) {
     if (q->empty() || used + overhead >= limit) continue;
     used += q->take(overhead, limit - used, tl, out, finished_tokens_);
   }

@@ -79,6 +79,7 @@ class serf_impl final : public swim::runtime, public swim::delegate {
   bytes ack_payload() override;
   std::size_t broadcasts(std::size_t overhead, std::size_t limit, std::vector<bytes>& out) override;
   bool has_broadcasts() const override { return !intents_q_.empty() || !queries_q_.empty() || !events_q_.empty(); }
+  bool has_user_broadcasts() const override { return !queries_q_.empty() || !events_q_.empty(); }
 
   // --- commands (serf.cpp) ------------------------------------------------
   void start(const std::optional<restored_clocks>& restored);

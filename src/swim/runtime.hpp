@@ -143,6 +143,10 @@ class delegate {
   }
   // Whether broadcasts() has anything queued (lets gossip rounds skip early).
   virtual bool has_broadcasts() const { return false; }
+  // Messages users sent (Serf's events and queries, not its intents) are
+  // waiting: they are owed a share of every packet even while membership
+  // news fills the rest (config::user_packet_share).
+  virtual bool has_user_broadcasts() const { return false; }
 };
 
 }  // namespace chorus::swim
