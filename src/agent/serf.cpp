@@ -271,9 +271,10 @@ std::size_t serf_impl::broadcasts(std::size_t overhead, std::size_t limit, std::
     const std::size_t intent_limit = user_waiting ? limit / 2 : limit;
     if (intent_limit > overhead) used += intents_q_.take(overhead, intent_limit, tl, out, finished_tokens_);
   }
+  const int user_tl = std::max(tl, cfg_.min_user_transmits);
   for (auto* q : {&queries_q_, &events_q_, &intents_q_}) {
     if (q->empty() || used + overhead >= limit) continue;
-    used += q->take(overhead, limit - used, tl, out, finished_tokens_);
+    used += q->take(overhead, limit - used, q == &intents_q_ ? tl : user_tl, out, finished_tokens_);
   }
   return used;
 }

@@ -89,6 +89,12 @@ struct serf_config {
   duration recent_intent_timeout = 5min;
   duration broadcast_timeout = 5s;
   duration leave_propagate_delay = 1s;
+  // Serf's queries and events are sent at least this many times by each
+  // node that queues them. memberlist's limit, retransmit_mult *
+  // ceil(log10(N + 1)), is only 4 below N = 10, where each node then gets
+  // ~4 copies and misses one query in a few hundred; queries have no
+  // anti-entropy, so a missed key query leaves a rotation half done.
+  int min_user_transmits = 8;
 
   // Agent coalescing (serf.md 7, 8). 0 periods = deliver at once.
   duration coalesce_period = 3s, quiescent_period = 1s;            // member events
