@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   std::string stall_mode = "freeze";
   bool check_determinism = false;
   std::size_t repeat_seed_check = 0;
+  p.wire_every = 16;  // 10,000 nodes: encoding and decoding every table was a sixth of the run
   app.add_option("--nodes", p.nodes, "number of nodes")->required();
   app.add_option("--seconds", secs, "virtual seconds measured after warm-up")->required();
   app.add_option("--seed", p.seed, "root seed");
@@ -69,6 +70,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-broadcasts", p.max_broadcasts, "broadcast queue cap per node");
   app.add_flag("--warm-start", p.warm_start, "start from a formed cluster (no join storm)");
   app.add_flag("--chain", p.chain_join, "bootstrap as a chain (node i joins i-1)");
+  app.add_option("--wire-every", p.wire_every,
+                 "encode and decode every Nth push/pull table; hand the others to the receiving core as structs, "
+                 "charged at their exact encoded size (1: all through the codec, 0: none)");
   app.add_flag("--check-determinism", check_determinism, "run twice and assert identical traces");
   CLI11_PARSE(app, argc, argv);
   (void)repeat_seed_check;
@@ -108,7 +112,8 @@ int main(int argc, char** argv) {
         {"partition_at_s", partition_at},
         {"heal_at_s", heal_at},
         {"latency_matrix", p.latency_matrix},
-        {"warm_start", p.warm_start}}},
+        {"warm_start", p.warm_start},
+        {"wire_every", p.wire_every}}},
       {"converged", r.converged},
       {"warmup_s", r.warmup_s},
       {"join", to_json(r.join)},
@@ -130,6 +135,8 @@ int main(int argc, char** argv) {
       {"tcp_bytes_per_node_s", r.tcp_bytes_per_node_s},
       {"events", r.events},
       {"decode_errors", r.decode_errors},
+      {"push_pull_tables", r.push_pull_tables},
+      {"push_pull_tables_encoded", r.push_pull_tables_encoded},
       {"udp_oversize", r.udp_oversize},
       {"trace_hash", r.trace_hash},
       {"member_entries", r.member_entries},

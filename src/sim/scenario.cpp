@@ -70,6 +70,7 @@ scenario_result run_scenario(const scenario_params& p) {
   o.dead_node_reclaim_time = p.dead_node_reclaim_time;
   o.max_broadcasts = p.max_broadcasts;
   o.record_trace = p.record_trace;
+  o.wire_every = p.wire_every;
   simulator sim(o);
   if (!p.latency_matrix.empty()) {
     std::string err;
@@ -285,6 +286,8 @@ scenario_result run_scenario(const scenario_params& p) {
   r.tcp_bytes_per_node_s = static_cast<double>(t1.tcp_bytes - totals0.tcp_bytes) / node_seconds;
   r.events = t1.events;
   r.decode_errors = t1.decode_errors;
+  r.push_pull_tables = t1.push_pull_tables;
+  r.push_pull_tables_encoded = t1.push_pull_tables_encoded;
   r.stall_dropped = t1.stall_dropped;
   r.udp_oversize = t1.udp_oversize;
   r.trace_hash = sim.trace_hash();

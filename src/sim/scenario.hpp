@@ -37,6 +37,9 @@ struct scenario_params {
   duration join_spacing = 10ms;  // between successive joins at bootstrap
   duration max_warmup = 600s;    // give up waiting for convergence after this
   bool record_trace = false;
+  // options::wire_every: every Nth push/pull table through the codec, the
+  // others handed over as structs (1: all through the codec).
+  std::uint32_t wire_every = 1;
 };
 
 struct summary {
@@ -72,6 +75,7 @@ struct scenario_result {
   double msgs_per_node_s = 0, bytes_per_node_s = 0;  // UDP, measurement window
   double tcp_bytes_per_node_s = 0;
   std::uint64_t events = 0, decode_errors = 0, udp_oversize = 0;
+  std::uint64_t push_pull_tables = 0, push_pull_tables_encoded = 0;  // whole run
   std::uint64_t stall_dropped = 0;  // datagrams lost to a stalled node's full receive buffer
   std::uint64_t trace_hash = 0;
   std::vector<std::string> trace;

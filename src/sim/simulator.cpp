@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <stdexcept>
 
 #include "swim/codec.hpp"
 #include "swim/stream.hpp"
@@ -43,17 +44,24 @@ class simulator::node_runtime final : public swim::runtime {
   void set_timer(time_point at, swim::timer_token token) override {
     sim_.push({std::max(at, sim_.now_), 0, ev::timer, id_, id_, sim_.nodes_[id_].epoch, token, {}, {}});
   }
+  // A table the core keeps (a join's, sent to each seed): through the codec.
   void start_push_pull(const swim::address& to, swim::exchange_id id, const swim::push_pull& request,
                        time_point deadline) override {
-    swim::bytes data;
-    swim::encode_stream_body(request, data);
-    start_exchange(to, id, std::move(data), deadline, ev::pp_request, ev::pp_failed);
+    table_payload p;
+    swim::encode_stream_body(request, p.data);
+    p.size = p.data.size();
+    start_exchange(to, id, std::move(p), deadline, ev::pp_request, ev::pp_failed);
+  }
+  void start_push_pull(const swim::address& to, swim::exchange_id id, swim::push_pull&& request,
+                       time_point deadline) override {
+    start_exchange(to, id, sim_.pack(std::move(request)), deadline, ev::pp_request, ev::pp_failed);
   }
   void start_tcp_ping(const swim::address& to, swim::exchange_id id, const swim::ping& request,
                       time_point deadline) override {
-    swim::bytes data;
-    swim::encode_stream_body(request, data);
-    start_exchange(to, id, std::move(data), deadline, ev::ping_request, ev::ping_result);
+    table_payload p;
+    swim::encode_stream_body(request, p.data);
+    p.size = p.data.size();
+    start_exchange(to, id, std::move(p), deadline, ev::ping_request, ev::ping_result);
   }
   void member_changed(const swim::member_event& e) override {
     sim_.mix(static_cast<std::uint64_t>(e.kind) + 16 * (sim_.id_of(e.member.name) + 1));
@@ -82,11 +90,11 @@ class simulator::node_runtime final : public swim::runtime {
   }
 
  private:
-  void start_exchange(const swim::address& to, swim::exchange_id id, swim::bytes data, time_point deadline,
+  void start_exchange(const swim::address& to, swim::exchange_id id, table_payload payload, time_point deadline,
                       ev request_kind, ev fail_kind) {
     auto& t = sim_.totals_;
     ++t.tcp_exchanges;
-    t.tcp_bytes += data.size();
+    t.tcp_bytes += payload.size;
     const node_id dst = sim_.id_of_address(to);
     const std::uint32_t epoch = sim_.nodes_[id_].epoch;
     if (dst >= sim_.nodes_.size() || !sim_.nodes_[dst].up || sim_.net_.blocked(id_, dst) ||
@@ -97,13 +105,14 @@ class simulator::node_runtime final : public swim::runtime {
       return;
     }
     const duration d =
-        sim_.net_.tcp_connect(id_, dst, sim_.net_rng_) + sim_.net_.tcp_transfer(id_, dst, data.size(), sim_.net_rng_);
+        sim_.net_.tcp_connect(id_, dst, sim_.net_rng_) + sim_.net_.tcp_transfer(id_, dst, payload.size, sim_.net_rng_);
     if (sim_.now_ + d > deadline) {
       ++t.tcp_failed;
       sim_.push({deadline, 0, fail_kind, id_, dst, epoch, id, deadline, {}});
       return;
     }
-    sim_.push({sim_.now_ + d, 0, request_kind, dst, id_, epoch, id, deadline, std::move(data)});
+    sim_.push({sim_.now_ + d, 0, request_kind, dst, id_, epoch, id, deadline, std::move(payload.data),
+               std::move(payload.table), payload.size});
   }
 
   simulator& sim_;
@@ -240,8 +249,44 @@ void simulator::push(event e) {
     slot = static_cast<std::uint32_t>(slab_.size());
     slab_.emplace_back();
   }
-  queue_.push({e.at, e.seq, slot});
+  if (slot >> slot_bits) throw std::length_error("simulator: more than 2^24 pending events");
+  heap_push({e.at.time_since_epoch().count(), (e.seq << slot_bits) | slot});
   slab_[slot] = std::move(e);
+}
+
+void simulator::heap_push(queued q) {
+  // Sift up from the new leaf, moving parents down into the hole.
+  heap_.push_back(q);
+  std::size_t i = heap_.size() - 1 - heap_pad;
+  while (i > 0) {
+    const std::size_t parent = (i - 1) / 4;
+    if (!q.before(heap_[parent + heap_pad])) break;
+    heap_[i + heap_pad] = heap_[parent + heap_pad];
+    i = parent;
+  }
+  heap_[i + heap_pad] = q;
+}
+
+void simulator::heap_pop() {
+  // Move the last element into the root's hole and sift it down.
+  const queued last = heap_.back();
+  heap_.pop_back();
+  const std::size_t n = heap_.size() - heap_pad;
+  if (n == 0) return;
+  queued* h = heap_.data() + heap_pad;
+  std::size_t i = 0;
+  for (;;) {
+    const std::size_t first = 4 * i + 1;
+    if (first >= n) break;
+    std::size_t best = first;
+    const std::size_t end = std::min(first + 4, n);
+    for (std::size_t c = first + 1; c < end; ++c)
+      if (h[c].before(h[best])) best = c;
+    if (!h[best].before(last)) break;
+    h[i] = h[best];
+    i = best;
+  }
+  h[i] = last;
 }
 
 void simulator::mix(std::uint64_t v) {
@@ -260,10 +305,42 @@ void simulator::mix_bytes(std::span<const std::uint8_t> b) {
   for (; i < b.size(); ++i) trace_hash_ = (trace_hash_ ^ b[i]) * 1099511628211ULL;
 }
 
+void simulator::mix_table(std::size_t size, const swim::push_pull* t) {
+  mix(size);
+  if (!t) return;
+  // What the receiving core reads: name length, state, incarnation, port
+  // per node (names and addresses follow from the node ids in a simulation).
+  auto word = [this](std::uint64_t w) {
+    trace_hash_ = (trace_hash_ ^ w) * 1099511628211ULL;
+    trace_hash_ ^= trace_hash_ >> 32;
+  };
+  word(t->nodes.size() << 1 | (t->join ? 1 : 0));
+  for (const auto& n : t->nodes)
+    word(std::uint64_t{n.incarnation} | (std::uint64_t{static_cast<std::uint8_t>(n.state)} << 32) |
+         (std::uint64_t{n.port} << 40) | (std::uint64_t{n.name.size() & 0xff} << 56));
+  mix_bytes(t->user_state);
+}
+
+simulator::table_payload simulator::pack(swim::push_pull&& p) {
+  table_payload out;
+  out.size = swim::stream_body_size(p);
+  ++totals_.push_pull_tables;
+  if (opt_.wire_every != 0 && tables_sent_++ % opt_.wire_every == 0) {
+    ++totals_.push_pull_tables_encoded;
+    swim::encode_stream_body(p, out.data);
+    if (out.data.size() != out.size) ++totals_.decode_errors;  // the codec and stream_body_size disagree
+    out.size = out.data.size();
+  } else {
+    out.table = std::make_unique<swim::push_pull>(std::move(p));
+  }
+  return out;
+}
+
 void simulator::run_until(time_point t) {
-  while (!queue_.empty() && queue_.top().at <= t) {
-    const std::uint32_t slot = queue_.top().slot;
-    queue_.pop();
+  const std::int64_t end = t.time_since_epoch().count();
+  while (heap_.size() > heap_pad && heap_[heap_pad].at <= end) {
+    const auto slot = static_cast<std::uint32_t>(heap_[heap_pad].seq_slot & ((1u << slot_bits) - 1));
+    heap_pop();
     event e = std::move(slab_[slot]);
     slab_[slot].data = swim::bytes{};  // the slab keeps no payloads alive
     free_slots_.push_back(slot);
@@ -335,11 +412,23 @@ void simulator::dispatch(event& e) {
   ++totals_.events;
   mix(static_cast<std::uint64_t>(now_.time_since_epoch().count()));
   mix((std::uint64_t{e.node} << 8) | static_cast<std::uint64_t>(e.kind));
-  mix_bytes(e.data);
+  // A push/pull table is hashed as a table (whether it came as bytes or as
+  // a struct); everything else as its bytes.
+  const bool table_event = e.kind == ev::pp_request || e.kind == ev::pp_response;
+  swim::opened_stream opened;
+  const swim::push_pull* table = e.table.get();
+  if (table_event && !table) {
+    opened = swim::decode_stream(e.data, bare_stream());
+    table = opened.ok() ? std::get_if<swim::push_pull>(&opened.msg) : nullptr;
+  }
+  if (table_event)
+    mix_table(e.size(), table);
+  else
+    mix_bytes(e.data);
   if (opt_.record_trace)
     trace_.push_back(std::to_string(now_.time_since_epoch().count()) + " " + name_of(e.node) +
                      " kind=" + std::to_string(static_cast<int>(e.kind)) + " from=" + name_of(e.from) +
-                     " bytes=" + std::to_string(e.data.size()));
+                     " bytes=" + std::to_string(e.size()));
   swim::core& c = *nd.core;
   swim::runtime& rt = *nd.rt;
   switch (e.kind) {
@@ -353,34 +442,29 @@ void simulator::dispatch(event& e) {
       c.handle_timer(now_, e.token, rt);
       break;
     case ev::pp_request: {
-      auto req = swim::decode_stream(e.data, bare_stream());
-      auto* pp = req.ok() ? std::get_if<swim::push_pull>(&req.msg) : nullptr;
-      if (!pp) {
+      if (!table) {
         ++totals_.decode_errors;
         push({e.deadline, 0, ev::pp_failed, e.from, e.node, e.epoch, e.token, e.deadline, {}});
         break;
       }
-      swim::push_pull reply = c.handle_push_pull(now_, address_of(e.from), *pp, rt);
-      swim::bytes data;
-      swim::encode_stream_body(reply, data);
-      totals_.tcp_bytes += data.size();
-      const duration d = net_.tcp_transfer(e.node, e.from, data.size(), net_rng_);
+      table_payload reply = pack(c.handle_push_pull(now_, address_of(e.from), *table, rt));
+      totals_.tcp_bytes += reply.size;
+      const duration d = net_.tcp_transfer(e.node, e.from, reply.size, net_rng_);
       if (now_ + d > e.deadline) {
         ++totals_.tcp_failed;
         push({e.deadline, 0, ev::pp_failed, e.from, e.node, e.epoch, e.token, e.deadline, {}});
       } else {
-        push({now_ + d, 0, ev::pp_response, e.from, e.node, e.epoch, e.token, e.deadline, std::move(data)});
+        push({now_ + d, 0, ev::pp_response, e.from, e.node, e.epoch, e.token, e.deadline, std::move(reply.data),
+              std::move(reply.table), reply.size});
       }
       break;
     }
     case ev::pp_response: {
-      auto resp = swim::decode_stream(e.data, bare_stream());
-      auto* pp = resp.ok() ? std::get_if<swim::push_pull>(&resp.msg) : nullptr;
-      if (!pp) {
+      if (!table) {
         ++totals_.decode_errors;
         c.push_pull_failed(now_, e.token, rt);
       } else {
-        c.push_pull_completed(now_, e.token, *pp, rt);
+        c.push_pull_completed(now_, e.token, *table, rt);
       }
       break;
     }

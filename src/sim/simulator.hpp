@@ -4,8 +4,15 @@
 // One event queue ordered by (time, sequence number): pop what is due,
 // dispatch it to its node's core, push the core's outputs back. Nodes exchange
 // BYTES through the real codec (codec.hpp for datagrams, stream.hpp for TCP
-// exchanges), never structs, so every simulation is also a codec test and its
-// byte counts are honest. Instance state only: simulators can run side by
+// exchanges), so every simulation is also a codec test and its byte counts
+// are honest. One exception, for speed at scale (options::wire_every): a
+// push/pull table may be handed to the receiving core as the struct the
+// sender built, charged at its exact encoded size (stream_body_size);
+// encoding and decoding a 10,000-node table (~700 KB) was a sixth of a
+// 10,000-node run. Every wire_every-th table still goes through the codec
+// (its size checked against stream_body_size), and a table received either
+// way leaves the same trace, so runs with and without the shortcut can be
+// compared (tests/sim/swim/wire_test.cpp). Instance state only: simulators can run side by
 // side. Randomness: one root seed; each node's core and the network get their
 // own generator derived from it.
 //
@@ -22,7 +29,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <queue>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -40,6 +47,10 @@ struct options {
   bool reconnect = true;              // Serf-like reconnect of failed members
   duration reconnect_interval = 30s;  // Serf's ReconnectInterval
   bool record_trace = false;          // keep a text line per dispatched event
+  // Every wire_every-th push/pull table (request or reply) is encoded and
+  // decoded; the others are handed over as structs (see above). 1: all
+  // through the codec; 0: none (except Join tables, always encoded).
+  std::uint32_t wire_every = 1;
 };
 
 using node_id = std::uint32_t;
@@ -108,7 +119,8 @@ class simulator {
     std::uint64_t events = 0;
     std::uint64_t udp_packets = 0, udp_bytes = 0, udp_dropped = 0, udp_oversize = 0;
     std::uint64_t tcp_exchanges = 0, tcp_bytes = 0, tcp_failed = 0;
-    std::uint64_t decode_errors = 0;
+    std::uint64_t decode_errors = 0;  // includes encoded sizes that disagreed with stream_body_size
+    std::uint64_t push_pull_tables = 0, push_pull_tables_encoded = 0;
     std::uint64_t stall_dropped = 0;  // datagrams beyond a stalled node's receive buffer
   };
   // A stalled node's socket receive buffer: memberlist asks the kernel for
@@ -142,18 +154,31 @@ class simulator {
     std::uint64_t token;  // timer token, exchange id, or action index
     time_point deadline;  // TCP exchanges
     swim::bytes data;
+    std::unique_ptr<swim::push_pull> table = nullptr;  // a push/pull handed over without the codec
+    std::size_t table_size = 0;                        // its encoded size
+    std::size_t size() const { return table ? table_size : data.size(); }
   };
-  // The heap orders small keys; the events themselves sit in a slab with a
-  // free list (a 10,000-node run keeps ~10^5 events pending, and sifting
-  // 80-byte events through the heap cost more than dispatching them).
+  // A push/pull table on its way: bytes or the struct (options::wire_every).
+  struct table_payload {
+    swim::bytes data;
+    std::unique_ptr<swim::push_pull> table;
+    std::size_t size = 0;
+  };
+  table_payload pack(swim::push_pull&& p);
+  // The heap orders 16-byte keys; the events themselves sit in a slab with
+  // a free list (a 10,000-node run keeps ~10^5 events pending, and sifting
+  // 100-byte events through the heap cost more than dispatching them). The
+  // heap is 4-ary: a node's four children share a cache line, half the
+  // levels of a binary heap (each level was a cache miss at 10^5 events).
+  // The order is (time, sequence number), as before.
   struct queued {
-    time_point at;
-    std::uint64_t seq;
-    std::uint32_t slot;
+    std::int64_t at;         // microseconds
+    std::uint64_t seq_slot;  // sequence number << slot_bits | slab slot
+    bool before(const queued& o) const { return at != o.at ? at < o.at : seq_slot < o.seq_slot; }
   };
-  struct later {
-    bool operator()(const queued& a, const queued& b) const { return a.at != b.at ? a.at > b.at : a.seq > b.seq; }
-  };
+  static constexpr int slot_bits = 24;  // 16 M pending events; 2^40 events per run
+  void heap_push(queued q);
+  void heap_pop();
   class node_runtime;
   struct node {
     std::unique_ptr<swim::core> core;
@@ -172,6 +197,7 @@ class simulator {
   void make_core(node_id n);
   void mix(std::uint64_t v);
   void mix_bytes(std::span<const std::uint8_t> b);
+  void mix_table(std::size_t size, const swim::push_pull* t);
   swim::config make_config(node_id n) const;
 
   options opt_;
@@ -179,7 +205,21 @@ class simulator {
   swim::random_source net_rng_;
   network net_;
   std::vector<node> nodes_;
-  std::priority_queue<queued, std::vector<queued>, later> queue_;
+  // 4-ary min-heap; element i at heap_[i + 3] in 64-byte aligned storage, so
+  // that the children of i (4i+1 .. 4i+4) fill one cache line.
+  template <class T>
+  struct aligned_allocator {
+    using value_type = T;
+    aligned_allocator() = default;
+    template <class U>
+    aligned_allocator(const aligned_allocator<U>&) {}
+    T* allocate(std::size_t n) { return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{64})); }
+    void deallocate(T* p, std::size_t) { ::operator delete (p, std::align_val_t{64}); }
+    bool operator==(const aligned_allocator&) const { return true; }
+  };
+  static constexpr std::size_t heap_pad = 3;
+  std::vector<queued, aligned_allocator<queued>> heap_ = std::vector<queued, aligned_allocator<queued>>(heap_pad);
+  std::uint64_t tables_sent_ = 0;
   std::vector<event> slab_;
   std::vector<std::uint32_t> free_slots_;
   std::vector<std::function<void()>> actions_;

@@ -419,12 +419,17 @@ struct flat_writer {
 };
 }  // namespace
 
-void encode_push_node_state(const push_node_state& s, bytes& out) {
+std::size_t encoded_size(const push_node_state& s) {
   using fw = flat_writer;
   // 1 map header + 42 key bytes ("Addr" ... "Vsn" with their headers).
-  const std::size_t size = 1 + 42 + fw::bytes_size(s.addr) + fw::uint_size(s.incarnation) + fw::bytes_size(s.meta) +
-                           fw::raw_size(s.name.size()) + fw::uint_size(s.port) +
-                           fw::uint_size(static_cast<std::uint8_t>(s.state)) + fw::bytes_size(s.vsn);
+  return 1 + 42 + fw::bytes_size(s.addr) + fw::uint_size(s.incarnation) + fw::bytes_size(s.meta) +
+         fw::raw_size(s.name.size()) + fw::uint_size(s.port) + fw::uint_size(static_cast<std::uint8_t>(s.state)) +
+         fw::bytes_size(s.vsn);
+}
+
+void encode_push_node_state(const push_node_state& s, bytes& out) {
+  using fw = flat_writer;
+  const std::size_t size = encoded_size(s);
   const std::size_t at = out.size();
   out.resize(at + size);
   fw w{out.data() + at};

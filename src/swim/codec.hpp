@@ -106,6 +106,8 @@ decoded<compound_view> split_compound(std::span<const std::uint8_t> in);
 // Streams-only structures (§4.3), shared with stream.hpp.
 
 void encode_push_node_state(const push_node_state& s, bytes& out);
+// Bytes encode_push_node_state appends for `s`, without encoding it.
+std::size_t encoded_size(const push_node_state& s);
 decoded<push_node_state> decode_push_node_state(std::span<const std::uint8_t> in, std::size_t* consumed);
 
 }  // namespace chorus::swim

@@ -83,6 +83,12 @@ class runtime {
   // report it with core::push_pull_completed, or core::push_pull_failed once
   // `deadline` passes or the exchange breaks.
   virtual void start_push_pull(const address& to, exchange_id id, const push_pull& request, time_point deadline) = 0;
+  // The same when the core hands over a table it no longer needs (a
+  // temporary): a runtime that can use it without a copy (the simulator)
+  // overrides this; the default encodes through the overload above.
+  virtual void start_push_pull(const address& to, exchange_id id, push_pull&& request, time_point deadline) {
+    start_push_pull(to, id, static_cast<const push_pull&>(request), deadline);
+  }
 
   // The fallback probe (10.3): send `request` over TCP and report with
   // core::tcp_ping_completed(id, ok) by `deadline` at the latest.

@@ -157,6 +157,22 @@ void encode_stream_body(const push_pull& v, bytes& out) {
   out.insert(out.end(), v.user_state.begin(), v.user_state.end());
 }
 
+std::size_t stream_body_size(const push_pull& v) {
+  // The header is a few bytes: encode it rather than repeat its layout.
+  bytes header;
+  push_pull empty;
+  empty.join = v.join;
+  encode_stream_body(empty, header);
+  // Only the two counts differ from the empty table's header: each is a
+  // msgpack uint, 1 byte while <= 0x7f.
+  auto uint_size = [](std::uint64_t n) -> std::size_t {
+    return n <= 0x7f ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : n <= 0xffffffffULL ? 5 : 9;
+  };
+  std::size_t size = header.size() - 2 + uint_size(v.nodes.size()) + uint_size(v.user_state.size());
+  for (const auto& s : v.nodes) size += encoded_size(s);
+  return size + v.user_state.size();
+}
+
 void encode_stream_body(const stream_message& m, bytes& out) {
   std::visit(
       [&](const auto& v) {

@@ -54,6 +54,9 @@ void encode_stream_body(const stream_message& m, bytes& out);
 // The same for a push/pull without first copying it into a stream_message
 // (a 10,000-node table is 10,000 node states to copy).
 void encode_stream_body(const push_pull& m, bytes& out);
+// The size of what encode_stream_body(m, out) appends, without encoding it
+// (the simulator charges the bytes of a push/pull it hands over as a struct).
+std::size_t stream_body_size(const push_pull& m);
 
 struct stream_layers {
   std::optional<std::string> label;
