@@ -29,8 +29,16 @@ struct lifeguard_config {
   bool buddy_system = true;
   // Nacks from ping-req intermediaries feed the health score (13.4).
   bool nacks = true;
+  // chorus refinement, not in memberlist (wire-compatible): a suspicion that
+  // expires without its k independent confirmations (so it ran the full,
+  // unshrunk timeout on one accuser's word) is re-checked with one probe
+  // before it becomes dead. If the suspect answers, we hold a stale view (we
+  // missed its refutation): a push/pull with it repairs that instead of a
+  // false failure. Confirmed suspicions (the usual crash) die at once as
+  // before. See docs/swim.md, "10 % loss".
+  bool recheck_unconfirmed = true;
 
-  static lifeguard_config off() { return {false, false, false, false}; }
+  static lifeguard_config off() { return {false, false, false, false, false}; }
 };
 
 struct config {

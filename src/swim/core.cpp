@@ -226,6 +226,12 @@ void core::handle_timer(time_point now, timer_token token, runtime& rt) {
     case timer_kind::suspicion:
       suspicion_fired(now, t.node, rt);
       break;
+    case timer_kind::recheck_direct:
+      recheck_direct_timeout(now, t.node, t.seq, rt);
+      break;
+    case timer_kind::precheck:
+      precheck(now, t.node, rt);
+      break;
   }
   finish_tokens(rt);
 }
@@ -238,7 +244,22 @@ std::optional<ack> core::handle_stream_ping(const ping& p) const {
 void core::tcp_ping_completed(time_point now, exchange_id id, bool ok, runtime& rt) {
   auto it = exchanges_.find(id);
   if (it == exchanges_.end()) return;
+  const std::uint32_t recheck_seq = it->second.recheck_seq;
   exchanges_.erase(it);
+  if (recheck_seq != 0) {
+    if (auto r = rechecks_.find(recheck_seq); r != rechecks_.end()) {
+      const std::string node = r->second;
+      if (auto s = suspicions_.find(node); s != suspicions_.end() && s->second.recheck_seq == recheck_seq) {
+        s->second.recheck_tcp_pending = false;
+        if (ok)
+          recheck_answered(now, node, recheck_seq, rt);
+        else if (s->second.recheck_window_over)
+          suspicion_fired(now, node, rt);  // the grace wait is over: decide now
+      }
+    }
+    finish_tokens(rt);
+    return;
+  }
   if (!probe_.active || probe_.tcp_id != id) return;
   probe_.tcp_pending = false;
   probe_.tcp_ok = ok;
@@ -290,14 +311,22 @@ void core::probe_node(time_point now, std::size_t idx, runtime& rt) {
   probe_.target_addr = members_.addr(e);
   probe_.sent = now;
 
+  send_probe_ping(probe_.seq, e, target, probe_.target_addr, rt);
+  const duration window = awareness_.scale(cfg_.probe_interval);
+  probe_direct_timer_ = arm(now + cfg_.probe_timeout, {timer_kind::probe_direct, probe_.seq}, rt);
+  probe_window_timer_ = arm(now + window, {timer_kind::probe_window, probe_.seq}, rt);
+}
+
+void core::send_probe_ping(std::uint32_t seq, const member_entry& e, const std::string& target, const address& to,
+                           runtime& rt) {
   ping p;
-  p.seq_no = probe_.seq;
+  p.seq_no = seq;
   p.node = target;
   p.source_addr = cfg_.advertise.ip_bytes();
   p.source_port = cfg_.advertise.port;
   p.source_node = cfg_.name;
   if (e.state == member_state::alive || !cfg_.lifeguard.buddy_system) {
-    send_message(probe_.target_addr, p, rt);
+    send_message(to, p, rt);
   } else {
     // Buddy system: tell the suspect directly, so it can refute now.
     bytes parts[2];
@@ -305,11 +334,49 @@ void core::probe_node(time_point now, std::size_t idx, runtime& rt) {
     encode(suspect{e.incarnation, target, cfg_.name}, parts[1]);
     bytes packet;
     encode_compound(parts, packet);
-    send_raw(probe_.target_addr, std::move(packet), members_.pmax(e) >= 5, rt);
+    send_raw(to, std::move(packet), members_.pmax(e) >= 5, rt);
   }
-  const duration window = awareness_.scale(cfg_.probe_interval);
-  probe_direct_timer_ = arm(now + cfg_.probe_timeout, {timer_kind::probe_direct, probe_.seq}, rt);
-  probe_window_timer_ = arm(now + window, {timer_kind::probe_window, probe_.seq}, rt);
+}
+
+std::vector<std::size_t> core::send_ping_reqs(std::uint32_t seq, const std::string& target, const member_entry& te,
+                                              bool want_nacks, int& expected_nacks, runtime& rt) {
+  indirect_ping ind;
+  ind.seq_no = seq;
+  ind.target = members_.addr(te).ip_bytes();
+  ind.port = te.port;
+  ind.node = target;
+  ind.source_addr = cfg_.advertise.ip_bytes();
+  ind.source_port = cfg_.advertise.port;
+  ind.source_node = cfg_.name;
+  const auto helpers = random_members(static_cast<std::size_t>(std::max(0, cfg_.indirect_checks)),
+                                      [&](const member_entry& m, std::string_view n) {
+                                        return is_self(n) || n == target || m.state != member_state::alive;
+                                      });
+  std::vector<address> helper_addrs;
+  for (auto h : helpers) helper_addrs.push_back(members_.addr(members_.at(h)));
+  for (std::size_t i = 0; i < helpers.size(); ++i) {
+    ind.nack = want_nacks && members_.pmax(members_.at(helpers[i])) >= 4;
+    if (ind.nack) ++expected_nacks;
+    ++stats_.indirect_probes;
+    send_message(helper_addrs[i], ind, rt);
+  }
+  return helpers;
+}
+
+std::optional<exchange_id> core::start_tcp_ping(std::uint32_t seq, const std::string& target, const member_entry& te,
+                                                const address& to, time_point deadline, runtime& rt) {
+  if (cfg_.disable_tcp_pings || members_.pmax(te) < 3) return std::nullopt;
+  ping p;
+  p.seq_no = seq;
+  p.node = target;
+  p.source_addr = cfg_.advertise.ip_bytes();
+  p.source_port = cfg_.advertise.port;
+  p.source_node = cfg_.name;
+  const exchange_id id = next_exchange_++;
+  exchanges_[id] = exchange{0, true};
+  ++stats_.tcp_pings;
+  rt.start_tcp_ping(to, id, p, deadline);
+  return id;
 }
 
 void core::probe_direct_timeout(time_point now, std::uint32_t seq, runtime& rt) {
@@ -318,40 +385,13 @@ void core::probe_direct_timeout(time_point now, std::uint32_t seq, runtime& rt) 
   auto idx = members_.find(probe_.target);
   if (!idx) return;
   const member_entry target = members_.at(*idx);
-
-  indirect_ping ind;
-  ind.seq_no = seq;
-  ind.target = members_.addr(target).ip_bytes();
-  ind.port = target.port;
-  ind.node = probe_.target;
-  ind.source_addr = cfg_.advertise.ip_bytes();
-  ind.source_port = cfg_.advertise.port;
-  ind.source_node = cfg_.name;
-  const auto helpers = random_members(static_cast<std::size_t>(std::max(0, cfg_.indirect_checks)),
-                                      [&](const member_entry& m, std::string_view n) {
-                                        return is_self(n) || n == probe_.target || m.state != member_state::alive;
-                                      });
-  std::vector<address> helper_addrs;
-  for (auto h : helpers) helper_addrs.push_back(members_.addr(members_.at(h)));
-  for (auto h : helpers) probe_.helpers.emplace_back(members_.name(h));
-  for (std::size_t i = 0; i < helpers.size(); ++i) {
-    ind.nack = cfg_.lifeguard.nacks && members_.pmax(members_.at(helpers[i])) >= 4;
-    if (ind.nack) ++probe_.expected_nacks;
-    ++stats_.indirect_probes;
-    send_message(helper_addrs[i], ind, rt);
-  }
-  if (!cfg_.disable_tcp_pings && members_.pmax(target) >= 3) {
-    ping p;
-    p.seq_no = seq;
-    p.node = probe_.target;
-    p.source_addr = cfg_.advertise.ip_bytes();
-    p.source_port = cfg_.advertise.port;
-    p.source_node = cfg_.name;
+  const std::string name = probe_.target;
+  for (auto h : send_ping_reqs(seq, name, target, cfg_.lifeguard.nacks, probe_.expected_nacks, rt))
+    probe_.helpers.emplace_back(members_.name(h));
+  if (auto id = start_tcp_ping(seq, name, target, probe_.target_addr,
+                               probe_.sent + awareness_.scale(cfg_.probe_interval), rt)) {
     probe_.tcp_pending = true;
-    probe_.tcp_id = next_exchange_++;
-    exchanges_[probe_.tcp_id] = exchange{0, true};
-    ++stats_.tcp_pings;
-    rt.start_tcp_ping(probe_.target_addr, probe_.tcp_id, p, probe_.sent + awareness_.scale(cfg_.probe_interval));
+    probe_.tcp_id = *id;
   }
   (void)now;
 }
@@ -450,6 +490,13 @@ void core::on_ack(time_point now, const ack& a, runtime& rt) {
     disarm(r.timer);
     send_message(r.requester, ack{r.requester_seq, {}}, rt);  // forwarded acks carry no payload
     return;
+  }
+  if (!rechecks_.empty()) {
+    if (auto r = rechecks_.find(a.seq_no); r != rechecks_.end()) {
+      const std::string node = r->second;
+      recheck_answered(now, node, a.seq_no, rt);
+      return;
+    }
   }
   if (!probe_.active || probe_.seq != a.seq_no) return;  // late or unknown: ignored
   if (probe_.direct_stage) rt.ping_complete(probe_.target, now - probe_.sent, a.payload);

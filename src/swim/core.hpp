@@ -63,6 +63,11 @@ struct core_stats {
   std::uint64_t probes = 0, probe_failures = 0;
   std::uint64_t indirect_probes = 0, tcp_pings = 0;
   std::uint64_t suspicions_raised = 0;  // by our own failed probes
+  // Unconfirmed suspicions re-checked at expiry (lifeguard.recheck_unconfirmed),
+  // and those whose suspect answered (each a false failure avoided).
+  // Confirmed suspicions are probed in the last probe interval before their
+  // deadline instead (prechecks); answers to either count in rechecks_answered.
+  std::uint64_t suspicion_rechecks = 0, suspicion_prechecks = 0, rechecks_answered = 0;
   std::uint64_t refutations = 0;
   std::uint64_t push_pulls_started = 0, push_pulls_skipped = 0, push_pulls_refused = 0;
   std::uint64_t gossip_packets = 0;
@@ -142,13 +147,15 @@ class core {
     probe_direct,
     probe_window,
     relay_timeout,
-    suspicion
+    suspicion,
+    recheck_direct,
+    precheck
   };
   struct pending_timer {
     pending_timer(timer_kind k, std::uint32_t s = 0, std::string n = {}) : kind(k), seq(s), node(std::move(n)) {}
     timer_kind kind;
-    std::uint32_t seq = 0;  // probe/relay sequence number
-    std::string node;       // suspicion: the suspect
+    std::uint32_t seq = 0;  // probe/relay/recheck sequence number
+    std::string node;       // suspicion, recheck: the suspect
   };
   // Pending timers by token: open addressing with linear probing and
   // backward-shift deletion (no tombstones). Every node arms and fires ~10
@@ -230,15 +237,29 @@ class core {
     bool want_nack = false;
     timer_token timer = 0;
   };
+  // An unconfirmed suspicion's life (lifeguard.recheck_unconfirmed): it
+  // waits its timeout (waiting), then is re-checked by one probe whose
+  // window end is the suspicion timer (rechecking); if the suspect answered,
+  // it waits a bounded time for the push/pull with it, or a refutation, to
+  // clear it (reprieve). Dead at the end of rechecking or reprieve.
+  enum class suspicion_stage : std::uint8_t { waiting, rechecking, reprieve };
   struct suspicion_state {
     suspicion s;
     std::uint32_t incarnation;
     time_point state_change;
     timer_token timer = 0;
+    suspicion_stage stage = suspicion_stage::waiting;
+    // The re-check probe (rechecking), or a confirmed suspicion's precheck
+    // (waiting; recheck_direct_timer first starts it, then its ping-reqs).
+    std::uint32_t recheck_seq = 0;
+    timer_token recheck_direct_timer = 0;
+    exchange_id recheck_tcp_id = 0;
+    bool recheck_tcp_pending = false, recheck_window_over = false;
   };
   struct exchange {
     std::uint64_t join_id = 0;  // 0 = periodic push/pull
     bool tcp_ping = false;
+    std::uint32_t recheck_seq = 0;  // a TCP ping of a suspicion re-check
   };
   struct join_state {
     int pending = 0, ok = 0, failed = 0;
@@ -262,6 +283,14 @@ class core {
   void on_ack(time_point now, const ack& a, runtime& rt);
   void on_nack(const nack& n);
   void relay_timeout(std::uint32_t seq, runtime& rt);
+  void send_probe_ping(std::uint32_t seq, const member_entry& e, const std::string& target, const address& to,
+                       runtime& rt);
+  // Ping-reqs for `target` through up to indirect_checks alive members;
+  // returns the helpers' indices and counts the nacks asked for.
+  std::vector<std::size_t> send_ping_reqs(std::uint32_t seq, const std::string& target, const member_entry& te,
+                                          bool want_nacks, int& expected_nacks, runtime& rt);
+  std::optional<exchange_id> start_tcp_ping(std::uint32_t seq, const std::string& target, const member_entry& te,
+                                            const address& to, time_point deadline, runtime& rt);
 
   // gossip (core.cpp)
   void gossip_tick(time_point now, runtime& rt);
@@ -282,6 +311,11 @@ class core {
   void dead_node(time_point now, const dead& d, runtime& rt);
   void refute(std::size_t idx, std::uint32_t accused, runtime& rt);
   void suspicion_fired(time_point now, const std::string& node, runtime& rt);
+  void start_recheck(time_point now, const std::string& node, suspicion_state& st, runtime& rt);
+  void recheck_direct_timeout(time_point now, const std::string& node, std::uint32_t seq, runtime& rt);
+  void precheck(time_point now, const std::string& node, runtime& rt);
+  void recheck_answered(time_point now, const std::string& node, std::uint32_t seq, runtime& rt);
+  void drop_suspicion(std::unordered_map<std::string, suspicion_state>::iterator it);
   void broadcast(std::string key, const message& m, std::uint64_t token = 0);
   void notify(member_event_kind kind, member_state previous, std::size_t idx, runtime& rt);
   member_info info(std::size_t idx) const;
@@ -307,6 +341,7 @@ class core {
   probe_state probe_;
   std::unordered_map<std::uint32_t, relay_state> relays_;  // by our local seq
   std::unordered_map<std::string, suspicion_state> suspicions_;
+  std::unordered_map<std::uint32_t, std::string> rechecks_;  // re-check probe seq -> suspect
   timer_table timers_;
   timer_token next_token_ = 1;
   timer_token probe_timer_ = 0, gossip_timer_ = 0, push_pull_timer_ = 0;

@@ -94,10 +94,7 @@ void core::alive_node(time_point now, const alive& a, bool bootstrap, runtime& r
     if (!about_us && a.incarnation <= e.incarnation && !new_address) return;  // 5
     if (about_us && a.incarnation < e.incarnation) return;
   }
-  if (auto s = suspicions_.find(a.node); s != suspicions_.end()) {  // 6
-    disarm(s->second.timer);
-    suspicions_.erase(s);
-  }
+  if (auto s = suspicions_.find(a.node); s != suspicions_.end()) drop_suspicion(s);  // 6
   auto& e = members_.at(idx);
   if (!bootstrap && about_us) {  // 7
     if (a.incarnation == e.incarnation && same_bytes(a.meta, members_.meta(e)) && same_bytes(a.vsn, members_.vsn(e)))
@@ -134,8 +131,24 @@ void core::suspect_node(time_point now, const suspect& s, runtime& rt) {
       rt.suspicion_confirmed(s.node, s.from);
       broadcast(s.node, s);
       // Re-arm at the shrunken deadline (fires at once if already past).
-      disarm(it->second.timer);
-      it->second.timer = arm(std::max(now, it->second.s.deadline()), {timer_kind::suspicion, 0, s.node}, rt);
+      // Not while a re-check runs: its timer is the probe window or the
+      // reprieve, and a late confirmation of a stale incarnation must not
+      // cut them short (the suspect has just answered, or may yet).
+      if (it->second.stage == suspicion_stage::waiting) {
+        suspicion_state& st = it->second;
+        disarm(st.timer);
+        st.timer = arm(std::max(now, st.s.deadline()), {timer_kind::suspicion, 0, s.node}, rt);
+        // Confirmed: dead at the deadline as in memberlist, no re-check
+        // after it (a crash must not be detected later). But the same probe
+        // (ping, then ping-reqs; no TCP) run in the last probe interval
+        // before it costs no time and still saves a node that we alone hold
+        // stale (it refuted, we missed the alive, and the confirmers
+        // suspected it before they heard the refutation).
+        if (cfg_.lifeguard.recheck_unconfirmed && st.s.confirmations() >= st.s.expected() &&
+            st.recheck_direct_timer == 0 && st.recheck_seq == 0 && st.s.deadline() - cfg_.probe_timeout > now)
+          st.recheck_direct_timer =
+              arm(std::max(now, st.s.deadline() - cfg_.probe_interval), {timer_kind::precheck, 0, s.node}, rt);
+      }
     }
     return;
   }
@@ -160,28 +173,166 @@ void core::suspect_node(time_point now, const suspect& s, runtime& rt) {
   rt.member_suspected(info(*found), s.from);
 }
 
+void core::drop_suspicion(std::unordered_map<std::string, suspicion_state>::iterator it) {
+  suspicion_state& st = it->second;
+  disarm(st.timer);
+  disarm(st.recheck_direct_timer);
+  if (st.recheck_seq != 0) rechecks_.erase(st.recheck_seq);
+  if (st.recheck_tcp_pending) exchanges_.erase(st.recheck_tcp_id);
+  suspicions_.erase(it);
+}
+
+// The suspicion timer: the timeout, then (re-check) the probe window's end,
+// then (reprieve) the reprieve's end.
+//
+// Why the re-check (lifeguard.recheck_unconfirmed; memberlist declares dead
+// here at once). A suspicion that reaches its timeout without its k
+// independent confirmations rests on one accuser's failed probe, and was
+// mostly not shared: either the suspect refuted and the others heard it, or
+// the others could still reach it. If we alone missed the refutation (its
+// alive, sent 4 x log10 N times per holder, can miss a node under loss), our
+// dead message is ignored by everyone else but is still a false failure here
+// (a member-failed event in Serf). One more probe costs one probe window and
+// tells the cases apart: an answer means the suspect lives and our
+// incarnation for it is stale, so we pull its state with a push/pull, which
+// merges its refuting alive by the normal rules. A confirmed suspicion (the
+// usual crash: several probers fail independently) dies at once as before;
+// it was probed in its last probe interval instead (precheck, armed in
+// suspect_node), so an answer there also ends in a push/pull, not dead.
 void core::suspicion_fired(time_point now, const std::string& node, runtime& rt) {
   auto it = suspicions_.find(node);
   if (it == suspicions_.end()) return;
-  const suspicion_state st = it->second;
-  suspicions_.erase(it);
+  suspicion_state& st = it->second;
+  disarm(st.timer);  // fired, or decided early (a failed re-check TCP ping after the window)
   auto found = members_.find(node);
-  if (!found) return;
-  const auto& e = members_.at(*found);
   // Still the same suspicion? (no refutation or other change since)
-  if (e.state != member_state::suspect || e.incarnation != st.incarnation || e.state_change() != st.state_change)
+  if (!found || members_.at(*found).state != member_state::suspect ||
+      members_.at(*found).incarnation != st.incarnation || members_.at(*found).state_change() != st.state_change) {
+    drop_suspicion(it);
     return;
-  dead_node(now, dead{st.incarnation, node, cfg_.name}, rt);
+  }
+  switch (st.stage) {
+    case suspicion_stage::waiting:
+      if (cfg_.lifeguard.recheck_unconfirmed && st.s.confirmations() < st.s.expected()) {
+        start_recheck(now, node, st, rt);
+        return;
+      }
+      break;
+    case suspicion_stage::rechecking:
+      if (st.recheck_tcp_pending && !st.recheck_window_over) {
+        // As for a normal probe: the TCP ping reports by its deadline (the
+        // window's end); one probe timeout of grace if the runtime is late.
+        st.recheck_window_over = true;
+        st.timer = arm(now + cfg_.probe_timeout, {timer_kind::suspicion, 0, node}, rt);
+        return;
+      }
+      break;
+    case suspicion_stage::reprieve:
+      break;
+  }
+  const dead d{st.incarnation, node, cfg_.name};
+  drop_suspicion(it);
+  dead_node(now, d, rt);
+}
+
+void core::precheck(time_point now, const std::string& node, runtime& rt) {
+  auto it = suspicions_.find(node);
+  if (it == suspicions_.end() || it->second.stage != suspicion_stage::waiting) return;
+  suspicion_state& st = it->second;
+  st.recheck_direct_timer = 0;
+  const auto idx = members_.find(node);
+  if (!idx) return;
+  const member_entry e = members_.at(*idx);
+  if (e.state != member_state::suspect || e.incarnation != st.incarnation) return;
+  ++stats_.suspicion_prechecks;
+  st.recheck_seq = ++seq_no_;
+  rechecks_[st.recheck_seq] = node;
+  send_probe_ping(st.recheck_seq, e, node, members_.addr(e), rt);
+  if (now + cfg_.probe_timeout < st.s.deadline())
+    st.recheck_direct_timer = arm(now + cfg_.probe_timeout, {timer_kind::recheck_direct, st.recheck_seq, node}, rt);
+}
+
+// A normal probe out of turn (the regular probe, if one runs, is untouched):
+// a ping with the accusation attached (buddy system), ping-reqs through k
+// members after probe_timeout, and the TCP fallback; the suspicion timer
+// becomes the probe window's end.
+void core::start_recheck(time_point now, const std::string& node, suspicion_state& st, runtime& rt) {
+  const auto idx = members_.find(node);
+  if (!idx) return;
+  const member_entry e = members_.at(*idx);
+  ++stats_.suspicion_rechecks;
+  st.stage = suspicion_stage::rechecking;
+  st.recheck_seq = ++seq_no_;
+  rechecks_[st.recheck_seq] = node;
+  send_probe_ping(st.recheck_seq, e, node, members_.addr(e), rt);
+  st.recheck_direct_timer = arm(now + cfg_.probe_timeout, {timer_kind::recheck_direct, st.recheck_seq, node}, rt);
+  st.timer = arm(now + awareness_.scale(cfg_.probe_interval), {timer_kind::suspicion, 0, node}, rt);
+}
+
+void core::recheck_direct_timeout(time_point now, const std::string& node, std::uint32_t seq, runtime& rt) {
+  auto it = suspicions_.find(node);
+  if (it == suspicions_.end() || it->second.stage == suspicion_stage::reprieve || it->second.recheck_seq != seq) return;
+  suspicion_state& st = it->second;
+  st.recheck_direct_timer = 0;
+  const auto idx = members_.find(node);
+  if (!idx) return;
+  const member_entry e = members_.at(*idx);
+  // No nacks asked: a re-check's outcome does not feed our health score
+  // (the regular probes do that).
+  int no_nacks = 0;
+  (void)send_ping_reqs(seq, node, e, false, no_nacks, rt);
+  if (st.stage != suspicion_stage::rechecking) return;  // a precheck: ends at the deadline, no TCP
+  // The window's end: the suspicion timer armed by start_recheck.
+  const time_point deadline = now - cfg_.probe_timeout + awareness_.scale(cfg_.probe_interval);
+  if (auto id = start_tcp_ping(seq, node, e, members_.addr(e), deadline, rt)) {
+    exchanges_[*id].recheck_seq = seq;
+    st.recheck_tcp_id = *id;
+    st.recheck_tcp_pending = true;
+  }
+}
+
+// The suspect answered the re-check (directly, through a helper or over
+// TCP): it is alive and our view of it is stale. Pull its state: its own
+// entry (alive, the refuting incarnation) merges by the normal rules and
+// clears the suspicion. Until then the suspicion stays, with a bounded
+// reprieve: one more maximum suspicion timeout (never less than a TCP
+// exchange's deadline). That is as long again as a lone accusation is ever
+// given, ample for the push/pull (tcp_timeout) or a refutation by gossip;
+// a suspect we can ping but whose state we cannot obtain for that long is
+// then declared dead as memberlist would have, rather than held forever.
+void core::recheck_answered(time_point now, const std::string& node, std::uint32_t seq, runtime& rt) {
+  auto it = suspicions_.find(node);
+  if (it == suspicions_.end() || it->second.stage == suspicion_stage::reprieve || it->second.recheck_seq != seq) return;
+  suspicion_state& st = it->second;
+  const auto idx = members_.find(node);
+  if (!idx) return;
+  ++stats_.rechecks_answered;
+  rechecks_.erase(seq);
+  st.recheck_seq = 0;
+  disarm(st.recheck_direct_timer);
+  disarm(st.timer);
+  if (st.recheck_tcp_pending) {
+    exchanges_.erase(st.recheck_tcp_id);
+    st.recheck_tcp_pending = false;
+  }
+  st.stage = suspicion_stage::reprieve;
+  st.timer = arm(now + std::max(st.s.max_timeout(), cfg_.tcp_timeout), {timer_kind::suspicion, 0, node}, rt);
+  if (push_pulls_in_flight_ >= cfg_.max_concurrent_push_pulls) {
+    ++stats_.push_pulls_skipped;  // the reprieve's end decides
+    return;
+  }
+  const exchange_id id = next_exchange_++;
+  exchanges_[id] = exchange{0, false};
+  ++push_pulls_in_flight_;
+  ++stats_.push_pulls_started;
+  rt.start_push_pull(members_.addr(members_.at(*idx)), id, local_state(false), now + cfg_.tcp_timeout);
 }
 
 void core::dead_node(time_point now, const dead& d, runtime& rt) {
   auto found = members_.find(d.node);
   if (!found) return;  // 1
   if (d.incarnation < members_.at(*found).incarnation) return;
-  if (auto s = suspicions_.find(d.node); s != suspicions_.end()) {  // 2
-    disarm(s->second.timer);
-    suspicions_.erase(s);
-  }
+  if (auto s = suspicions_.find(d.node); s != suspicions_.end()) drop_suspicion(s);  // 2
   auto& e = members_.at(*found);
   if (e.dead_or_left()) return;
   if (is_self(d.node)) {  // 3

@@ -1,6 +1,7 @@
 #include "swim/member_table.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 namespace chorus::swim {
@@ -122,9 +123,15 @@ void member_table::set_vsn(member_entry& e, std::span<const std::uint8_t> v) {
   for (auto b : packed) key = (key << 8) | b;
   release_vsn(e);
   if (packed[0] == 0) return;
+  if (last_vsn_ != 0 && vsns_[last_vsn_ - 1].refs > 0 && vsns_[last_vsn_ - 1].v == packed) {
+    e.vsn = last_vsn_;
+    ++vsns_[e.vsn - 1].refs;
+    return;
+  }
   if (auto it = vsn_ids_.find(key); it != vsn_ids_.end()) {
     e.vsn = it->second;
     ++vsns_[e.vsn - 1].refs;
+    last_vsn_ = e.vsn;
     return;
   }
   std::uint16_t id = 0;
@@ -142,37 +149,56 @@ void member_table::set_vsn(member_entry& e, std::span<const std::uint8_t> v) {
   vsns_[id - 1] = vsn_value{packed, 1};
   vsn_ids_.emplace(key, id);
   e.vsn = id;
+  last_vsn_ = id;
 }
 
 std::optional<std::size_t> member_table::find(std::string_view n) const {
   if (index_.empty()) return std::nullopt;
   const std::size_t mask = index_.size() - 1;
-  for (std::size_t slot = hash(n) & mask;; slot = (slot + 1) & mask) {
+  const std::uint64_t h = hash(n);
+  const std::uint32_t t = tag(h), idx_mask = index_mask();
+  for (std::size_t slot = h & mask;; slot = (slot + 1) & mask) {
     const std::uint32_t v = index_[slot];
     if (v == 0) return std::nullopt;
-    if (name(entries_[v - 1]) == n) return v - 1;
+    if ((v & ~idx_mask) != t) continue;
+    const auto& e = entries_[(v & idx_mask) - 1];
+    if (e.name_len == n.size() && std::memcmp(names_.data() + e.name_off, n.data(), n.size()) == 0)
+      return (v & idx_mask) - 1;
   }
 }
 
 void member_table::index_insert(std::uint32_t idx) {
   const std::size_t mask = index_.size() - 1;
-  for (std::size_t slot = hash(name(entries_[idx])) & mask;; slot = (slot + 1) & mask) {
+  const std::uint64_t h = hash(name(entries_[idx]));
+  for (std::size_t slot = h & mask;; slot = (slot + 1) & mask) {
     if (index_[slot] == 0) {
-      index_[slot] = idx + 1;
+      index_[slot] = (idx + 1) | tag(h);
       return;
     }
   }
 }
 
-void member_table::rebuild_index() {
+void member_table::rebuild_index(std::size_t for_entries) {
+  const std::size_t n = std::max(entries_.size(), for_entries);
   std::size_t cap = 16;
-  while (cap * 3 < entries_.size() * 4 + 4) cap *= 2;  // load factor <= 3/4
+  while (cap * 3 < n * 4 + 4) cap *= 2;  // load factor <= 3/4
   index_.assign(cap, 0);
+  index_bits_ = 1;  // entry index + 1 <= cap needs log2(cap) + 1 bits
+  while ((std::size_t{1} << index_bits_) <= cap) ++index_bits_;
   for (std::uint32_t i = 0; i < entries_.size(); ++i) index_insert(i);
 }
 
 void member_table::grow_index() {
   if (index_.empty() || (entries_.size() + 1) * 4 > index_.size() * 3) rebuild_index();
+}
+
+void member_table::reserve(std::size_t entries) {
+  if (entries <= entries_.capacity()) return;
+  // Names: as long as the current ones on average (a simulation's are).
+  const std::size_t avg = entries_.empty() ? 8 : names_.size() / entries_.size() + 1;
+  names_.reserve(std::max(names_.capacity(), entries * avg));
+  entries_.reserve(entries);
+  if (index_.empty() || entries * 4 > index_.size() * 3) rebuild_index(entries);
 }
 
 std::size_t member_table::insert(std::string_view n, random_source& rng) {
@@ -195,9 +221,10 @@ std::size_t member_table::insert(std::string_view n, random_source& rng) {
   } else {
     if (pos != last) {
       const std::size_t mask = index_.size() - 1;
+      const std::uint32_t idx_mask = index_mask();
       for (std::size_t slot = hash(name(entries_[last])) & mask;; slot = (slot + 1) & mask)
-        if (index_[slot] == pos + 1) {
-          index_[slot] = static_cast<std::uint32_t>(last + 1);
+        if ((index_[slot] & idx_mask) == pos + 1) {
+          index_[slot] = (index_[slot] & ~idx_mask) | static_cast<std::uint32_t>(last + 1);
           break;
         }
     }

@@ -66,6 +66,7 @@ class suspicion {
   int confirmations() const { return confirmations_; }
   int expected() const { return k_; }
   duration timeout() const { return suspicion_timeout(min_, max_, k_, confirmations_); }
+  duration max_timeout() const { return max_; }
   time_point deadline() const { return start_ + timeout(); }
 
  private:

@@ -98,37 +98,44 @@ scenario_result lossy_run(bool lifeguard, std::uint64_t s) {
 }
 }  // namespace
 
-// The issue asked for zero false failures here with Lifeguard on. A faithful
-// model of memberlist does not give that, and no implementation of its
-// protocol can (docs/swim.md, "10% loss"): about 1.6e-3 of probes fail
-// falsely (direct 19% x all three indirect paths 4% x TCP fallback ~20%,
-// because a lost SYN costs the 1 s initial SYN timeout and only 500 ms of
-// the probe window are left), ~590 false suspicions per run; each is
-// refuted within ~0.3 s, but the refuting alive is transmitted
-// 4 x ceil(log10 201) = 12 times per holder and reaches a given node only
-// with probability 1 - e^(-12 x 0.9) ~ 1 - 2e-5. A node that misses it and is
-// not repaired by a push/pull (every 120 s at N = 200) within the suspicion
-// timeout declares the node dead: ~1-2 expected per run with Lifeguard
-// (55 s timeout; seed 3 gives 4, seed 11 gives 1), ~2 without (9.2 s). What Lifeguard and memberlist do
-// guarantee, and what is checked: such a failure stays one stale node's
-// view (the others hold the refutation and ignore its dead message), and it
-// is rare.
-TEST_CASE("ten_percent_loss_false_failures_are_rare_and_never_agreed_on", "[sim][lifeguard]") {
+// The issue's acceptance: zero false failures with Lifeguard on at 10 %
+// uniform loss, N = 200, 30 virtual minutes; the same run without Lifeguard
+// shows how many it prevents.
+//
+// Where false failures come from here (docs/swim.md, "10 % loss"): about
+// 1.6e-3 of probes of a healthy node fail (direct 19 % x all three indirect
+// paths 4 % x TCP fallback ~20 %), ~590 false suspicions per run. Each is
+// refuted within ~0.3 s, but the refuting alive reaches a given node only
+// with probability 1 - e^(-12 x 0.9) ~ 1 - 2e-5 (4 x ceil(log10 201) = 12
+// transmissions per holder). A node that holds the suspicion and misses the
+// refutation declares the suspect dead when its timer expires, alone (the
+// others hold the newer incarnation and ignore its dead message), but it is
+// a false failure all the same: memberlist as specified gives ~1-3 per run
+// with or without Lifeguard (seed 3: 3 and 3).
+//
+// chorus's refinement (lifeguard.recheck_unconfirmed, wire-compatible): a
+// suspicion that expires without its k independent confirmations, so on one
+// accuser's word, is probed once more (ping with the accusation attached,
+// ping-reqs, TCP fallback) before it is declared dead; a suspicion that has
+// them is probed the same way (no TCP) during the last probe interval
+// before its deadline, so a crash is not detected any later. A suspect that
+// answers is alive and our incarnation for it is stale: a push/pull with it
+// merges its refutation and clears the suspicion. Under --lifeguard off
+// (plain SWIM) none of this runs, so "off" is memberlist's behaviour.
+TEST_CASE("ten_percent_loss_gives_zero_false_failures_with_lifeguard", "[sim][lifeguard]") {
   const auto s = seed(3);
   const auto on = lossy_run(true, s);
   const auto off = lossy_run(false, s);
   INFO("seed=" << s << "\nlifeguard on: " << describe(on) << "\nlifeguard off: " << describe(off));
   WARN("10% loss, N=200, " << (sanitized ? 300 : 1800) << " s: false failures with Lifeguard " << on.false_failures
-                           << " (" << on.false_failed_nodes << " nodes, at most " << on.false_failure_max_observers
-                           << " observer each), without " << off.false_failures << " (" << off.false_failed_nodes
-                           << " nodes, at most " << off.false_failure_max_observers << "); false suspicions "
+                           << ", without " << off.false_failures << " (" << off.false_failed_nodes << " nodes, at most "
+                           << off.false_failure_max_observers << " observer each); false suspicions "
                            << on.false_suspicions << " vs " << off.false_suspicions);
   CHECK(on.false_suspicions > 0);  // the scenario does provoke suspicions
-  CHECK(on.false_failure_max_observers <= 1);
+  CHECK(on.false_failures == 0);
+  // Without Lifeguard the stale-observer failures stay single-observer
+  // views: the rest of the cluster never agrees.
   CHECK(off.false_failure_max_observers <= 1);
-  // ~1 expected per 30 minutes (see above); 5 would mean refutations are
-  // being lost at several times the rate the transmit limit implies.
-  CHECK(on.false_failures <= 5);
 }
 
 namespace {

@@ -148,8 +148,18 @@ TEST_CASE("suspect_target_is_pinged_with_the_accusation_attached", "[probe][life
   FAIL("never probed a suspect");
 }
 
+namespace {
+// memberlist's behaviour: an expired suspicion is dead at once (the chorus
+// re-check of unconfirmed suspicions is tested in recheck_test.cpp).
+config without_recheck() {
+  config c = config::lan(name_of(0), addr_of(0));
+  c.lifeguard.recheck_unconfirmed = false;
+  return c;
+}
+}  // namespace
+
 TEST_CASE("suspicion_expires_into_dead_after_the_lifeguard_timeout", "[suspicion]") {
-  one_node n;
+  one_node n(without_recheck());
   for (int i = 1; i <= 9; ++i) n.learn(i);  // 10 nodes: k = 2, min 4 s, max 24 s
   n.receive(2, suspect{1, name_of(1), name_of(2)});
   const time_point t0 = n.now;
@@ -162,7 +172,7 @@ TEST_CASE("suspicion_expires_into_dead_after_the_lifeguard_timeout", "[suspicion
 }
 
 TEST_CASE("independent_confirmations_shorten_the_suspicion", "[suspicion]") {
-  one_node n;
+  one_node n(without_recheck());
   for (int i = 1; i <= 9; ++i) n.learn(i);
   n.receive(2, suspect{1, name_of(1), name_of(2)});
   n.advance(2s);
