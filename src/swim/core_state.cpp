@@ -428,6 +428,7 @@ bool core::verify_protocol(const push_pull& remote) const {
 }
 
 void core::restore(time_point now, std::span<const push_node_state> nodes, runtime& rt) {
+  members_.reserve(members_.size() + nodes.size());
   for (const auto& r : nodes) {
     if (is_self(r.name) || r.name.empty() || r.name.size() > 0xffff || members_.find(r.name)) continue;
     const std::size_t idx = members_.insert(r.name, rng_);
