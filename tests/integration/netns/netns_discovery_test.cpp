@@ -133,20 +133,8 @@ TEST_CASE("a host name is accepted as -advertise and -join and resolved", "[netn
                                                  "127.77.0.2 gossip-two.test\n";
   enter_ns in(n);
   agents a("netns-advertise");
-  auto agent = [&](const std::string& name, const std::string& ip, std::vector<std::string> flags, bool wait = true) {
-    std::vector<std::string> argv{ip_binary,
-                                  "netns",
-                                  "exec",
-                                  n,
-                                  chorus_binary,
-                                  "agent",
-                                  "-node=" + name,
-                                  "-bind=" + ip + ":7946",
-                                  "-rpc-addr=" + ip + ":7373",
-                                  "-log-level=debug"};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    a.start("", name, argv, wait ? ip + ":7373" : "");
-  };
+  auto agent = [&](const std::string& name, const std::string& ip, const std::vector<std::string>& flags,
+                   bool wait = true) { a.chorus_exec(n, name, ip, flags, wait); };
   agent("h1", "127.77.0.1", {"-advertise=gossip-one.test"});
   agent("h2", "127.77.0.2", {"-advertise=gossip-two.test:7946", "-join=gossip-one.test"});
   const bool met = eventually([&] { return both_alive({"127.77.0.1:7373", "127.77.0.2:7373"}, 2); }, 15s);

@@ -33,23 +33,10 @@ struct dns_ns {
   }
 };
 
-// `chorus agent` bound to ip:7946 (RPC ip:7373), exec'd by `ip netns exec`
-// so that it sees the namespace's /etc/hosts. With `wait`, returns once the
-// RPC answers.
-void start(agents& a, const dns_ns& d, const std::string& name, const std::string& ip, std::vector<std::string> flags,
-           bool wait = true) {
-  std::vector<std::string> argv{ip_binary,
-                                "netns",
-                                "exec",
-                                d.name,
-                                chorus_binary,
-                                "agent",
-                                "-node=" + name,
-                                "-bind=" + ip + ":7946",
-                                "-rpc-addr=" + ip + ":7373",
-                                "-log-level=debug"};
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  a.start("", name, argv, wait ? ip + ":7373" : "");
+// `chorus agent` in the test's namespace, seeing its /etc/hosts.
+void start(agents& a, const dns_ns& d, const std::string& name, const std::string& ip,
+           const std::vector<std::string>& flags, bool wait = true) {
+  a.chorus_exec(d.name, name, ip, flags, wait);
 }
 
 std::size_t count(const std::string& text, const std::string& needle) {

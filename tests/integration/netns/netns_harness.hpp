@@ -191,13 +191,27 @@ class agents {
   // `chorus agent` bound to ip:7946 with RPC on ip:7373.
   agent& chorus(const std::string& ns, const std::string& name, const std::string& ip,
                 std::vector<std::string> flags = {}) {
+    return start(ns, name, chorus_argv(name, ip, flags), ip + ":7373");
+  }
+  // The same through `ip netns exec ns`, which also bind-mounts the
+  // namespace's /etc/netns/NS files (its own /etc/hosts). Without `wait`,
+  // returns at once (for agents expected to exit).
+  agent& chorus_exec(const std::string& ns, const std::string& name, const std::string& ip,
+                     const std::vector<std::string>& flags, bool wait = true) {
+    std::vector<std::string> argv{ip_binary, "netns", "exec", ns};
+    const auto rest = chorus_argv(name, ip, flags);
+    argv.insert(argv.end(), rest.begin(), rest.end());
+    return start("", name, argv, wait ? ip + ":7373" : "");
+  }
+  static std::vector<std::string> chorus_argv(const std::string& name, const std::string& ip,
+                                              const std::vector<std::string>& flags) {
     std::vector<std::string> argv{chorus_binary, "agent", "-node=" + name, "-bind=" + ip + ":7946",
                                   "-rpc-addr=" + ip + ":7373"};
     bool level = false;
     for (const auto& f : flags) level = level || f.rfind("-log-level", 0) == 0;
     if (!level) argv.push_back("-log-level=debug");
     argv.insert(argv.end(), flags.begin(), flags.end());
-    return start(ns, name, argv, ip + ":7373");
+    return argv;
   }
 
   agent& get(const std::string& name) {
