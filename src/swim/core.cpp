@@ -317,14 +317,19 @@ void core::probe_node(time_point now, std::size_t idx, runtime& rt) {
   probe_window_timer_ = arm(now + window, {timer_kind::probe_window, probe_.seq}, rt);
 }
 
-void core::send_probe_ping(std::uint32_t seq, const member_entry& e, const std::string& target, const address& to,
-                           runtime& rt) {
+ping core::make_ping(std::uint32_t seq, const std::string& target) const {
   ping p;
   p.seq_no = seq;
   p.node = target;
   p.source_addr = cfg_.advertise.ip_bytes();
   p.source_port = cfg_.advertise.port;
   p.source_node = cfg_.name;
+  return p;
+}
+
+void core::send_probe_ping(std::uint32_t seq, const member_entry& e, const std::string& target, const address& to,
+                           runtime& rt) {
+  const ping p = make_ping(seq, target);
   if (e.state == member_state::alive || !cfg_.lifeguard.buddy_system) {
     send_message(to, p, rt);
   } else {
@@ -366,12 +371,7 @@ std::vector<std::size_t> core::send_ping_reqs(std::uint32_t seq, const std::stri
 std::optional<exchange_id> core::start_tcp_ping(std::uint32_t seq, const std::string& target, const member_entry& te,
                                                 const address& to, time_point deadline, runtime& rt) {
   if (cfg_.disable_tcp_pings || members_.pmax(te) < 3) return std::nullopt;
-  ping p;
-  p.seq_no = seq;
-  p.node = target;
-  p.source_addr = cfg_.advertise.ip_bytes();
-  p.source_port = cfg_.advertise.port;
-  p.source_node = cfg_.name;
+  const ping p = make_ping(seq, target);
   const exchange_id id = next_exchange_++;
   exchanges_[id] = exchange{0, true};
   ++stats_.tcp_pings;
@@ -466,12 +466,7 @@ void core::on_indirect_ping(time_point now, const address& from, const indirect_
   r.want_nack = ind.nack;
   r.timer = arm(now + cfg_.probe_timeout, {timer_kind::relay_timeout, local}, rt);
   relays_[local] = r;
-  ping p;
-  p.seq_no = local;
-  p.node = ind.node;
-  p.source_addr = cfg_.advertise.ip_bytes();
-  p.source_port = cfg_.advertise.port;
-  p.source_node = cfg_.name;
+  const ping p = make_ping(local, ind.node);
   send_message(address::from(ind.target, ind.port ? ind.port : cfg_.advertise.port), p, rt);
 }
 

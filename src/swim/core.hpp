@@ -283,6 +283,8 @@ class core {
   void on_ack(time_point now, const ack& a, runtime& rt);
   void on_nack(const nack& n);
   void relay_timeout(std::uint32_t seq, runtime& rt);
+  // A ping for `target` with our address as its source (10.1).
+  ping make_ping(std::uint32_t seq, const std::string& target) const;
   void send_probe_ping(std::uint32_t seq, const member_entry& e, const std::string& target, const address& to,
                        runtime& rt);
   // Ping-reqs for `target` through up to indirect_checks alive members;
