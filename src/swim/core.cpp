@@ -614,6 +614,10 @@ void core::push_pull_tick(time_point now, runtime& rt) {
   const auto peer = random_members(
       1, [&](const member_entry& m, std::string_view n) { return is_self(n) || m.state != member_state::alive; });
   if (peer.empty()) return;
+  start_sync(now, members_.addr(members_.at(peer[0])), rt);
+}
+
+void core::start_sync(time_point now, const address& to, runtime& rt) {
   if (push_pulls_in_flight_ >= cfg_.max_concurrent_push_pulls) {
     ++stats_.push_pulls_skipped;
     return;
@@ -622,7 +626,7 @@ void core::push_pull_tick(time_point now, runtime& rt) {
   exchanges_[id] = exchange{0, false};
   ++push_pulls_in_flight_;
   ++stats_.push_pulls_started;
-  rt.start_push_pull(members_.addr(members_.at(peer[0])), id, local_state(false), now + cfg_.tcp_timeout);
+  rt.start_push_pull(to, id, local_state(false), now + cfg_.tcp_timeout);
 }
 
 void core::push_pull_completed(time_point now, exchange_id id, const push_pull& remote, runtime& rt) {

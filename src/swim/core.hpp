@@ -297,6 +297,9 @@ class core {
   // gossip (core.cpp)
   void gossip_tick(time_point now, runtime& rt);
   void push_pull_tick(time_point now, runtime& rt);
+  // An anti-entropy push/pull with `to`, unless max_concurrent_push_pulls
+  // are in flight (then counted as skipped).
+  void start_sync(time_point now, const address& to, runtime& rt);
   void restagger_push_pull(time_point now, runtime& rt);
   void send_message(const address& to, const message& m, runtime& rt);
   void send_raw(const address& to, bytes packet, bool crc, runtime& rt);

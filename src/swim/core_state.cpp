@@ -317,15 +317,7 @@ void core::recheck_answered(time_point now, const std::string& node, std::uint32
   }
   st.stage = suspicion_stage::reprieve;
   st.timer = arm(now + std::max(st.s.max_timeout(), cfg_.tcp_timeout), {timer_kind::suspicion, 0, node}, rt);
-  if (push_pulls_in_flight_ >= cfg_.max_concurrent_push_pulls) {
-    ++stats_.push_pulls_skipped;  // the reprieve's end decides
-    return;
-  }
-  const exchange_id id = next_exchange_++;
-  exchanges_[id] = exchange{0, false};
-  ++push_pulls_in_flight_;
-  ++stats_.push_pulls_started;
-  rt.start_push_pull(members_.addr(members_.at(*idx)), id, local_state(false), now + cfg_.tcp_timeout);
+  start_sync(now, members_.addr(members_.at(*idx)), rt);  // if skipped (cap), the reprieve's end decides
 }
 
 void core::dead_node(time_point now, const dead& d, runtime& rt) {
