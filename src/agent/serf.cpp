@@ -255,6 +255,7 @@ void serf_impl::queue(swim::broadcast_queue& q, bytes raw, std::uint64_t token) 
   msg.push_back(static_cast<std::uint8_t>(swim::message_type::user));
   msg.insert(msg.end(), raw.begin(), raw.end());
   q.push({}, std::move(msg), token, finished_tokens_);
+  if (&q != &intents_q_) gossip_now_ = true;
 }
 
 void serf_impl::queue_intent(bytes raw, std::uint64_t token) { queue(intents_q_, std::move(raw), token); }
@@ -280,6 +281,10 @@ std::size_t serf_impl::broadcasts(std::size_t overhead, std::size_t limit, std::
 }
 
 void serf_impl::finish() {
+  if (gossip_now_ && core_) {
+    gossip_now_ = false;
+    core_->gossip_now(now_, *this);
+  }
   while (!finished_tokens_.empty()) {
     auto tokens = std::move(finished_tokens_);
     finished_tokens_.clear();

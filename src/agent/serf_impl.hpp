@@ -116,6 +116,9 @@ class serf_impl final : public swim::runtime, public swim::delegate {
   query_buffer queries_;
   swim::broadcast_queue intents_q_, queries_q_, events_q_;
   std::vector<std::uint64_t> finished_tokens_;
+  // A query or event was queued during this call: finish() asks the core
+  // for a gossip round at once (core::gossip_now), outside the core's call.
+  bool gossip_now_ = false;
   std::uint64_t next_broadcast_token_ = 1;
 
   vivaldi::client coord_client_;

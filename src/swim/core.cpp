@@ -563,6 +563,12 @@ void core::send_message(const address& to, const message& m, runtime& rt) {
   send_raw(to, std::move(packet), false, rt);
 }
 
+void core::gossip_now(time_point now, runtime& rt) {
+  if (last_eager_gossip_ && now - *last_eager_gossip_ < cfg_.gossip_interval / 4) return;
+  last_eager_gossip_ = now;
+  gossip_tick(now, rt);
+}
+
 void core::gossip_tick(time_point now, runtime& rt) {
   if (broadcasts_.empty() && user_broadcasts_.empty() && !(delegate_ && delegate_->has_broadcasts())) return;
   const auto targets = random_members(static_cast<std::size_t>(std::max(0, cfg_.gossip_nodes)),

@@ -94,6 +94,12 @@ class core {
   // Queues a user (Serf) broadcast to piggyback; `name` != "" replaces the
   // queued one of that name. Payload excludes the 0x08 type byte.
   void queue_user_broadcast(std::span<const std::uint8_t> payload, std::string name = {});
+  // A gossip round now, not at the next tick, for news users wait on (a
+  // user event or query just queued): each hop then costs a network delay
+  // instead of up to a gossip interval. Transmits count as usual, so the
+  // copies sent stay within the transmit limit; rounds closer together than
+  // a quarter interval are skipped (the tick sends those).
+  void gossip_now(time_point now, runtime& rt);
 
   // Installs members from a snapshot (e.g. a converged cluster's table) as
   // if learned long ago: no gossip queued, no events. For simulations that
@@ -350,6 +356,7 @@ class core {
   timer_table timers_;
   timer_token next_token_ = 1;
   timer_token probe_timer_ = 0, gossip_timer_ = 0, push_pull_timer_ = 0;
+  std::optional<time_point> last_eager_gossip_;
   timer_token probe_direct_timer_ = 0, probe_window_timer_ = 0;
   std::unordered_map<exchange_id, exchange> exchanges_;
   std::unordered_map<std::uint64_t, join_state> joins_;

@@ -146,6 +146,37 @@ TEST_CASE("a user event sent right after a join storm reaches every node quickly
   CHECK(took <= 1.0);
 }
 
+// In a quiet cluster a node relays a new event at once (core::gossip_now)
+// instead of holding it until its next 200 ms gossip tick, so each of the
+// ~log(N) hops costs a network delay, not half a gossip interval on average.
+TEST_CASE("a user event in a quiet cluster is relayed without waiting for gossip ticks", "[sim][serf]") {
+  cluster c(test_seed() + 10);
+  const std::size_t n = 100;
+  form(c, n);
+  c.run_for(120s);  // the join storm's gossip is spent
+  const std::string payload = "quiet";
+  const time_point sent = c.now();
+  REQUIRE(c.with(7, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) {
+             return s.user_event(now, "quiet", swim::bytes(payload.begin(), payload.end()), false, rt);
+           }).empty());
+  const auto has_it = [&](std::size_t i) {
+    for (const auto& e : c.seen(i).user_events)
+      if (e.name == "quiet") return true;
+    return false;
+  };
+  const bool all = c.run_until_true(
+      [&] {
+        for (std::size_t i = 0; i < n; ++i)
+          if (!has_it(i)) return false;
+        return true;
+      },
+      10s, 10ms);
+  const double took = std::chrono::duration<double>(c.now() - sent).count();
+  WARN("N=" << n << ": user event in a quiet cluster reached every node in " << took << " s");
+  REQUIRE(all);
+  CHECK(took <= 0.4);  // 0.5-0.95 s when relays wait for their tick
+}
+
 TEST_CASE("a query collects a response from every node", "[sim][serf]") {
   cluster c(test_seed() + 2);
   c.responder = [](std::size_t n, const agent::query_event& q) -> std::optional<std::string> {
