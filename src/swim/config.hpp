@@ -109,6 +109,12 @@ struct config {
   // memberlist refuses the 129th concurrent push/pull (10.2); we also cap the
   // ones we start.
   int max_concurrent_push_pulls = 128;
+  // After a successful join, the first periodic push/pull comes early: at a
+  // random point within [1, 2) x (transmit limit x gossip interval), when
+  // the gossip of a join storm is spent. A node that joined before others
+  // of a storm and missed their alives otherwise waits for a random point
+  // of the 30-60 s push/pull interval. It moves a push/pull, adds none.
+  bool early_sync_after_join = true;
   // memberlist's receive queues hold 1024 messages each (13.2).
   std::size_t handoff_queue_depth = 1024;
   // A node's meta (Serf tags) may not exceed this (section 12).

@@ -616,6 +616,15 @@ void core::restagger_push_pull(time_point now, runtime& rt) {
   push_pull_timer_ = arm(now + stagger(rng_, push_pull_interval()), {timer_kind::push_pull_tick}, rt);
 }
 
+void core::sync_soon_after_join(time_point now, runtime& rt) {
+  if (push_pull_timer_ == 0) return;
+  // The nodes of a join storm gossip each other's alives for about this
+  // long; what we missed by then only a push/pull brings.
+  const duration spent = cfg_.gossip_interval * transmit_limit();
+  disarm(push_pull_timer_);
+  push_pull_timer_ = arm(now + spent + stagger(rng_, spent), {timer_kind::push_pull_tick}, rt);
+}
+
 void core::push_pull_tick(time_point now, runtime& rt) {
   const auto peer = random_members(
       1, [&](const member_entry& m, std::string_view n) { return is_self(n) || m.state != member_state::alive; });
@@ -649,6 +658,7 @@ void core::push_pull_completed(time_point now, exchange_id id, const push_pull& 
     ++stats_.push_pulls_refused;
   }
   if (join_id) {
+    if (ok && cfg_.early_sync_after_join) sync_soon_after_join(now, rt);
     auto js = joins_.find(join_id);
     if (js != joins_.end()) {
       (ok ? js->second.ok : js->second.failed)++;

@@ -307,6 +307,9 @@ class core {
   // are in flight (then counted as skipped).
   void start_sync(time_point now, const address& to, runtime& rt);
   void restagger_push_pull(time_point now, runtime& rt);
+  // config::early_sync_after_join: the next periodic push/pull once the
+  // join's gossip is spent.
+  void sync_soon_after_join(time_point now, runtime& rt);
   void send_message(const address& to, const message& m, runtime& rt);
   void send_raw(const address& to, bytes packet, bool crc, runtime& rt);
   // Fills `parts` with broadcasts within `limit` bytes (2 bytes of compound
