@@ -141,8 +141,9 @@ scenario_result run_scenario(const scenario_params& p) {
     // action so the core is not re-entered from its own runtime call.
     sim.at(t, [&, n] {
       if (sim.up(n))
-        sim.core(n).queue_user_broadcast(std::span<const std::uint8_t>(
-            reinterpret_cast<const std::uint8_t*>(bcast_payload.data()), bcast_payload.size()));
+        sim.queue_user_broadcast(
+            n, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bcast_payload.data()),
+                                             bcast_payload.size()));
     });
   };
 
@@ -183,8 +184,8 @@ scenario_result run_scenario(const scenario_params& p) {
   probe_node = sim.add_node();
   ++up_count;
   sim.join(probe_node, {static_cast<node_id>(rng.below(p.nodes))});
-  sim.core(0).queue_user_broadcast(
-      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bcast_payload.data()), bcast_payload.size()));
+  sim.queue_user_broadcast(0, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bcast_payload.data()),
+                                                            bcast_payload.size()));
 
   auto pick_victim = [&]() -> std::optional<node_id> {
     for (int tries = 0; tries < 100; ++tries) {

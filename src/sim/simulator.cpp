@@ -224,6 +224,10 @@ void simulator::stall(node_id n, duration d, stall_mode mode) {
   nodes_[n].stall_kind = mode;
 }
 
+void simulator::queue_user_broadcast(node_id n, std::span<const std::uint8_t> payload) {
+  nodes_[n].core->queue_user_broadcast(now_, payload, *nodes_[n].rt);
+}
+
 void simulator::leave(node_id n) {
   if (nodes_[n].up) nodes_[n].core->leave(now_, *nodes_[n].rt);
 }

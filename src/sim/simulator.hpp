@@ -104,6 +104,8 @@ class simulator {
   bool up(node_id n) const { return nodes_[n].up; }
   bool stalled(node_id n) const { return nodes_[n].stalled_until > now_; }
   swim::core& core(node_id n) { return *nodes_[n].core; }
+  // A user broadcast queued at node n now (swim::core::queue_user_broadcast).
+  void queue_user_broadcast(node_id n, std::span<const std::uint8_t> payload);
   static std::string name_of(node_id n) { return "n" + std::to_string(n); }
   static swim::address address_of(node_id n);
   // Inverse of name_of; size() when not a simulator name.

@@ -127,13 +127,14 @@ bool core::set_meta(time_point now, bytes meta, runtime& rt) {
   return true;
 }
 
-void core::queue_user_broadcast(std::span<const std::uint8_t> payload, std::string name) {
+void core::queue_user_broadcast(time_point now, std::span<const std::uint8_t> payload, runtime& rt, std::string name) {
   bytes msg;
   msg.reserve(payload.size() + 1);
   msg.push_back(static_cast<std::uint8_t>(message_type::user));
   msg.insert(msg.end(), payload.begin(), payload.end());
   user_broadcasts_.push(std::move(name), std::move(msg), 0, finished_);
   finished_.clear();  // user items carry no tokens
+  wake_gossip(now, rt);
 }
 
 // ---------------------------------------------------------------------------
@@ -205,8 +206,13 @@ void core::handle_timer(time_point now, timer_token token, runtime& rt) {
       probe_tick(now, rt);
       break;
     case timer_kind::gossip_tick:
-      gossip_timer_ = arm(now + cfg_.gossip_interval, {timer_kind::gossip_tick}, rt);
+      gossip_timer_ = 0;
       gossip_tick(now, rt);
+      if (has_gossip()) {
+        gossip_timer_ = arm(now + cfg_.gossip_interval, {timer_kind::gossip_tick}, rt);
+      } else {
+        gossip_parked_at_ = now;
+      }
       break;
     case timer_kind::push_pull_tick:
       push_pull_timer_ = arm(now + push_pull_interval(), {timer_kind::push_pull_tick}, rt);
@@ -569,8 +575,20 @@ void core::gossip_now(time_point now, runtime& rt) {
   gossip_tick(now, rt);
 }
 
+bool core::has_gossip() const {
+  return !broadcasts_.empty() || !user_broadcasts_.empty() || (delegate_ && delegate_->has_broadcasts());
+}
+
+void core::wake_gossip(time_point now, runtime& rt) {
+  if (!gossip_parked_at_ || gossip_timer_ != 0) return;
+  // The next tick of the parked timer's phase, as if it had kept ticking.
+  const auto ticks = (now - *gossip_parked_at_) / cfg_.gossip_interval + 1;
+  gossip_timer_ = arm(*gossip_parked_at_ + ticks * cfg_.gossip_interval, {timer_kind::gossip_tick}, rt);
+  gossip_parked_at_.reset();
+}
+
 void core::gossip_tick(time_point now, runtime& rt) {
-  if (broadcasts_.empty() && user_broadcasts_.empty() && !(delegate_ && delegate_->has_broadcasts())) return;
+  if (!has_gossip()) return;
   const auto targets = random_members(static_cast<std::size_t>(std::max(0, cfg_.gossip_nodes)),
                                       [&](const member_entry& m, std::string_view n) {
                                         if (is_self(n)) return true;

@@ -93,7 +93,10 @@ class core {
   bool set_meta(time_point now, bytes meta, runtime& rt);
   // Queues a user (Serf) broadcast to piggyback; `name` != "" replaces the
   // queued one of that name. Payload excludes the 0x08 type byte.
-  void queue_user_broadcast(std::span<const std::uint8_t> payload, std::string name = {});
+  void queue_user_broadcast(time_point now, std::span<const std::uint8_t> payload, runtime& rt, std::string name = {});
+  // Something was queued outside the core (Serf's queues, read through
+  // delegate::has_broadcasts): restart the gossip timer if it is parked.
+  void wake_gossip(time_point now, runtime& rt);
   // A gossip round now, not at the next tick, for news users wait on (a
   // user event or query just queued): each hop then costs a network delay
   // instead of up to a gossip interval. Transmits count as usual, so the
@@ -302,6 +305,7 @@ class core {
 
   // gossip (core.cpp)
   void gossip_tick(time_point now, runtime& rt);
+  bool has_gossip() const;
   void push_pull_tick(time_point now, runtime& rt);
   // An anti-entropy push/pull with `to`, unless max_concurrent_push_pulls
   // are in flight (then counted as skipped).
@@ -323,14 +327,14 @@ class core {
   void alive_node(time_point now, const alive& a, bool bootstrap, runtime& rt);
   void suspect_node(time_point now, const suspect& s, runtime& rt);
   void dead_node(time_point now, const dead& d, runtime& rt);
-  void refute(std::size_t idx, std::uint32_t accused, runtime& rt);
+  void refute(time_point now, std::size_t idx, std::uint32_t accused, runtime& rt);
   void suspicion_fired(time_point now, const std::string& node, runtime& rt);
   void start_recheck(time_point now, const std::string& node, suspicion_state& st, runtime& rt);
   void recheck_direct_timeout(time_point now, const std::string& node, std::uint32_t seq, runtime& rt);
   void precheck(time_point now, const std::string& node, runtime& rt);
   void recheck_answered(time_point now, const std::string& node, std::uint32_t seq, runtime& rt);
   void drop_suspicion(std::unordered_map<std::string, suspicion_state>::iterator it);
-  void broadcast(std::string key, const message& m, std::uint64_t token = 0);
+  void broadcast(time_point now, std::string key, const message& m, runtime& rt, std::uint64_t token = 0);
   void notify(member_event_kind kind, member_state previous, std::size_t idx, runtime& rt);
   member_info info(std::size_t idx) const;
   bool verify_protocol(const push_pull& remote) const;
@@ -360,6 +364,10 @@ class core {
   timer_token next_token_ = 1;
   timer_token probe_timer_ = 0, gossip_timer_ = 0, push_pull_timer_ = 0;
   std::optional<time_point> last_eager_gossip_;
+  // The gossip timer parks (gossip_timer_ == 0) when a tick finds nothing
+  // queued, and restarts on the same phase when something is: an idle agent
+  // then wakes ~4 times a second instead of 9 (half its idle CPU).
+  std::optional<time_point> gossip_parked_at_;
   timer_token probe_direct_timer_ = 0, probe_window_timer_ = 0;
   std::unordered_map<exchange_id, exchange> exchanges_;
   std::unordered_map<std::uint64_t, join_state> joins_;

@@ -45,10 +45,11 @@ void core::notify(member_event_kind kind, member_state previous, std::size_t idx
   rt.member_changed(member_event{kind, previous, info(idx), {}});
 }
 
-void core::broadcast(std::string key, const message& m, std::uint64_t token) {
+void core::broadcast(time_point now, std::string key, const message& m, runtime& rt, std::uint64_t token) {
   bytes msg;
   encode(m, msg);
   broadcasts_.push(std::move(key), std::move(msg), token, finished_);
+  wake_gossip(now, rt);
 }
 
 void core::alive_node(time_point now, const alive& a, bool bootstrap, runtime& rt) {
@@ -99,13 +100,13 @@ void core::alive_node(time_point now, const alive& a, bool bootstrap, runtime& r
   if (!bootstrap && about_us) {  // 7
     if (a.incarnation == e.incarnation && same_bytes(a.meta, members_.meta(e)) && same_bytes(a.vsn, members_.vsn(e)))
       return;
-    refute(idx, a.incarnation, rt);
+    refute(now, idx, a.incarnation, rt);
     return;
   }
   // 8
   const member_state old_state = e.state;
   const bool meta_changed = !same_bytes(members_.meta(e), a.meta);
-  broadcast(a.node, a, about_us ? meta_token_ : 0);
+  broadcast(now, a.node, a, rt, about_us ? meta_token_ : 0);
   if (!a.vsn.empty()) members_.set_vsn(e, a.vsn);
   e.incarnation = a.incarnation;
   members_.set_meta(e, a.meta);
@@ -129,7 +130,7 @@ void core::suspect_node(time_point now, const suspect& s, runtime& rt) {
   if (auto it = suspicions_.find(s.node); it != suspicions_.end()) {  // 2
     if (it->second.s.confirm(s.from)) {
       rt.suspicion_confirmed(s.node, s.from);
-      broadcast(s.node, s);
+      broadcast(now, s.node, s, rt);
       // Re-arm at the shrunken deadline (fires at once if already past).
       // Not while a re-check runs: its timer is the probe window or the
       // reprieve, and a late confirmation of a stale incarnation must not
@@ -155,10 +156,10 @@ void core::suspect_node(time_point now, const suspect& s, runtime& rt) {
   auto& e = members_.at(*found);
   if (e.state != member_state::alive) return;  // 3
   if (is_self(s.node)) {                       // 4
-    refute(*found, s.incarnation, rt);
+    refute(now, *found, s.incarnation, rt);
     return;
   }
-  broadcast(s.node, s);  // 5
+  broadcast(now, s.node, s, rt);  // 5
   e.incarnation = s.incarnation;
   e.state = member_state::suspect;
   e.set_state_change(now);
@@ -329,12 +330,12 @@ void core::dead_node(time_point now, const dead& d, runtime& rt) {
   if (e.dead_or_left()) return;
   if (is_self(d.node)) {  // 3
     if (!leaving_) {
-      refute(*found, d.incarnation, rt);
+      refute(now, *found, d.incarnation, rt);
       return;
     }
-    broadcast(d.node, d, leave_token_);
+    broadcast(now, d.node, d, rt, leave_token_);
   } else {
-    broadcast(d.node, d);  // 4
+    broadcast(now, d.node, d, rt);  // 4
   }
   const member_state old_state = e.state;
   e.incarnation = d.incarnation;  // 5
@@ -344,8 +345,7 @@ void core::dead_node(time_point now, const dead& d, runtime& rt) {
                                  old_state, info(*found), d.from});
 }
 
-void core::refute(std::size_t idx, std::uint32_t accused, runtime& rt) {
-  (void)rt;
+void core::refute(time_point now, std::size_t idx, std::uint32_t accused, runtime& rt) {
   ++incarnation_;
   if (accused >= incarnation_) incarnation_ = accused + 1;
   ++stats_.refutations;
@@ -366,7 +366,7 @@ void core::refute(std::size_t idx, std::uint32_t accused, runtime& rt) {
   ip_only.port = 0;
   std::string key = ip_only.to_string();
   key.resize(key.size() - 2);  // drop ":0"
-  broadcast(std::move(key), a);
+  broadcast(now, std::move(key), a, rt);
 }
 
 // ---------------------------------------------------------------------------
