@@ -250,11 +250,13 @@ TEST_CASE("serf and chorus CLIs print the same against serf and chorus agents of
     CHECK(set_c.out == set_s.out);
     CHECK(set_c.out == "Successfully updated agent tags\n");
     CHECK(run_chorus({"tags", c1_rpc, "-set", "shelf=3"}).out == "Successfully updated agent tags\n");
-    // Both nodes now carry the tags everywhere, so every view agrees.
+    // Both nodes now carry the tags everywhere, so every view agrees. The
+    // two updates of c1 reach each agent at its own pace: wait until s1 and
+    // c1 (the views compared below) and s2 all have the second.
     REQUIRE(eventually([&] {
       const auto f = run4({"members", "-tag", "dc=west", "-tag", "rack=r1"});
       for (const auto* r : f.all())
-        if (lines(r->out).size() != 2) return false;
+        if (lines(r->out).size() != 2 || r->out.find("shelf=3") == std::string::npos) return false;
       return run_serf({"members", s2_rpc, "-name=c1"}).out.find("shelf=3") != std::string::npos;
     }));
     all_same(run4({"members", "-tag", "dc=west"}), member_lines);
