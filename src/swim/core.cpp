@@ -580,7 +580,7 @@ bool core::has_gossip() const {
 }
 
 void core::wake_gossip(time_point now, runtime& rt) {
-  if (!gossip_parked_at_ || gossip_timer_ != 0) return;
+  if (!gossip_parked_at_ || gossip_timer_ != 0 || !has_gossip()) return;
   // The next tick of the parked timer's phase, as if it had kept ticking.
   const auto ticks = (now - *gossip_parked_at_) / cfg_.gossip_interval + 1;
   gossip_timer_ = arm(*gossip_parked_at_ + ticks * cfg_.gossip_interval, {timer_kind::gossip_tick}, rt);
@@ -675,38 +675,28 @@ void core::push_pull_completed(time_point now, exchange_id id, const push_pull& 
   } else {
     ++stats_.push_pulls_refused;
   }
-  if (join_id) {
-    if (ok && cfg_.early_sync_after_join) sync_soon_after_join(now, rt);
-    auto js = joins_.find(join_id);
-    if (js != joins_.end()) {
-      (ok ? js->second.ok : js->second.failed)++;
-      if (--js->second.pending == 0) {
-        const join_state done = js->second;
-        joins_.erase(js);
-        rt.join_finished(join_id, done.ok, done.failed);
-      }
-    }
-  }
+  if (join_id) join_exchange_ended(now, join_id, ok, rt);
   finish_tokens(rt);
 }
 
 void core::push_pull_failed(time_point now, exchange_id id, runtime& rt) {
-  (void)now;
   auto it = exchanges_.find(id);
   if (it == exchanges_.end() || it->second.tcp_ping) return;
   const std::uint64_t join_id = it->second.join_id;
   exchanges_.erase(it);
   --push_pulls_in_flight_;
-  if (join_id) {
-    auto js = joins_.find(join_id);
-    if (js != joins_.end()) {
-      js->second.failed++;
-      if (--js->second.pending == 0) {
-        const join_state done = js->second;
-        joins_.erase(js);
-        rt.join_finished(join_id, done.ok, done.failed);
-      }
-    }
+  if (join_id) join_exchange_ended(now, join_id, false, rt);
+}
+
+void core::join_exchange_ended(time_point now, std::uint64_t join_id, bool ok, runtime& rt) {
+  auto js = joins_.find(join_id);
+  if (js == joins_.end()) return;
+  if (ok && js->second.ok == 0 && cfg_.early_sync_after_join) sync_soon_after_join(now, rt);
+  (ok ? js->second.ok : js->second.failed)++;
+  if (--js->second.pending == 0) {
+    const join_state done = js->second;
+    joins_.erase(js);
+    rt.join_finished(join_id, done.ok, done.failed);
   }
 }
 

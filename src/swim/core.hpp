@@ -94,8 +94,9 @@ class core {
   // Queues a user (Serf) broadcast to piggyback; `name` != "" replaces the
   // queued one of that name. Payload excludes the 0x08 type byte.
   void queue_user_broadcast(time_point now, std::span<const std::uint8_t> payload, runtime& rt, std::string name = {});
-  // Something was queued outside the core (Serf's queues, read through
-  // delegate::has_broadcasts): restart the gossip timer if it is parked.
+  // Restarts the gossip timer if it is parked and anything is queued, here
+  // or outside the core (Serf's queues, read through
+  // delegate::has_broadcasts).
   void wake_gossip(time_point now, runtime& rt);
   // A gossip round now, not at the next tick, for news users wait on (a
   // user event or query just queued): each hop then costs a network delay
@@ -314,6 +315,10 @@ class core {
   // config::early_sync_after_join: the next periodic push/pull once the
   // join's gossip is spent.
   void sync_soon_after_join(time_point now, runtime& rt);
+  // One push/pull of a join ended: counts it; the join's first success
+  // brings the next periodic push/pull forward, the last exchange reports
+  // the join (runtime::join_finished).
+  void join_exchange_ended(time_point now, std::uint64_t join_id, bool ok, runtime& rt);
   void send_message(const address& to, const message& m, runtime& rt);
   void send_raw(const address& to, bytes packet, bool crc, runtime& rt);
   // Fills `parts` with broadcasts within `limit` bytes (2 bytes of compound
