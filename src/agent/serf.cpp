@@ -255,7 +255,6 @@ void serf_impl::queue(swim::broadcast_queue& q, bytes raw, std::uint64_t token) 
   msg.push_back(static_cast<std::uint8_t>(swim::message_type::user));
   msg.insert(msg.end(), raw.begin(), raw.end());
   q.push({}, std::move(msg), token, finished_tokens_);
-  wake_gossip_ = true;
   if (&q != &intents_q_) gossip_now_ = true;
 }
 
@@ -301,10 +300,7 @@ void serf_impl::finish() {
     }
   }
   // After the tokens: finishing a leave stage may queue an intent.
-  if (wake_gossip_ && core_) {
-    wake_gossip_ = false;
-    core_->wake_gossip(now_, *this);
-  }
+  if (core_) core_->wake_gossip(now_, *this);
 }
 
 // ---------------------------------------------------------------------------

@@ -119,9 +119,6 @@ class serf_impl final : public swim::runtime, public swim::delegate {
   // A query or event was queued during this call: finish() asks the core
   // for a gossip round at once (core::gossip_now), outside the core's call.
   bool gossip_now_ = false;
-  // Something was queued during this call: finish() restarts the core's
-  // gossip timer if it is parked (core::wake_gossip).
-  bool wake_gossip_ = false;
   std::uint64_t next_broadcast_token_ = 1;
 
   vivaldi::client coord_client_;

@@ -174,9 +174,10 @@ struct one_node {
   // Peers that answer our pings at once (healthy peers); others stay silent.
   std::set<int> responsive;
 
-  // Advances time, firing due timers in order.
-  void advance(duration d) {
+  // Advances time, firing due timers in order; returns how many fired.
+  std::size_t advance(duration d) {
     const time_point end = now + d;
+    std::size_t fired = 0;
     while (!rt.timers.empty() && rt.timers.begin()->first <= end) {
       auto [at, token] = *rt.timers.begin();
       rt.timers.erase(rt.timers.begin());
@@ -184,8 +185,10 @@ struct one_node {
       const std::size_t before = rt.packets.size();
       node.handle_timer(now, token, rt);
       answer_pings(before);
+      ++fired;
     }
     now = end;
+    return fired;
   }
   void answer_pings(std::size_t from_packet) {
     std::vector<std::pair<int, std::uint32_t>> acks;
