@@ -1,5 +1,7 @@
 #include "swim/packet.hpp"
 
+#include <algorithm>
+
 #include "swim/crc32.hpp"
 #include "swim/keyring.hpp"
 #include "swim/lzw.hpp"
@@ -52,8 +54,9 @@ void dispatch(std::span<const std::uint8_t> in, const std::string& path, std::si
   }
   if (t == type_byte(message_type::compress)) {
     const std::string here = join(path, "compress");
-    auto d = decode_compress(in, opt.max_decompressed);
+    auto d = decode_compress(in, opt.max_decompressed - std::min(opt.max_decompressed, out.decompressed));
     if (!d.ok()) return part_error(d.error.what, d.error.offset);
+    out.decompressed += d.value.data.size();
     packet_layer l;
     l.path = here;
     l.type = message_type::compress;

@@ -33,10 +33,16 @@ inline constexpr std::size_t udp_buffer_size = 1400;
 inline constexpr std::size_t crc_header_len = 5;
 // Label header: 0xf4 + u8 length + 1..255 label bytes (§9).
 inline constexpr std::size_t max_label_len = 255;
-// Go's decompressor has no limit (§14.11); ours stops at 10 MiB, far above
-// the largest legitimate content (a 20 MiB push/pull compresses to less than
-// the stream limit, and a UDP packet decompresses to a few KiB).
+// Go's decompressor has no limit (§14.11). A stream's content stops at
+// 10 MiB, far above the largest legitimate one (a 10,000-node push/pull is
+// ~1 MiB; a 20 MiB push/pull compresses to less than the stream limit).
 inline constexpr std::size_t max_decompressed_len = 10u << 20;
+// A datagram's content stops at what one datagram can carry: memberlist
+// compresses a packet only when that makes it shorter (§7), so no honest
+// sender's packet expands past the receive buffer. All compress layers of one
+// datagram share this budget (a compound of compressed parts included): a
+// 6.7 KB LZW bomb no longer becomes a 10 MiB user event.
+inline constexpr std::size_t max_udp_decompressed_len = udp_receive_buffer;
 // Compound and compress may nest (each part is "processed as if alone", §5);
 // senders never nest, so a small bound keeps hostile recursion cheap.
 inline constexpr std::size_t max_nesting = 4;
@@ -99,7 +105,8 @@ struct open_options {
   const keyring* keys = nullptr;  // set: every datagram must decrypt (agent behaviour, §8.2)
   std::string label;              // expected label; empty = expect none
   bool skip_label_check = false;  // accept any label or none (memberlist's skip option)
-  std::size_t max_decompressed = max_decompressed_len;
+  // Total output of every compress layer in the datagram.
+  std::size_t max_decompressed = max_udp_decompressed_len;
 };
 
 // One peeled inner layer (hasCrc, compress, compound), in the order met.
@@ -140,6 +147,8 @@ struct opened_packet {
   std::vector<packet_message> messages;
   // Parts that failed while others were fine (bad message in a compound, ...).
   std::vector<packet_error> part_errors;
+  // Bytes the compress layers produced so far (within open_options::max_decompressed).
+  std::size_t decompressed = 0;
   // Fatal: the whole packet is dropped (bad label, decryption, CRC mismatch,
   // empty packet, ...). `messages` may hold what was decoded before the fault.
   decode_error error;

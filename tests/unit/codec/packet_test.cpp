@@ -211,3 +211,31 @@ TEST_CASE("hostile datagrams fail cleanly") {
     (void)open(b, {});
   }
 }
+
+TEST_CASE("a datagram expands at most to the UDP receive buffer, all compress layers together") {
+  // A 6.7 KB LZW datagram used to decompress to a 10 MiB user event.
+  auto user_of = [](std::size_t n) {
+    bytes m{static_cast<std::uint8_t>(message_type::user)};
+    m.resize(n, 'x');
+    return m;
+  };
+  bytes bomb;
+  encode_compress(user_of(10u << 20), bomb);
+  CHECK(bomb.size() < 64 * 1024);
+  auto o = open(bomb, open_options{});
+  CHECK_FALSE(o.ok());
+  CHECK(o.error.what.find("exceeds") != std::string::npos);
+  CHECK(o.messages.empty());
+
+  // One compressed part just under the budget is fine ...
+  bytes fits;
+  encode_compress(user_of(max_udp_decompressed_len - 1), fits);
+  REQUIRE(open(fits, open_options{}).ok());
+  // ... but two of them in one compound share the budget: the second fails.
+  bytes two;
+  encode_compound(std::vector<bytes>{fits, fits}, two);
+  auto both = open(two, open_options{});
+  CHECK(both.messages.size() == 1);
+  CHECK(both.part_errors.size() == 1);
+  CHECK(both.decompressed <= max_udp_decompressed_len);
+}
