@@ -2,6 +2,8 @@
 
 #include <type_traits>
 
+#include "agent/lamport_clock.hpp"
+
 namespace chorus::agent {
 
 namespace {
@@ -41,6 +43,20 @@ bool read_strings(const msgpack::value& v, std::vector<std::string>& out) {
   return true;
 }
 
+// A Lamport time (serf.md 3). Receivers witness it (clock = time + 1), so a
+// time of 2^64 - 1 would wrap the clock to 0 and every later event would be
+// dropped as old (Serf 0.9 does exactly that). Clocks count up by one per
+// event: half the range is more than any cluster reaches, and times above it
+// are refused as malformed.
+void ltime_field(msgpack::struct_reader& r, std::string_view key, std::uint64_t& out) {
+  std::uint64_t t = 0;
+  r.unsigned_field(key, t);
+  if (t > max_wire_ltime)
+    r.fail(key);
+  else
+    out = t;
+}
+
 template <class T>
 decoded<T> fail(std::string what, std::size_t offset = 0) {
   decoded<T> d;
@@ -52,19 +68,19 @@ decoded<T> fail(std::string what, std::size_t offset = 0) {
 // Per-type fields.
 
 void fields(msgpack::struct_reader& r, leave_intent& m) {
-  r.unsigned_field("LTime", m.ltime);
+  ltime_field(r, "LTime", m.ltime);
   r.string_field("Node", m.node);
   r.bool_field("Prune", m.prune);
 }
 
 void fields(msgpack::struct_reader& r, join_intent& m) {
-  r.unsigned_field("LTime", m.ltime);
+  ltime_field(r, "LTime", m.ltime);
   r.string_field("Node", m.node);
 }
 
 void fields(msgpack::struct_reader& r, user_event& m) {
   r.bool_field("CC", m.cc);
-  r.unsigned_field("LTime", m.ltime);
+  ltime_field(r, "LTime", m.ltime);
   r.string_field("Name", m.name);
   r.bytes_field("Payload", m.payload);
 }
@@ -88,7 +104,7 @@ void fields(msgpack::struct_reader& r, query& m) {
   }
   r.unsigned_field("Flags", m.flags);
   r.unsigned_field("ID", m.id);
-  r.unsigned_field("LTime", m.ltime);
+  ltime_field(r, "LTime", m.ltime);
   r.string_field("Name", m.name);
   r.bytes_field("Payload", m.payload);
   r.unsigned_field("Port", m.port);
@@ -103,7 +119,7 @@ void fields(msgpack::struct_reader& r, query_response& m) {
   r.unsigned_field("Flags", m.flags);
   r.string_field("From", m.from);
   r.unsigned_field("ID", m.id);
-  r.unsigned_field("LTime", m.ltime);
+  ltime_field(r, "LTime", m.ltime);
   r.bytes_field("Payload", m.payload);
 }
 
@@ -118,7 +134,7 @@ void fields(msgpack::struct_reader& r, key_response& m) {
 
 bool read_event_slot(const msgpack::value& v, event_slot& out) {
   msgpack::struct_reader r(v);
-  r.unsigned_field("LTime", out.ltime);
+  ltime_field(r, "LTime", out.ltime);
   if (const msgpack::value* evs = r.lookup("Events")) {
     if (evs->is_array()) {
       out.events.resize(evs->items.size());
@@ -136,7 +152,7 @@ bool read_event_slot(const msgpack::value& v, event_slot& out) {
 }
 
 void fields(msgpack::struct_reader& r, push_pull_state& m) {
-  r.unsigned_field("EventLTime", m.event_ltime);
+  ltime_field(r, "EventLTime", m.event_ltime);
   if (const msgpack::value* evs = r.lookup("Events")) {
     if (evs->is_array()) {
       m.events.resize(evs->items.size());
@@ -153,16 +169,16 @@ void fields(msgpack::struct_reader& r, push_pull_state& m) {
       r.fail("Events");
     }
   }
-  r.unsigned_field("LTime", m.ltime);
+  ltime_field(r, "LTime", m.ltime);
   if (const msgpack::value* left = r.lookup("LeftMembers"); left && !read_strings(*left, m.left_members))
     r.fail("LeftMembers");
-  r.unsigned_field("QueryLTime", m.query_ltime);
+  ltime_field(r, "QueryLTime", m.query_ltime);
   if (const msgpack::value* st = r.lookup("StatusLTimes")) {
     if (st->is_map()) {
       for (std::size_t i = 0; i + 1 < st->items.size(); i += 2) {
         std::string name;
         std::uint64_t t = 0;
-        if (!msgpack::as_string(st->items[i], name) || !msgpack::as_uint(st->items[i + 1], UINT64_MAX, t)) {
+        if (!msgpack::as_string(st->items[i], name) || !msgpack::as_uint(st->items[i + 1], max_wire_ltime, t)) {
           r.fail("StatusLTimes");
           break;
         }

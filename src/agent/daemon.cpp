@@ -950,7 +950,11 @@ std::vector<prometheus::family> daemon_impl::collect_metrics() const {
                         "Datagrams and TCP streams dropped as malformed (label, decryption, CRC, decoding).");
   malformed.add(static_cast<double>(ts.udp_malformed), {{"transport", "udp"}});
   malformed.add(static_cast<double>(ts.tcp_malformed), {{"transport", "tcp"}});
-  counter("chorus_malformed_messages_total", "Undecodable messages inside otherwise valid packets.", cs.decode_errors);
+  auto& bad_messages = add(metric_type::counter, "chorus_malformed_messages_total",
+                           "Messages dropped inside otherwise valid packets and streams, by reason.");
+  bad_messages.add(static_cast<double>(cs.decode_errors), {{"reason", "undecodable"}});
+  bad_messages.add(static_cast<double>(cs.refused), {{"reason", "refused_fields"}});
+  bad_messages.add(static_cast<double>(ss.oversized_refused), {{"reason", "oversized"}});
   auto& dropped = add(metric_type::counter, "chorus_dropped_packets_total", "Traffic dropped, by reason.");
   dropped.add(static_cast<double>(ts.udp_send_dropped), {{"reason", "send_failed"}});
   dropped.add(static_cast<double>(ts.udp_seal_errors), {{"reason", "seal_failed"}});

@@ -484,6 +484,11 @@ void serf_impl::process_serf_message(std::span<const std::uint8_t> payload) {
   }
   bool rebroadcast = false;
   swim::broadcast_queue* q = &intents_q_;
+  // Events, queries and responses are held to the limits their senders must
+  // keep (serf.md 7, 9): a larger one could only come from a hostile or
+  // misconfigured sender, and would be kept in the buffers, the rebroadcast
+  // queue (where it never fits a packet) and every push/pull.
+  const std::size_t size = payload.size();
   std::visit(
       [&](const auto& m) {
         using T = std::decay_t<decltype(m)>;
@@ -492,14 +497,18 @@ void serf_impl::process_serf_message(std::span<const std::uint8_t> payload) {
         } else if constexpr (std::is_same_v<T, join_intent>) {
           rebroadcast = handle_join_intent(m);
         } else if constexpr (std::is_same_v<T, agent::user_event>) {
+          if (!within_limit("user event", size, cfg_.user_event_size_limit)) return;
           rebroadcast = handle_user_event(m);
           q = &events_q_;
         } else if constexpr (std::is_same_v<T, query>) {
+          if (!within_limit("query", size, cfg_.query_size_limit)) return;
           rebroadcast = handle_query(m, false);
           q = &queries_q_;
         } else if constexpr (std::is_same_v<T, query_response>) {
+          if (!within_limit("query response", size, cfg_.query_response_size_limit)) return;
           handle_query_response(m);
         } else if constexpr (std::is_same_v<T, relay>) {
+          if (!within_limit("relayed query response", size, cfg_.query_response_size_limit)) return;
           handle_relay(m);
         } else {
           log(log_level::warn, "serf: received message of unexpected type " + serf_type_name(payload[0]));
@@ -548,8 +557,20 @@ void serf_impl::remote_state(std::span<const std::uint8_t> state, bool join) {
   if (join && !ignore_old_joins_.empty()) events_.raise_min_time(pp->event_ltime);
   for (const auto& slot : pp->events) {
     if (!slot) continue;
-    for (const auto& e : slot->events) handle_user_event(agent::user_event{slot->ltime, e.name, e.payload, false});
+    for (const auto& e : slot->events)
+      if (within_limit("user event in push/pull state", e.name.size() + e.payload.size(), cfg_.user_event_size_limit))
+        handle_user_event(agent::user_event{slot->ltime, e.name, e.payload, false});
   }
+}
+
+bool serf_impl::within_limit(std::string_view what, std::size_t size, std::size_t limit) {
+  if (size <= limit) return true;
+  // Count always, log sparingly: a flood must not become a log flood.
+  if (++oversized_refused_ <= 10 || oversized_refused_ % 1000 == 0)
+    log(log_level::warn, "serf: refused a received " + std::string(what) + " of " + std::to_string(size) +
+                             " bytes: over the limit of " + std::to_string(limit) + " (" +
+                             std::to_string(oversized_refused_) + " so far)");
+  return false;
 }
 
 // ---------------------------------------------------------------------------
@@ -575,6 +596,20 @@ void serf_impl::ping_complete(std::string_view node, duration rtt, std::span<con
   }
   coord_cache_[std::string(node)] = c.value;
   coord_cache_[cfg_.memberlist.name] = coord_client_.get_coordinate();
+}
+
+// ---------------------------------------------------------------------------
+// Refused input (swim/admission.hpp).
+
+void serf_impl::refused(const address& from, std::string_view node, std::string_view why) {
+  // Bounded: a flood from spoofed sources stops adding entries (and lines).
+  constexpr std::size_t max_logged_sources = 1024;
+  if (refused_sources_.size() >= max_logged_sources || !refused_sources_.insert(from).second) return;
+  std::string name(node);  // hostile bytes: no control characters into the log
+  for (char& ch : name)
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ch = '?';
+  log(log_level::warn, "memberlist: refused a message about '" + name + "' from " + from.to_string() + ": " +
+                           std::string(why) + " (further ones from this source are only counted)");
 }
 
 // ---------------------------------------------------------------------------
@@ -711,6 +746,7 @@ serf_stats serf_impl::stats() const {
   s.query_queue = queries_q_.size();
   s.encrypted = keyring_ != nullptr && !keyring_->empty();
   s.coordinate_resets = coord_client_.resets();
+  s.oversized_refused = oversized_refused_;
   return s;
 }
 

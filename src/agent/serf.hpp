@@ -290,6 +290,9 @@ struct serf_stats {
   std::size_t intent_queue = 0, event_queue = 0, query_queue = 0;
   bool encrypted = false;
   std::uint64_t coordinate_resets = 0;
+  // Received events, queries and responses refused for exceeding this
+  // agent's size limits (and events dropped from push/pull state for it).
+  std::uint64_t oversized_refused = 0;
   // serf.md 14 keys -> values as `serf info` prints them.
   std::map<std::string, std::string> as_map() const;
 };

@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -71,6 +72,7 @@ class serf_impl final : public swim::runtime, public swim::delegate {
   void remote_state(std::span<const std::uint8_t> state, bool join) override;
   void ping_complete(std::string_view node, duration rtt, std::span<const std::uint8_t> payload) override;
   void name_conflict(const swim::member_info& existing, const swim::member_info& other) override;
+  void refused(const address& from, std::string_view node, std::string_view why) override;
   void join_finished(std::uint64_t join_id, int ok, int failed) override;
   void leave_finished() override;
 
@@ -123,6 +125,15 @@ class serf_impl final : public swim::runtime, public swim::delegate {
 
   vivaldi::client coord_client_;
   std::map<std::string, vivaldi::coordinate> coord_cache_;
+
+  // Received Serf messages over this agent's size limits (serf_stats).
+  std::uint64_t oversized_refused_ = 0;
+  // Whether a received Serf message of `size` bytes (type byte included) is
+  // within the limit for its kind; counts and logs (sparingly) if not.
+  bool within_limit(std::string_view what, std::size_t size, std::size_t limit);
+  // Sources whose refused messages were logged: once per source, so a flood
+  // is counted (core_stats::refused) but logged a bounded number of times.
+  std::unordered_set<address, swim::address_hash> refused_sources_;
 
   // Failure explanations.
   std::map<std::string, failure_report> failures_;

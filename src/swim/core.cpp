@@ -79,7 +79,7 @@ std::uint64_t core::join(time_point now, std::span<const address> seeds, runtime
   const push_pull state = local_state(true);
   for (const auto& to : seeds) {
     const exchange_id id = next_exchange_++;
-    exchanges_[id] = exchange{join_id, false};
+    exchanges_[id] = exchange{join_id, false, 0, to};
     ++js.pending;
     ++push_pulls_in_flight_;
     ++stats_.push_pulls_started;
@@ -182,13 +182,13 @@ void core::handle_message(time_point now, const address& from, const message& m,
           on_ack(now, msg, rt);
         else if constexpr (std::is_same_v<T, nack>)
           on_nack(msg);
-        else if constexpr (std::is_same_v<T, suspect>)
-          suspect_node(now, msg, rt);
-        else if constexpr (std::is_same_v<T, alive>)
-          alive_node(now, msg, false, rt);
-        else if constexpr (std::is_same_v<T, dead>)
-          dead_node(now, msg, rt);
-        else if constexpr (std::is_same_v<T, user>)
+        else if constexpr (std::is_same_v<T, suspect>) {
+          if (!refuse(from, msg.node, check_accusation(msg.incarnation), rt)) suspect_node(now, msg, rt);
+        } else if constexpr (std::is_same_v<T, alive>) {
+          if (!refuse(from, msg.node, check(msg, cfg_.meta_max_size), rt)) alive_node(now, msg, false, rt);
+        } else if constexpr (std::is_same_v<T, dead>) {
+          if (!refuse(from, msg.node, check_accusation(msg.incarnation), rt)) dead_node(now, msg, rt);
+        } else if constexpr (std::is_same_v<T, user>)
           rt.user_message(msg.payload);
         // err only answers TCP requests; nothing to do on UDP.
       },
@@ -379,7 +379,7 @@ std::optional<exchange_id> core::start_tcp_ping(std::uint32_t seq, const std::st
   if (cfg_.disable_tcp_pings || members_.pmax(te) < 3) return std::nullopt;
   const ping p = make_ping(seq, target);
   const exchange_id id = next_exchange_++;
-  exchanges_[id] = exchange{0, true};
+  exchanges_[id] = exchange{0, true, 0, to};
   ++stats_.tcp_pings;
   rt.start_tcp_ping(to, id, p, deadline);
   return id;
@@ -656,7 +656,7 @@ void core::start_sync(time_point now, const address& to, runtime& rt) {
     return;
   }
   const exchange_id id = next_exchange_++;
-  exchanges_[id] = exchange{0, false};
+  exchanges_[id] = exchange{0, false, 0, to};
   ++push_pulls_in_flight_;
   ++stats_.push_pulls_started;
   rt.start_push_pull(to, id, local_state(false), now + cfg_.tcp_timeout);
@@ -666,15 +666,10 @@ void core::push_pull_completed(time_point now, exchange_id id, const push_pull& 
   auto it = exchanges_.find(id);
   if (it == exchanges_.end() || it->second.tcp_ping) return;
   const std::uint64_t join_id = it->second.join_id;
+  const address peer = it->second.peer;
   exchanges_.erase(it);
   --push_pulls_in_flight_;
-  const bool ok = verify_protocol(remote);
-  if (ok) {
-    merge_remote(now, remote, rt);
-    if (!remote.user_state.empty()) rt.remote_state(remote.user_state, remote.join);
-  } else {
-    ++stats_.push_pulls_refused;
-  }
+  const bool ok = accept_remote(now, peer, remote, rt);
   if (join_id) join_exchange_ended(now, join_id, ok, rt);
   finish_tokens(rt);
 }
@@ -701,14 +696,8 @@ void core::join_exchange_ended(time_point now, std::uint64_t join_id, bool ok, r
 }
 
 push_pull core::handle_push_pull(time_point now, const address& from, const push_pull& remote, runtime& rt) {
-  (void)from;
   push_pull reply = local_state(remote.join);
-  if (verify_protocol(remote)) {
-    merge_remote(now, remote, rt);
-    if (!remote.user_state.empty()) rt.remote_state(remote.user_state, remote.join);
-  } else {
-    ++stats_.push_pulls_refused;
-  }
+  accept_remote(now, from, remote, rt);
   finish_tokens(rt);
   return reply;
 }

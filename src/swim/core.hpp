@@ -44,6 +44,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "swim/admission.hpp"
 #include "swim/awareness.hpp"
 #include "swim/broadcast_queue.hpp"
 #include "swim/config.hpp"
@@ -72,6 +73,9 @@ struct core_stats {
   std::uint64_t push_pulls_started = 0, push_pulls_skipped = 0, push_pulls_refused = 0;
   std::uint64_t gossip_packets = 0;
   std::uint64_t conflicts = 0;
+  // Alive, suspect and dead messages and push/pull entries refused for
+  // their fields (admission.hpp): counted, dropped, never stored.
+  std::uint64_t refused = 0;
 };
 
 class core {
@@ -270,6 +274,7 @@ class core {
     std::uint64_t join_id = 0;  // 0 = periodic push/pull
     bool tcp_ping = false;
     std::uint32_t recheck_seq = 0;  // a TCP ping of a suspicion re-check
+    address peer;                   // whom we exchange with (for refusal reports)
   };
   struct join_state {
     int pending = 0, ok = 0, failed = 0;
@@ -342,8 +347,15 @@ class core {
   void broadcast(time_point now, std::string key, const message& m, runtime& rt, std::uint64_t token = 0);
   void notify(member_event_kind kind, member_state previous, std::size_t idx, runtime& rt);
   member_info info(std::size_t idx) const;
-  bool verify_protocol(const push_pull& remote) const;
-  void merge_remote(time_point now, const push_pull& remote, runtime& rt);
+  // Entries of a remote table that admission.hpp refuses (empty: none), each
+  // counted and reported; verify_protocol and merge_remote skip them.
+  std::vector<bool> refused_entries(const address& from, const push_pull& remote, runtime& rt);
+  bool verify_protocol(const push_pull& remote, const std::vector<bool>& refused) const;
+  void merge_remote(time_point now, const push_pull& remote, const std::vector<bool>& refused, runtime& rt);
+  // Counts and reports (runtime::refused) a refusal; true if `why` is one.
+  bool refuse(const address& from, std::string_view node, refusal why, runtime& rt);
+  // Verifies and merges a remote table; false if its protocol range is refused.
+  bool accept_remote(time_point now, const address& from, const push_pull& remote, runtime& rt);
   void reset_members(time_point now);
   bool is_self(std::string_view n) const { return n == cfg_.name; }
 

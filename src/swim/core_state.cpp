@@ -11,11 +11,6 @@
 namespace chorus::swim {
 
 namespace {
-bool vsn_sane(const bytes& vsn) {
-  // An alive with >= 3 Vsn bytes and a broken protocol range is ignored (11).
-  if (vsn.size() < 3) return true;
-  return vsn[0] != 0 && vsn[1] != 0 && vsn[0] <= vsn[1];
-}
 bool same_bytes(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
@@ -54,9 +49,8 @@ void core::broadcast(time_point now, std::string key, const message& m, runtime&
 
 void core::alive_node(time_point now, const alive& a, bool bootstrap, runtime& rt) {
   const bool about_us = is_self(a.node);
-  if (leaving_ && about_us) return;                      // 1
-  if (!vsn_sane(a.vsn)) return;                          // 2
-  if (a.node.empty() || a.node.size() > 0xffff) return;  // not a usable name
+  if (leaving_ && about_us) return;  // 1
+  // 2 (Vsn sanity) and usable names: admission.hpp, checked on receipt.
   const address addr = address::from(a.addr, a.port ? a.port : cfg_.advertise.port);
 
   auto found = members_.find(a.node);
@@ -107,7 +101,7 @@ void core::alive_node(time_point now, const alive& a, bool bootstrap, runtime& r
   const member_state old_state = e.state;
   const bool meta_changed = !same_bytes(members_.meta(e), a.meta);
   broadcast(now, a.node, a, rt, about_us ? meta_token_ : 0);
-  if (!a.vsn.empty()) members_.set_vsn(e, a.vsn);
+  members_.set_vsn(e, a.vsn);
   e.incarnation = a.incarnation;
   members_.set_meta(e, a.meta);
   members_.set_addr(e, addr);
@@ -394,7 +388,36 @@ push_pull core::local_state(bool join) const {
   return p;
 }
 
-bool core::verify_protocol(const push_pull& remote) const {
+bool core::refuse(const address& from, std::string_view node, refusal why, runtime& rt) {
+  if (why == refusal::none) return false;
+  ++stats_.refused;
+  rt.refused(from, node, to_string(why));
+  return true;
+}
+
+std::vector<bool> core::refused_entries(const address& from, const push_pull& remote, runtime& rt) {
+  std::vector<bool> refused;
+  for (std::size_t i = 0; i < remote.nodes.size(); ++i) {
+    const auto& r = remote.nodes[i];
+    if (!refuse(from, r.name, check(r, cfg_.meta_max_size), rt)) continue;
+    if (refused.empty()) refused.resize(remote.nodes.size());
+    refused[i] = true;
+  }
+  return refused;
+}
+
+bool core::accept_remote(time_point now, const address& from, const push_pull& remote, runtime& rt) {
+  const std::vector<bool> refused = refused_entries(from, remote, rt);
+  if (!verify_protocol(remote, refused)) {
+    ++stats_.push_pulls_refused;
+    return false;
+  }
+  merge_remote(now, remote, refused, rt);
+  if (!remote.user_state.empty()) rt.remote_state(remote.user_state, remote.join);
+  return true;
+}
+
+bool core::verify_protocol(const push_pull& remote, const std::vector<bool>& refused) const {
   // Ranges over the alive nodes of both tables (10.2).
   int pmin = 0, pmax = 255, dmin = 0, dmax = 255;
   auto widen = [&](std::span<const std::uint8_t> v) {
@@ -406,16 +429,17 @@ bool core::verify_protocol(const push_pull& remote) const {
   };
   for (std::size_t i = 0; i < members_.size(); ++i)
     if (members_.at(i).state == member_state::alive) widen(members_.vsn(members_.at(i)));
-  for (const auto& r : remote.nodes)
-    if (r.state == node_state::alive && !r.vsn.empty()) widen(r.vsn);
+  auto admitted = [&](std::size_t i) { return refused.empty() || !refused[i]; };
+  for (std::size_t i = 0; i < remote.nodes.size(); ++i)
+    if (admitted(i) && remote.nodes[i].state == node_state::alive) widen(remote.nodes[i].vsn);
   auto inside = [&](std::span<const std::uint8_t> v) {
     const int pcur = v.size() >= 3 ? v[2] : 0, dcur = v.size() >= 6 ? v[5] : 0;
     return pcur >= pmin && pcur <= pmax && dcur >= dmin && dcur <= dmax;
   };
   for (std::size_t i = 0; i < members_.size(); ++i)
     if (const auto v = members_.vsn(members_.at(i)); v.size() >= 6 && !inside(v)) return false;
-  for (const auto& r : remote.nodes)
-    if (!inside(r.vsn)) return false;
+  for (std::size_t i = 0; i < remote.nodes.size(); ++i)
+    if (admitted(i) && !inside(remote.nodes[i].vsn)) return false;
   return true;
 }
 
@@ -439,8 +463,10 @@ void core::restore(time_point now, std::span<const push_node_state> nodes, runti
   restagger_push_pull(now, rt);
 }
 
-void core::merge_remote(time_point now, const push_pull& remote, runtime& rt) {
-  for (const auto& r : remote.nodes) {
+void core::merge_remote(time_point now, const push_pull& remote, const std::vector<bool>& refused, runtime& rt) {
+  for (std::size_t i = 0; i < remote.nodes.size(); ++i) {
+    if (!refused.empty() && refused[i]) continue;
+    const auto& r = remote.nodes[i];
     switch (r.state) {
       case node_state::alive: {
         // Fast path for the common case in a converged cluster: nothing new

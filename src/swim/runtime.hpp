@@ -117,6 +117,12 @@ class runtime {
   virtual void ping_complete(std::string_view node, duration rtt, std::span<const std::uint8_t> payload) {
     (void)node, (void)rtt, (void)payload;
   }
+  // A message or push/pull entry about `node` from `from` was refused for
+  // its fields (admission.hpp) and dropped; the core counts it in
+  // core_stats::refused. For logs: a flood calls this once per message.
+  virtual void refused(const address& from, std::string_view node, std::string_view why) {
+    (void)from, (void)node, (void)why;
+  }
   // An alive for a known name came from a different address (13.12).
   virtual void name_conflict(const member_info& existing, const member_info& other) { (void)existing, (void)other; }
   // All push/pulls of one join() finished; `ok` of them succeeded.

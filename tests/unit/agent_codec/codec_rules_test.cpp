@@ -5,6 +5,7 @@
 
 #include "agent/codec.hpp"
 #include "agent/coordinate_payload.hpp"
+#include "agent/lamport_clock.hpp"
 #include "agent/tags.hpp"
 #include "unit/lzw/vector_file.hpp"
 
@@ -292,4 +293,26 @@ TEST_CASE("internal query names") {
   CHECK_FALSE(is_internal_query("uptime"));
   CHECK(is_key_query("_serf_list-keys"));
   CHECK_FALSE(is_key_query("_serf_conflict"));
+}
+
+TEST_CASE("Lamport times above 2^63 - 1 are refused on decode and the clock saturates") {
+  // Witnessing 2^64 - 1 wraps a Serf 0.9 clock to 0, and every later event
+  // is then dropped as old.
+  auto round_trip = [](const serf_message& m) { return decode_serf_message(encode(m)); };
+  CHECK(round_trip(serf_message{user_event{max_wire_ltime, "e", {}, false}}).ok());
+  CHECK_FALSE(round_trip(serf_message{user_event{max_wire_ltime + 1, "e", {}, false}}).ok());
+  CHECK_FALSE(round_trip(serf_message{join_intent{UINT64_MAX, "n"}}).ok());
+  CHECK_FALSE(round_trip(serf_message{leave_intent{UINT64_MAX, "n", false}}).ok());
+  push_pull_state pp;
+  pp.status_ltimes = {{"n", UINT64_MAX}};
+  CHECK_FALSE(round_trip(serf_message{pp}).ok());
+  pp.status_ltimes = {{"n", 5}};
+  pp.query_ltime = UINT64_MAX;
+  CHECK_FALSE(round_trip(serf_message{pp}).ok());
+
+  lamport_clock c;
+  c.witness(UINT64_MAX - 1);
+  CHECK(c.time() == UINT64_MAX);
+  c.witness(UINT64_MAX);
+  CHECK(c.time() == UINT64_MAX);  // saturated, not wrapped to 0
 }

@@ -215,3 +215,61 @@ TEST_CASE("tags go into Meta and changes are refused past 512 bytes", "[serf][ta
   for (const auto& e : rt.member_events) update |= e.type == member_event_type::update;
   CHECK(update);
 }
+
+TEST_CASE("received events and queries over the size limits are refused", "[serf][limits]") {
+  // A 6.7 KB LZW datagram used to become a 10 MiB user event, kept in the
+  // event buffer, the rebroadcast queue and every push/pull.
+  serf s(config(), 7);
+  recorder rt;
+  s.start(time_point{}, rt);
+  s.handle_packet(time_point{}, peer, user_packet(agent::user_event{5, "big", bytes(600, 'x'), false}), rt);
+  CHECK(rt.user_events.empty());
+  CHECK(s.stats().event_queue == 0);
+  CHECK(s.stats().oversized_refused == 1);
+  s.handle_packet(time_point{}, peer, user_packet(agent::user_event{6, "ok", bytes(400, 'x'), false}), rt);
+  CHECK(rt.user_events.size() == 1);
+
+  query q;
+  q.ltime = 3;
+  q.id = 1;
+  q.addr = peer.ip_bytes();
+  q.port = peer.port;
+  q.source_node = "peer";
+  q.timeout = 1s;
+  q.name = "big";
+  q.payload = bytes(1100, 'x');
+  s.handle_packet(time_point{}, peer, user_packet(q), rt);
+  CHECK(rt.queries.empty());
+  CHECK(s.stats().query_queue == 0);
+  CHECK(s.stats().oversized_refused == 2);
+
+  // Events carried in a push/pull state are held to the same limit.
+  s.join(time_point{}, std::span<const address>(&peer, 1), true, rt);
+  REQUIRE(rt.push_pulls.size() == 1);
+  push_pull_state pp;
+  pp.ltime = 2;
+  pp.event_ltime = 20;
+  pp.events.resize(512);
+  pp.events[15] = event_slot{15, {event_entry{"huge", bytes(600, 'x')}, event_entry{"fine", {'p'}}}};
+  swim::push_pull remote;
+  remote.join = true;
+  remote.user_state = encode(serf_message{pp});
+  s.push_pull_completed(time_point{} + 10ms, rt.push_pulls[0].first, remote, rt);
+  REQUIRE(rt.user_events.size() == 2);
+  CHECK(rt.user_events[1].name == "fine");
+  CHECK(s.stats().oversized_refused == 3);
+}
+
+TEST_CASE("a Lamport time of 2^64 - 1 from the wire is refused and the clock keeps counting", "[serf][clocks]") {
+  serf s(config(), 8);
+  recorder rt;
+  s.start(time_point{}, rt);
+  s.handle_packet(time_point{}, peer, user_packet(agent::user_event{UINT64_MAX, "wrap", {}, false}), rt);
+  s.handle_packet(time_point{}, peer, user_packet(join_intent{UINT64_MAX, "peer"}), rt);
+  CHECK(rt.user_events.empty());
+  CHECK(s.clocks().event_clock < 100);
+  CHECK(s.clocks().member_clock < 100);
+  // Later events are still delivered (in Serf the wrapped clock drops them).
+  s.handle_packet(time_point{}, peer, user_packet(agent::user_event{7, "after", {}, false}), rt);
+  CHECK(rt.user_events.size() == 1);
+}
