@@ -19,13 +19,13 @@
 #include <thread>
 
 #include "agent/handlers.hpp"
+#include "agent/join_text.hpp"
 #include "agent/logging.hpp"
 #include "agent/mdns.hpp"
 #include "agent/metrics_server.hpp"
 #include "agent/prometheus.hpp"
-#include "agent/serf.hpp"
-#include "agent/serf_failure.hpp"
-#include "agent/serf_join.hpp"
+#include "agent/serf/failure.hpp"
+#include "agent/serf/serf.hpp"
 #include "agent/snapshot.hpp"
 #include "chorus/version.hpp"
 #include "rpc/go_base64.hpp"

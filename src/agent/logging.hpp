@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "agent/serf.hpp"
+#include "agent/serf/serf.hpp"
 #include "rpc/server.hpp"
 
 namespace chorus::agent {

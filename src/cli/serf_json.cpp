@@ -2,9 +2,9 @@
 
 #include <cstdio>
 
-#include "agent/codec.hpp"
-#include "agent/coordinate_payload.hpp"
-#include "agent/tags.hpp"
+#include "agent/serf/codec.hpp"
+#include "agent/serf/coordinate_payload.hpp"
+#include "agent/serf/tags.hpp"
 
 namespace chorus::cli {
 namespace {

@@ -8,7 +8,7 @@
 #include <span>
 #include <string>
 
-#include "agent/messages.hpp"
+#include "agent/serf/messages.hpp"
 
 namespace chorus::cli {
 

@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <span>
 
-#include "agent/codec.hpp"
-#include "agent/coordinate_payload.hpp"
-#include "agent/tags.hpp"
+#include "agent/serf/codec.hpp"
+#include "agent/serf/coordinate_payload.hpp"
+#include "agent/serf/tags.hpp"
 
 using namespace chorus::agent;
 

@@ -11,7 +11,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "agent/codec.hpp"
+#include "agent/serf/codec.hpp"
 #include "integration/agent/agent_harness.hpp"
 #include "swim/packet.hpp"
 

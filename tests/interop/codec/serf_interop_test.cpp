@@ -25,9 +25,9 @@
 #include <thread>
 #include <vector>
 
-#include "agent/codec.hpp"
-#include "agent/coordinate_payload.hpp"
-#include "agent/tags.hpp"
+#include "agent/serf/codec.hpp"
+#include "agent/serf/coordinate_payload.hpp"
+#include "agent/serf/tags.hpp"
 #include "swim/codec.hpp"
 #include "swim/packet.hpp"
 #include "swim/stream.hpp"

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/serf.hpp"
+#include "agent/serf/serf.hpp"
 #include "swim/keyring.hpp"
 #include "swim/random.hpp"
 #include "swim/stream.hpp"

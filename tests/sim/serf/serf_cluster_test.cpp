@@ -10,7 +10,7 @@
 #include <optional>
 #include <set>
 
-#include "agent/key_queries.hpp"
+#include "agent/serf/key_queries.hpp"
 #include "swim/core.hpp"
 
 using namespace chorus;

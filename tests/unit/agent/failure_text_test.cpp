@@ -2,7 +2,7 @@
 // `members -detailed`, `info` and the EventMemberFailed log line.
 #include <catch2/catch.hpp>
 
-#include "agent/serf_failure.hpp"
+#include "agent/serf/failure.hpp"
 
 using namespace chorus::agent;
 using namespace std::chrono_literals;

@@ -3,10 +3,10 @@
 #include <catch2/catch.hpp>
 #include <random>
 
-#include "agent/codec.hpp"
-#include "agent/coordinate_payload.hpp"
-#include "agent/lamport_clock.hpp"
-#include "agent/tags.hpp"
+#include "agent/serf/codec.hpp"
+#include "agent/serf/coordinate_payload.hpp"
+#include "agent/serf/lamport_clock.hpp"
+#include "agent/serf/tags.hpp"
 #include "unit/lzw/vector_file.hpp"
 
 using chorus::test::from_hex;

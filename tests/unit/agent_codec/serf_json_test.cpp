@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "agent/codec.hpp"
+#include "agent/serf/codec.hpp"
 #include "unit/lzw/vector_file.hpp"
 
 using chorus::test::from_hex;

@@ -4,7 +4,7 @@
 // to the same values).
 #include <catch2/catch.hpp>
 
-#include "agent/codec.hpp"
+#include "agent/serf/codec.hpp"
 #include "unit/lzw/vector_file.hpp"
 
 using chorus::test::from_hex;

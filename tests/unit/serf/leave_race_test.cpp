@@ -11,8 +11,8 @@
 // node's own dead message as the leave it is.
 #include <catch2/catch.hpp>
 
-#include "agent/codec.hpp"
-#include "agent/serf.hpp"
+#include "agent/serf/codec.hpp"
+#include "agent/serf/serf.hpp"
 #include "swim/codec.hpp"
 #include "swim/core.hpp"
 

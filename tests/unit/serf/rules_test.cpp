@@ -2,14 +2,14 @@
 // filters, response collection, coalescing, key queries.
 #include <catch2/catch.hpp>
 
-#include "agent/coalescer.hpp"
-#include "agent/codec.hpp"
-#include "agent/event_buffer.hpp"
-#include "agent/key_queries.hpp"
-#include "agent/lamport_clock.hpp"
-#include "agent/query_rules.hpp"
-#include "agent/serf_members.hpp"
-#include "agent/tags.hpp"
+#include "agent/serf/coalescer.hpp"
+#include "agent/serf/codec.hpp"
+#include "agent/serf/event_buffer.hpp"
+#include "agent/serf/key_queries.hpp"
+#include "agent/serf/lamport_clock.hpp"
+#include "agent/serf/members.hpp"
+#include "agent/serf/query_rules.hpp"
+#include "agent/serf/tags.hpp"
 #include "swim/keyring.hpp"
 
 using namespace chorus;

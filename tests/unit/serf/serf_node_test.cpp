@@ -3,8 +3,8 @@
 // push/pull merge, size limits, respond once).
 #include <catch2/catch.hpp>
 
-#include "agent/codec.hpp"
-#include "agent/serf.hpp"
+#include "agent/serf/codec.hpp"
+#include "agent/serf/serf.hpp"
 #include "swim/codec.hpp"
 #include "swim/core.hpp"
 

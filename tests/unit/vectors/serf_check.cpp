@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "agent/codec.hpp"
+#include "agent/serf/codec.hpp"
 #include "cli/serf_json.hpp"
 #include "unit/vectors/vector_util.hpp"
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "agent/messages.hpp"
-#include "agent/serf.hpp"
+#include "agent/serf/messages.hpp"
+#include "agent/serf/types.hpp"
 
 namespace chorus::swim {
 class keyring;

@@ -1,8 +1,8 @@
-#include "agent/serf_members.hpp"
+#include "agent/serf/members.hpp"
 
 #include <algorithm>
 
-#include "agent/tags.hpp"
+#include "agent/serf/tags.hpp"
 
 namespace chorus::agent {
 

@@ -1,8 +1,8 @@
-#include "agent/codec.hpp"
+#include "agent/serf/codec.hpp"
 
 #include <type_traits>
 
-#include "agent/lamport_clock.hpp"
+#include "agent/serf/lamport_clock.hpp"
 
 namespace chorus::agent {
 

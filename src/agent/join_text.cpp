@@ -1,4 +1,4 @@
-#include "agent/serf_join.hpp"
+#include "agent/join_text.hpp"
 
 #include <arpa/inet.h>
 

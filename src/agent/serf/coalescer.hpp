@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/serf.hpp"
+#include "agent/serf/types.hpp"
 
 namespace chorus::agent {
 

@@ -1,7 +1,6 @@
-#include "agent/serf_failure.hpp"
+#include "agent/serf/failure.hpp"
 
-#include <fmt/format.h>
-
+#include <cstdio>
 #include <ctime>
 
 namespace chorus::agent {
@@ -15,14 +14,17 @@ std::string when(time_point t, time_point now, std::chrono::system_clock::time_p
   std::tm tm{};
   gmtime_r(&secs, &tm);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count() % 1000;
-  return fmt::format("at {:02}:{:02}:{:02}.{:03}Z ({:.1f}s ago)", tm.tm_hour, tm.tm_min, tm.tm_sec, ms,
-                     std::chrono::duration<double>(ago).count());
+  // snprintf, not fmt: the Serf layer links only the core and Vivaldi.
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "at %02d:%02d:%02d.%03dZ (%.1fs ago)", tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms), std::chrono::duration<double>(ago).count());
+  return buf;
 }
 
 std::string probe_text(const probe_outcome& p) {
   if (p.ok) return p.direct ? "direct ack" : (p.tcp_ok ? "TCP ack" : "indirect ack");
   std::string s = "no direct ack";
-  s += fmt::format(", {} indirect asked, {} nacks", p.indirect_asked, p.nacks);
+  s += ", " + std::to_string(p.indirect_asked) + " indirect asked, " + std::to_string(p.nacks) + " nacks";
   if (p.tcp_attempted) s += p.tcp_ok ? ", TCP ok" : ", TCP failed";
   return s;
 }
@@ -55,8 +57,8 @@ std::string describe_failure(const failure_report& f, time_point now, std::chron
     int failed = 0;
     for (const auto& p : f.our_probes) failed += !p.ok;
     sep();
-    out += fmt::format("our probes: {} of {} failed (last: {})", failed, f.our_probes.size(),
-                       probe_text(f.our_probes.back()));
+    out += "our probes: " + std::to_string(failed) + " of " + std::to_string(f.our_probes.size()) +
+           " failed (last: " + probe_text(f.our_probes.back()) + ")";
   }
   return out;
 }

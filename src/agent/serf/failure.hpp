@@ -9,7 +9,7 @@
 #include <chrono>
 #include <string>
 
-#include "agent/serf.hpp"
+#include "agent/serf/types.hpp"
 
 namespace chorus::agent {
 

@@ -1,6 +1,6 @@
-#include "agent/key_queries.hpp"
+#include "agent/serf/key_queries.hpp"
 
-#include "agent/codec.hpp"
+#include "agent/serf/codec.hpp"
 #include "swim/keyring.hpp"
 
 namespace chorus::agent {

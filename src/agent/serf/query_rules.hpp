@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/messages.hpp"
+#include "agent/serf/messages.hpp"
 #include "swim/time.hpp"
 
 namespace chorus::agent {

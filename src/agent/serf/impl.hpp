@@ -1,8 +1,8 @@
 #pragma once
 // Internal: the state behind agent::serf (serf.hpp). serf.cpp holds
-// membership, intents, events, push/pull, leave and timers; serf_queries.cpp
+// membership, intents, events, push/pull, leave and timers; queries.cpp
 // holds queries, internal queries and key operations. The pure rules live in
-// serf_members, event_buffer, query_rules, key_queries and coalescer.
+// members.hpp, event_buffer, query_rules, key_queries and coalescer.
 //
 // serf_impl is the swim::core's runtime and delegate: the core calls it
 // synchronously while one of serf's entry points runs; `rt_` and `now_` are
@@ -18,12 +18,12 @@
 #include <utility>
 #include <vector>
 
-#include "agent/coalescer.hpp"
-#include "agent/event_buffer.hpp"
-#include "agent/lamport_clock.hpp"
-#include "agent/query_rules.hpp"
-#include "agent/serf.hpp"
-#include "agent/serf_members.hpp"
+#include "agent/serf/coalescer.hpp"
+#include "agent/serf/event_buffer.hpp"
+#include "agent/serf/lamport_clock.hpp"
+#include "agent/serf/members.hpp"
+#include "agent/serf/query_rules.hpp"
+#include "agent/serf/serf.hpp"
 #include "swim/broadcast_queue.hpp"
 #include "swim/core.hpp"
 #include "swim/random.hpp"
@@ -92,7 +92,7 @@ class serf_impl final : public swim::runtime, public swim::delegate {
   std::string set_tags(tag_map tags);
   void handle_timer(swim::timer_token token);
 
-  // --- queries (serf_queries.cpp) -----------------------------------------
+  // --- queries (queries.cpp) -----------------------------------------
   enum class query_purpose : std::uint8_t { user, key_op, conflict };
   query_started start_query(const query_params& p, query_purpose purpose, std::uint64_t op = 0);
   std::string respond(query_handle h, std::span<const std::uint8_t> payload);
@@ -102,7 +102,7 @@ class serf_impl final : public swim::runtime, public swim::delegate {
   member with_report(const member& m) const;
   serf_stats stats() const;
 
-  // State (public inside the implementation: serf.cpp and serf_queries.cpp).
+  // State (public inside the implementation: serf.cpp and queries.cpp).
   serf_config cfg_;
   swim::random_source rng_;
   swim::keyring* keyring_;
@@ -235,7 +235,7 @@ class serf_impl final : public swim::runtime, public swim::delegate {
   void leave_stage(int stage);
   void log(log_level l, std::string text) { rt_->log(l, text); }
 
-  // Internals (serf_queries.cpp).
+  // Internals (queries.cpp).
   bool handle_query(const query& q, bool local);
   void handle_query_response(const query_response& r);
   void handle_relay(const relay& r);

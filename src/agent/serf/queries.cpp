@@ -2,9 +2,9 @@
 // operations and name-conflict resolution (10). See serf_impl.hpp.
 #include <algorithm>
 
-#include "agent/codec.hpp"
-#include "agent/key_queries.hpp"
-#include "agent/serf_impl.hpp"
+#include "agent/serf/codec.hpp"
+#include "agent/serf/impl.hpp"
+#include "agent/serf/key_queries.hpp"
 #include "swim/keyring.hpp"
 
 namespace chorus::agent {

@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/messages.hpp"
-#include "agent/serf.hpp"
+#include "agent/serf/messages.hpp"
+#include "agent/serf/types.hpp"
 #include "swim/runtime.hpp"
 
 namespace chorus::agent {

@@ -1,15 +1,15 @@
 // The Serf layer: membership, intents, user events, push/pull state, leave,
 // reaping and timers (../shared/protocol/serf.md 3-8, 11, 14). Queries live
-// in serf_queries.cpp. See serf.hpp for the shape and serf_impl.hpp for the
+// in queries.cpp. See serf.hpp for the shape and impl.hpp for the
 // state.
-#include "agent/serf.hpp"
+#include "agent/serf/serf.hpp"
 
 #include <algorithm>
 
-#include "agent/codec.hpp"
-#include "agent/coordinate_payload.hpp"
-#include "agent/serf_impl.hpp"
-#include "agent/tags.hpp"
+#include "agent/serf/codec.hpp"
+#include "agent/serf/coordinate_payload.hpp"
+#include "agent/serf/impl.hpp"
+#include "agent/serf/tags.hpp"
 #include "swim/keyring.hpp"
 
 namespace chorus::agent {

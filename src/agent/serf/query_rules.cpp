@@ -1,4 +1,4 @@
-#include "agent/query_rules.hpp"
+#include "agent/serf/query_rules.hpp"
 
 #include <algorithm>
 #include <cmath>

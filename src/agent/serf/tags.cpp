@@ -1,6 +1,6 @@
-#include "agent/tags.hpp"
+#include "agent/serf/tags.hpp"
 
-#include "agent/codec.hpp"
+#include "agent/serf/codec.hpp"
 #include "swim/msgpack.hpp"
 
 namespace chorus::agent {

@@ -1,4 +1,4 @@
-#include "agent/coalescer.hpp"
+#include "agent/serf/coalescer.hpp"
 
 namespace chorus::agent {
 

@@ -1,4 +1,4 @@
-#include "agent/event_buffer.hpp"
+#include "agent/serf/event_buffer.hpp"
 
 #include <algorithm>
 

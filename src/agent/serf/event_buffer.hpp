@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/messages.hpp"
+#include "agent/serf/messages.hpp"
 
 namespace chorus::agent {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/messages.hpp"
+#include "agent/serf/messages.hpp"
 #include "swim/codec.hpp"
 
 namespace chorus::agent {

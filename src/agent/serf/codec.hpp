@@ -18,7 +18,7 @@
 #include <span>
 #include <string>
 
-#include "agent/messages.hpp"
+#include "agent/serf/messages.hpp"
 #include "swim/codec.hpp"
 #include "swim/msgpack.hpp"
 

@@ -1,4 +1,4 @@
-#include "agent/coordinate_payload.hpp"
+#include "agent/serf/coordinate_payload.hpp"
 
 namespace chorus::agent {
 
