@@ -5,7 +5,7 @@
 #include <numeric>
 #include <vector>
 
-#include "vivaldi/random.hpp"
+#include "common/random.hpp"
 
 namespace chorus::bench {
 
@@ -14,7 +14,7 @@ namespace {
 class rng {
  public:
   explicit rng(std::uint64_t seed) : src_(seed) {}
-  double uniform() { return src_.uniform(); }
+  double uniform() { return src_.unit(); }
   // Uniform in [0, n) without modulo bias.
   std::size_t below(std::size_t n) {
     const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
@@ -33,7 +33,7 @@ class rng {
   }
 
  private:
-  vivaldi::random_source src_;
+  chorus::random_source src_;
 };
 
 }  // namespace

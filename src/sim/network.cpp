@@ -71,13 +71,13 @@ double network::link_loss(std::uint32_t a, std::uint32_t b) const {
   return it == link_loss_.end() ? 0 : it->second;
 }
 
-bool network::drop_datagram(std::uint32_t a, std::uint32_t b, swim::random_source& rng) const {
+bool network::drop_datagram(std::uint32_t a, std::uint32_t b, chorus::random_source& rng) const {
   if (blocked(a, b)) return true;
   const double p = 1.0 - (1.0 - loss_) * (1.0 - link_loss(a, b));
   return p > 0 && rng.unit() < p;
 }
 
-duration network::tcp_transfer(std::uint32_t a, std::uint32_t b, std::size_t size, swim::random_source& rng) const {
+duration network::tcp_transfer(std::uint32_t a, std::uint32_t b, std::size_t size, chorus::random_source& rng) const {
   duration t = one_way(a, b);
   const double p = 1.0 - (1.0 - loss_) * (1.0 - link_loss(a, b));
   if (p <= 0) return t;
@@ -93,7 +93,7 @@ duration network::tcp_transfer(std::uint32_t a, std::uint32_t b, std::size_t siz
   return t;
 }
 
-duration network::tcp_connect(std::uint32_t a, std::uint32_t b, swim::random_source& rng) const {
+duration network::tcp_connect(std::uint32_t a, std::uint32_t b, chorus::random_source& rng) const {
   duration t = one_way(a, b) + one_way(b, a);
   const double p_ab = 1.0 - (1.0 - loss_) * (1.0 - link_loss(a, b));
   const double p_ba = 1.0 - (1.0 - loss_) * (1.0 - link_loss(b, a));

@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "swim/random.hpp"
+#include "common/random.hpp"
 #include "swim/time.hpp"
 
 namespace chorus::sim {
@@ -41,12 +41,12 @@ class network {
   bool blocked(std::uint32_t a, std::uint32_t b) const;
 
   // Decides the fate of one UDP datagram a -> b.
-  bool drop_datagram(std::uint32_t a, std::uint32_t b, swim::random_source& rng) const;
+  bool drop_datagram(std::uint32_t a, std::uint32_t b, chorus::random_source& rng) const;
   // Time to carry `size` bytes a -> b over an established TCP connection,
   // retransmissions included.
-  duration tcp_transfer(std::uint32_t a, std::uint32_t b, std::size_t size, swim::random_source& rng) const;
+  duration tcp_transfer(std::uint32_t a, std::uint32_t b, std::size_t size, chorus::random_source& rng) const;
   // Time to open a TCP connection (SYN retransmits at 1 s, 2 s, 4 s ...).
-  duration tcp_connect(std::uint32_t a, std::uint32_t b, swim::random_source& rng) const;
+  duration tcp_connect(std::uint32_t a, std::uint32_t b, chorus::random_source& rng) const;
 
  private:
   static std::uint64_t key(std::uint32_t a, std::uint32_t b) { return (std::uint64_t{a} << 32) | b; }

@@ -78,7 +78,7 @@ scenario_result run_scenario(const scenario_params& p) {
   } else {
     sim.net().set_latency(p.latency);
   }
-  swim::random_source rng(p.seed ^ 0x5ce7a210ULL);
+  chorus::random_source rng(p.seed ^ 0x5ce7a210ULL);
 
   // --- bookkeeping through the simulator's hooks ---------------------------
   std::vector<std::int64_t> alive_count;  // per observer: members it holds alive or suspect

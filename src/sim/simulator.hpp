@@ -203,8 +203,8 @@ class simulator {
   swim::config make_config(node_id n) const;
 
   options opt_;
-  swim::random_source root_rng_;
-  swim::random_source net_rng_;
+  chorus::random_source root_rng_;
+  chorus::random_source net_rng_;
   network net_;
   std::vector<node> nodes_;
   // 4-ary min-heap; element i at heap_[i + 3] in 64-byte aligned storage, so

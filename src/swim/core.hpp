@@ -44,13 +44,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/random.hpp"
 #include "swim/admission.hpp"
 #include "swim/awareness.hpp"
 #include "swim/broadcast_queue.hpp"
 #include "swim/config.hpp"
 #include "swim/member_table.hpp"
 #include "swim/messages.hpp"
-#include "swim/random.hpp"
 #include "swim/runtime.hpp"
 #include "swim/suspicion.hpp"
 

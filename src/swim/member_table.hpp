@@ -23,9 +23,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/random.hpp"
 #include "swim/address.hpp"
 #include "swim/messages.hpp"
-#include "swim/random.hpp"
 #include "swim/time.hpp"
 
 namespace chorus::swim {

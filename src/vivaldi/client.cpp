@@ -130,7 +130,7 @@ double client::serf_unit_vector_at(const coordinate& other) {
   // The points coincide: any direction will do, chosen by our own PRNG.
   sum = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
-    unit_[i] = rng_.uniform() - 0.5;
+    unit_[i] = rng_.unit() - 0.5;
     sum += unit_[i] * unit_[i];
   }
   const double rmag = std::sqrt(sum);
@@ -224,7 +224,7 @@ double client::separate(double* x, const double* rv, std::size_t n, double force
   double dir[64];
   double sum = 0.0;
   for (std::size_t i = 0; i < n; ++i) {
-    dir[i] = rng_.uniform() - 0.5;
+    dir[i] = rng_.unit() - 0.5;
     sum += dir[i] * dir[i];
   }
   const double rmag = std::sqrt(sum);

@@ -19,12 +19,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/random.hpp"
 #include "vivaldi/config.hpp"
 #include "vivaldi/coordinate.hpp"
 #include "vivaldi/error.hpp"
 #include "vivaldi/latency_filter.hpp"
 #include "vivaldi/peer_table.hpp"
-#include "vivaldi/random.hpp"
 
 namespace chorus::vivaldi {
 

@@ -24,9 +24,9 @@
 #include "agent/serf/members.hpp"
 #include "agent/serf/query_rules.hpp"
 #include "agent/serf/serf.hpp"
+#include "common/random.hpp"
 #include "swim/broadcast_queue.hpp"
 #include "swim/core.hpp"
-#include "swim/random.hpp"
 #include "vivaldi/client.hpp"
 
 namespace chorus::agent {
@@ -104,7 +104,7 @@ class serf_impl final : public swim::runtime, public swim::delegate {
 
   // State (public inside the implementation: serf.cpp and queries.cpp).
   serf_config cfg_;
-  swim::random_source rng_;
+  chorus::random_source rng_;
   swim::keyring* keyring_;
   std::unique_ptr<swim::core> core_;
   serf_runtime* rt_ = nullptr;

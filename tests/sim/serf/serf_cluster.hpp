@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "agent/serf/serf.hpp"
+#include "common/random.hpp"
 #include "swim/keyring.hpp"
-#include "swim/random.hpp"
 #include "swim/stream.hpp"
 
 namespace chorus::serf_sim {
@@ -121,7 +121,7 @@ class cluster {
   std::size_t id_of(const swim::address& a) const;
   bool dropped() { return loss > 0 && rng_.unit() < loss; }
 
-  swim::random_source rng_;
+  chorus::random_source rng_;
   std::vector<std::unique_ptr<node_state>> nodes_;
   std::priority_queue<event, std::vector<event>, later> queue_;
   time_point now_{};

@@ -8,6 +8,7 @@
 #include "swim/suspicion.hpp"
 
 using namespace chorus::swim;
+using chorus::random_source;
 using std::chrono::milliseconds;
 
 TEST_CASE("suspicion_min_timeout_scales_with_log10_of_cluster_size", "[suspicion]") {

@@ -8,6 +8,7 @@
 #include <string>
 
 using namespace chorus::swim;
+using chorus::random_source;
 
 TEST_CASE("member_table_finds_every_name_and_only_those_through_growth_and_resets", "[member_table]") {
   member_table t;

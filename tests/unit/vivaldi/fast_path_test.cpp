@@ -10,11 +10,12 @@
 #include <limits>
 #include <vector>
 
+#include "common/random.hpp"
 #include "vivaldi/client.hpp"
-#include "vivaldi/random.hpp"
 #include "vivaldi/vector_ops.hpp"
 
 using namespace chorus::vivaldi;
+using chorus::random_source;
 using namespace std::chrono_literals;
 
 namespace {
@@ -30,7 +31,7 @@ std::uint64_t bits(double x) { return std::bit_cast<std::uint64_t>(x); }
 
 // Doubles of every magnitude and sign, and exact ties.
 double any_double(random_source& rng) {
-  const double mantissa = rng.uniform() - 0.5;
+  const double mantissa = rng.unit() - 0.5;
   const int exponent = static_cast<int>(rng.next() % 40) - 20;
   return rng.next() % 8 == 0 ? 0.25 : std::ldexp(mantissa, exponent);
 }
@@ -44,7 +45,7 @@ TEST_CASE("latency filter: median of the last samples for every window size") {
     latency_filter f;
     std::deque<double> model;
     for (int i = 0; i < 200; ++i) {
-      const double s = rng.next() % 5 == 0 ? 0.02 : rng.uniform();  // with ties
+      const double s = rng.next() % 5 == 0 ? 0.02 : rng.unit();  // with ties
       model.push_back(s);
       if (model.size() > window) model.pop_front();
       REQUIRE(f.add_and_median(s, window) == model_median(model));
@@ -58,7 +59,7 @@ TEST_CASE("latency filter: minimum of the last samples") {
   latency_filter f;
   std::deque<double> model;
   for (int i = 0; i < 100; ++i) {
-    const double s = rng.uniform();
+    const double s = rng.unit();
     model.push_back(s);
     if (model.size() > 4) model.pop_front();
     REQUIRE(f.add_and_min(s, 4) == *std::min_element(model.begin(), model.end()));

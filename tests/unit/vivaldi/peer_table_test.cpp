@@ -4,10 +4,10 @@
 #include <catch2/catch.hpp>
 #include <map>
 
-#include "vivaldi/random.hpp"
+#include "common/random.hpp"
 
+using chorus::random_source;
 using chorus::vivaldi::peer_table;
-using chorus::vivaldi::random_source;
 
 TEST_CASE("peer table behaves like a map under random inserts and erases") {
   peer_table<int> table;

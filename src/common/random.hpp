@@ -1,11 +1,14 @@
 #pragma once
-// Per-node pseudo-random numbers (STYLE #3). xoshiro256** seeded through
-// splitmix64: fully specified, so a seed replays identically on every
-// platform and standard library (std::uniform_int_distribution is not).
-// No global state: each core owns one.
+// The one pseudo-random generator of every layer (STYLE #3): each swim core,
+// Serf node, Vivaldi client and simulated network owns one, seeded; no global
+// state, so simulations run side by side and replay from a seed.
+// xoshiro256** seeded through splitmix64: fully specified, so a seed replays
+// identically on every platform and standard library
+// (std::uniform_int_distribution is not). Header-only: the pure layers share
+// it without linking each other.
 #include <cstdint>
 
-namespace chorus::swim {
+namespace chorus {
 
 class random_source {
  public:
@@ -51,4 +54,4 @@ class random_source {
   std::uint64_t s_[4];
 };
 
-}  // namespace chorus::swim
+}  // namespace chorus
