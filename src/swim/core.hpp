@@ -37,6 +37,7 @@
 // receive queues exist only to hand off between goroutines).
 //
 // Untrusted input never throws: undecodable packets are counted and dropped.
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -317,6 +318,7 @@ class core {
   // are in flight (then counted as skipped).
   void start_sync(time_point now, const address& to, runtime& rt);
   void restagger_push_pull(time_point now, runtime& rt);
+  static duration stagger(random_source& rng, duration interval);
   // config::early_sync_after_join: the next periodic push/pull once the
   // join's gossip is spent.
   void sync_soon_after_join(time_point now, runtime& rt);
@@ -393,5 +395,20 @@ class core {
   std::uint64_t leave_token_ = 0, meta_token_ = 0, next_broadcast_token_ = 1;
   core_stats stats_;
 };
+
+// Up to k distinct random members that `exclude` does not rule out (used by
+// probing for ping-req helpers and by gossip for its targets).
+template <class F>
+std::vector<std::size_t> core::random_members(std::size_t k, F exclude) {
+  std::vector<std::size_t> out;
+  const std::size_t n = members_.size();
+  for (std::size_t i = 0; i < 3 * n && out.size() < k; ++i) {
+    const std::size_t idx = rng_.below(n);
+    if (exclude(members_.at(idx), members_.name(idx))) continue;
+    if (std::find(out.begin(), out.end(), idx) != out.end()) continue;
+    out.push_back(idx);
+  }
+  return out;
+}
 
 }  // namespace chorus::swim
