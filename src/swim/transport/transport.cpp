@@ -113,7 +113,10 @@ struct transport::inbound : std::enable_shared_from_this<transport::inbound> {
     const auto overall = accepted_ + as_steady(t_.opt_.tcp_timeout);
     if (!reading_) return overall;
     const auto grace = as_steady(t_.opt_.tcp_first_byte_timeout);
-    if (received_ == 0 && grace.count() > 0) return std::min(overall, accepted_ + grace);
+    // The rate is owed from the end of the grace on: without a grace
+    // (first-byte timeout off) there is no rate check either.
+    if (grace.count() <= 0) return overall;
+    if (received_ == 0) return std::min(overall, accepted_ + grace);
     if (t_.opt_.tcp_min_bytes_per_second == 0) return overall;
     // Each byte received buys 1/rate s after the grace.
     const auto bought = std::chrono::duration_cast<steady::duration>(
@@ -137,14 +140,14 @@ struct transport::inbound : std::enable_shared_from_this<transport::inbound> {
     }
     const auto check = next_check();
     if (n < check) return arm(check);  // bytes came in meanwhile
-    if (received_ == 0) {
-      ++t_.stats_.tcp_idle_closed;
-      t_.log(0, "transport: closing " + peer() + ": no request within the first-byte timeout");
-    } else {
-      ++t_.stats_.tcp_slow_closed;
-      t_.log(0, "transport: closing " + peer() + ": " + std::to_string(received_) +
-                    " bytes so far is below the minimum rate");
-    }
+    // Count always, log sparingly: a flood must not become a log flood.
+    auto& count = received_ == 0 ? t_.stats_.tcp_idle_closed : t_.stats_.tcp_slow_closed;
+    ++count;
+    if (count <= 10 || count % 1000 == 0)
+      t_.log(0, "transport: closing " + peer() + ": " +
+                    (received_ == 0 ? std::string("no request within the first-byte timeout")
+                                    : std::to_string(received_) + " bytes is below the minimum rate") +
+                    " (" + std::to_string(count) + " so far)");
     finish();
   }
 

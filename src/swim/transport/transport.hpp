@@ -106,7 +106,8 @@ struct options {
   // grace), so a trickle of a byte now and then is closed after about the
   // grace instead of holding a slot for the whole tcp_timeout. Far below any
   // real peer: a 10,000-node push/pull (~700 KB) has to come at 70 KB/s to
-  // fit into tcp_timeout at all. 0 = off.
+  // fit into tcp_timeout at all. 0 = off (also off when
+  // tcp_first_byte_timeout is: the rate is owed from the end of that grace).
   std::size_t tcp_min_bytes_per_second = 1024;
   // Incoming stream cap: the 20 MiB encrypted-length limit plus headers.
   std::size_t max_stream_bytes = max_stream_encrypted_len + 1024;
