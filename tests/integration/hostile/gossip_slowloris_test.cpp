@@ -4,7 +4,7 @@
 // that node failed ("Failed to join ...: EOF"). Now one address gets a
 // small share, idle connections are closed after the first-byte timeout,
 // and known members have slots of their own.
-// Agents on 127.80.2.31-37, the idle connections from 127.80.4.200-212;
+// Agents on 127.80.2.31-38, the idle connections from 127.80.4.200-212 and 220;
 // bounded in time, every process killed by PID (agent_harness.hpp).
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -217,4 +217,56 @@ TEST_CASE("idle connections from many addresses leave room for members and newco
   INFO(c.log_tails(20));
   CHECK(all_see({rpc1, rpc2, ip(37) + ":7373"}, 3, 15s));
   CHECK(metric(rpc1, "chorus_dropped_packets_total{reason=\"tcp_evicted_idle\"}") > 0);
+}
+
+TEST_CASE("an idle connection and a trickle are closed long before the 10 s TCP timeout", "[hostile][slowloris]") {
+  cluster c("hostile-trickle");
+  c.chorus("t1", ip(38));
+  const std::string rpc1 = ip(38) + ":7373";
+  // Seconds until the agent closed a connection that sends `first` and then
+  // one more byte every 500 ms (nothing at all when `first` is empty).
+  auto held_for = [&](const std::vector<std::uint8_t>& first) {
+    const int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in src{}, dst{};
+    src.sin_family = dst.sin_family = AF_INET;
+    inet_pton(AF_INET, "127.80.4.220", &src.sin_addr);
+    inet_pton(AF_INET, ip(38).c_str(), &dst.sin_addr);
+    dst.sin_port = htons(7946);
+    if (bind(s, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0 ||
+        connect(s, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) {
+      close(s);
+      return -1.0;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!first.empty()) (void)!send(s, first.data(), first.size(), MSG_NOSIGNAL);
+    // A push/pull header, one byte at a time: 0x83 then "Join"...
+    const std::uint8_t trickle[] = {0x83, 0xa4, 'J', 'o', 'i', 'n', 0xc2, 0xa5, 'N', 'o', 'd', 'e', 's'};
+    std::size_t next = 0;
+    double held = -1;
+    while (std::chrono::steady_clock::now() - t0 < 12s) {
+      pollfd p{s, POLLIN | POLLRDHUP, 0};
+      if (poll(&p, 1, 500) > 0) {
+        char b;
+        if (recv(s, &b, 1, MSG_DONTWAIT) <= 0) {
+          held = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          break;
+        }
+      }
+      if (!first.empty() && next < sizeof trickle && send(s, &trickle[next++], 1, MSG_NOSIGNAL) < 0) {
+        held = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        break;
+      }
+    }
+    close(s);
+    return held;
+  };
+  const double idle = held_for({});
+  const double trickle = held_for({6});
+  INFO("idle held " << idle << " s, trickle held " << trickle << " s");
+  CHECK(idle > 0);
+  CHECK(idle < 4.0);
+  CHECK(trickle > 0);
+  CHECK(trickle < 5.0);
+  CHECK(metric(rpc1, "chorus_dropped_packets_total{reason=\"tcp_idle\"}") >= 1);
+  CHECK(metric(rpc1, "chorus_dropped_packets_total{reason=\"tcp_too_slow\"}") >= 1);
 }
