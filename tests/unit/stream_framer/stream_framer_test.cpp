@@ -5,6 +5,7 @@
 #include "swim/stream_framer.hpp"
 
 #include <catch2/catch.hpp>
+#include <memory>
 
 #include "swim/keyring.hpp"
 #include "unit/stream_framer/allocation_counter.hpp"
@@ -163,6 +164,13 @@ TEST_CASE("a flood of nil node states is refused at the first nil", "[stream][fr
 }
 
 TEST_CASE("a push/pull header claiming 2^31 nodes is refused and never allocated for", "[stream][framer]") {
+  // The counter sees allocations at all (in the sanitizer build too).
+  alloc_count::start();
+  auto probe = std::make_unique<std::vector<std::uint8_t>>(10000);
+  const std::size_t probe_bytes = alloc_count::stop();
+  REQUIRE(probe->size() == 10000);
+  REQUIRE(probe_bytes >= 10000);
+
   bytes wire = header_claiming(1ULL << 31);
   const std::size_t header = wire.size();
   wire.insert(wire.end(), 64 * 1024, 0x80);  // empty maps: valid node states, had the count been allowed
