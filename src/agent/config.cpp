@@ -163,13 +163,29 @@ setter size(std::size_t agent_config::*m) {
     return {};
   };
 }
+std::string read_duration(const json& v, std::chrono::nanoseconds& out) {
+  if (!v.is_string()) return "must be a duration string like \"30s\"";
+  auto d = parse_go_duration(v.get<std::string>());
+  if (!d) return "invalid duration '" + v.get<std::string>() + "'";
+  out = *d;
+  return {};
+}
 setter dur(std::chrono::nanoseconds agent_config::*m) {
+  return [m](agent_config& c, const json& v) { return read_duration(v, c.*m); };
+}
+setter optional_size(std::optional<std::size_t> agent_config::*m) {
   return [m](agent_config& c, const json& v) -> std::string {
-    if (!v.is_string()) return "must be a duration string like \"30s\"";
-    auto d = parse_go_duration(v.get<std::string>());
-    if (!d) return "invalid duration '" + v.get<std::string>() + "'";
-    c.*m = *d;
+    if (!v.is_number_integer() || v.get<long long>() < 0) return "must be a non-negative integer";
+    c.*m = v.get<std::size_t>();
     return {};
+  };
+}
+setter optional_dur(std::optional<std::chrono::nanoseconds> agent_config::*m) {
+  return [m](agent_config& c, const json& v) {
+    std::chrono::nanoseconds d{};
+    auto why = read_duration(v, d);
+    if (why.empty()) c.*m = d;
+    return why;
   };
 }
 setter list(std::vector<std::string> agent_config::*m) {
@@ -242,6 +258,11 @@ const std::map<std::string, setter>& keys() {
       {"broadcast_timeout", dur(&agent_config::broadcast_timeout)},
       {"label", str(&agent_config::label)},
       {"metrics_addr", str(&agent_config::metrics_addr)},
+      {"gossip_tcp_max_inbound", optional_size(&agent_config::gossip_tcp_max_inbound)},
+      {"gossip_tcp_member_reserve", optional_size(&agent_config::gossip_tcp_member_reserve)},
+      {"gossip_tcp_max_per_source", optional_size(&agent_config::gossip_tcp_max_per_source)},
+      {"gossip_tcp_first_byte_timeout", optional_dur(&agent_config::gossip_tcp_first_byte_timeout)},
+      {"gossip_tcp_min_bytes_per_second", optional_size(&agent_config::gossip_tcp_min_bytes_per_second)},
   };
   return k;
 }
@@ -303,6 +324,10 @@ std::string validate(const agent_config& c) {
   for (auto d : {c.reconnect_interval, c.reconnect_timeout, c.tombstone_timeout})
     if (d.count() < 0) return "durations must not be negative";
   if (c.label.size() > 255) return "label is longer than 255 bytes";
+  if (c.gossip_tcp_max_inbound == 0u) return "gossip_tcp_max_inbound must be at least 1";
+  if (c.gossip_tcp_max_per_source == 0u) return "gossip_tcp_max_per_source must be at least 1";
+  if (c.gossip_tcp_first_byte_timeout && c.gossip_tcp_first_byte_timeout->count() < 0)
+    return "gossip_tcp_first_byte_timeout must not be negative";
   if (c.user_event_size_limit > 9 * 1024) return "user_event_size_limit is over the sane limit of 9216 bytes";
   return {};
 }

@@ -69,6 +69,11 @@ struct agent_config {
   std::chrono::nanoseconds broadcast_timeout = std::chrono::seconds(5);
   std::string label;         // chorus: cluster isolation label (memberlist 0.3 label header)
   std::string metrics_addr;  // chorus: HOST:PORT serving Prometheus /metrics; empty = off
+  // chorus: inbound gossip TCP admission (config file only, read at start);
+  // unset = swim::transport::options' defaults, which explain each number.
+  std::optional<std::size_t> gossip_tcp_max_inbound, gossip_tcp_member_reserve, gossip_tcp_max_per_source,
+      gossip_tcp_min_bytes_per_second;
+  std::optional<std::chrono::nanoseconds> gossip_tcp_first_byte_timeout;
 
   // Files that contributed, for SIGHUP reloads.
   std::vector<std::string> config_files, config_dirs;

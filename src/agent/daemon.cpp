@@ -17,6 +17,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <unordered_set>
 
 #include "agent/handlers.hpp"
 #include "agent/join_text.hpp"
@@ -217,6 +218,7 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
     b.insert(b.end(), payload.begin(), payload.end());
     serf_->handle_packet(now, address{}, b, *this);
   }
+  bool is_member_ip(const address& ip) override;
 
   // --- RPC --------------------------------------------------------------------
   std::vector<rpc::member> members() override {
@@ -314,7 +316,34 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
   std::atomic<std::uint64_t> handler_runs_{0}, handler_failures_{0};
   int exit_code_ = 0;
   std::string bind_text_;
+  // The IPs (port 0) of the members not left, for is_member_ip; collected
+  // again when older than a second.
+  std::unordered_set<address, swim::address_hash> member_ips_;
+  steady::time_point member_ips_expire_{};
 };
+
+bool daemon_impl::is_member_ip(const address& ip) {
+  if (!serf_) return false;
+  // Every accepted gossip connection asks, a flood of them too: walk the
+  // member table at most once a second (a member that joined meanwhile is a
+  // stranger for that long: it still gets a stranger's share).
+  const auto t = steady::now();
+  if (t >= member_ips_expire_) {
+    member_ips_.clear();
+    const auto& table = serf_->core().members();
+    for (std::size_t i = 0; i < table.size(); ++i) {
+      const auto& e = table.at(i);
+      if (e.state == swim::member_state::left) continue;
+      auto a = table.addr(e);
+      a.port = 0;
+      member_ips_.insert(a);
+    }
+    member_ips_expire_ = t + std::chrono::seconds(1);
+  }
+  auto key = ip;
+  key.port = 0;
+  return member_ips_.count(key) > 0;
+}
 
 std::string daemon_impl::resolve_bind(asio::ip::address& ip, std::uint16_t& port) {
   host_port hp;
@@ -385,6 +414,12 @@ std::string daemon_impl::setup() {
                     : cfg_.profile == "local" ? swim::config::local("", {})
                                               : swim::config::lan("", {});
   topt.tcp_timeout = ml.tcp_timeout;
+  if (cfg_.gossip_tcp_max_inbound) topt.max_inbound_tcp = *cfg_.gossip_tcp_max_inbound;
+  if (cfg_.gossip_tcp_member_reserve) topt.inbound_tcp_member_reserve = *cfg_.gossip_tcp_member_reserve;
+  if (cfg_.gossip_tcp_max_per_source) topt.max_inbound_tcp_per_source = *cfg_.gossip_tcp_max_per_source;
+  if (cfg_.gossip_tcp_first_byte_timeout)
+    topt.tcp_first_byte_timeout = std::chrono::duration_cast<duration>(*cfg_.gossip_tcp_first_byte_timeout);
+  if (cfg_.gossip_tcp_min_bytes_per_second) topt.tcp_min_bytes_per_second = *cfg_.gossip_tcp_min_bytes_per_second;
   transport_ = std::make_unique<swim::transport::transport>(io_, topt, *this, nullptr, leveled_log());
   if (auto e = transport_->open(); !e.empty()) return "Failed to start the Serf agent: " + e;
   if (port == 0) adv_port = transport_->port();
@@ -959,6 +994,10 @@ std::vector<prometheus::family> daemon_impl::collect_metrics() const {
   dropped.add(static_cast<double>(ts.udp_send_dropped), {{"reason", "send_failed"}});
   dropped.add(static_cast<double>(ts.udp_seal_errors), {{"reason", "seal_failed"}});
   dropped.add(static_cast<double>(ts.tcp_refused), {{"reason", "tcp_over_limit"}});
+  dropped.add(static_cast<double>(ts.tcp_refused_source), {{"reason", "tcp_source_limit"}});
+  dropped.add(static_cast<double>(ts.tcp_idle_closed), {{"reason", "tcp_idle"}});
+  dropped.add(static_cast<double>(ts.tcp_slow_closed), {{"reason", "tcp_too_slow"}});
+  dropped.add(static_cast<double>(ts.tcp_evicted), {{"reason", "tcp_evicted_idle"}});
   dropped.add(static_cast<double>(ts.tcp_timeouts), {{"reason", "tcp_timeout"}});
   gauge("chorus_tcp_connections_inbound", "Inbound gossip TCP connections open now.",
         static_cast<double>(transport_->inbound_tcp()));

@@ -1,5 +1,6 @@
 #include "swim/msgpack.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -274,6 +275,167 @@ read_result read(byte_view in, limits lim) {
   }
   r.consumed = p.pos();
   return r;
+}
+
+// --------------------------------------------------------------------------
+// scanner
+
+scanner::scanner(limits lim) : lim_(lim) { open_.reserve(lim_.max_depth + 1); }
+
+void scanner::reset() {
+  open_.clear();
+  values_ = 1;
+  length_bytes_ = 0;
+  length_ = 0;
+  skip_ = 0;
+  finished_ = false;
+  error_.clear();
+}
+
+scanner::status scanner::scan(byte_view in, std::size_t& pos) {
+  if (!error_.empty()) return status::bad;
+  while (pos < in.size()) {
+    if (skip_ > 0) {
+      // Payload bytes (string contents, integers, floats) are only counted.
+      const std::uint64_t n = std::min<std::uint64_t>(skip_, in.size() - pos);
+      pos += static_cast<std::size_t>(n);
+      examined_ += n;
+      skip_ -= n;
+      if (skip_ > 0) return status::more;
+      if (item_done()) return status::done;
+      continue;
+    }
+    const std::uint8_t b = in[pos++];
+    ++examined_;
+    if (length_bytes_ > 0) {
+      length_ = (length_ << 8) | b;
+      if (--length_bytes_ > 0) continue;
+      if (!length_done()) return status::bad;
+    } else if (!begin(b)) {
+      return status::bad;
+    }
+    if (finished_) {
+      finished_ = false;
+      if (item_done()) return status::done;
+    }
+  }
+  return status::more;
+}
+
+bool scanner::fail(std::string why) {
+  if (error_.empty()) error_ = std::move(why);
+  return false;
+}
+
+bool scanner::begin(std::uint8_t t) {
+  // The same limit as read(): the value being started sits at depth
+  // open_.size().
+  if (open_.size() > lim_.max_depth) return fail("nesting deeper than " + std::to_string(lim_.max_depth));
+  auto payload = [&](std::uint64_t n) {
+    if (n == 0)
+      finished_ = true;
+    else
+      skip_ = n;
+    return true;
+  };
+  auto length = [&](int n, after a) {
+    length_bytes_ = n;
+    length_ = 0;
+    after_ = a;
+    return true;
+  };
+  if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) return payload(0);
+  if ((t & 0xf0) == 0x80) return open(2u * (t & 0x0f));
+  if ((t & 0xf0) == 0x90) return open(t & 0x0f);
+  if ((t & 0xe0) == 0xa0) return payload(t & 0x1f);
+  switch (t) {
+    case 0xc4:
+    case 0xd9:
+      return length(1, after::blob);
+    case 0xc5:
+    case 0xda:
+      return length(2, after::blob);
+    case 0xc6:
+    case 0xdb:
+      return length(4, after::blob);
+    case 0xc7:
+      return length(1, after::ext);
+    case 0xc8:
+      return length(2, after::ext);
+    case 0xc9:
+      return length(4, after::ext);
+    case 0xcc:
+    case 0xd0:
+      return payload(1);
+    case 0xcd:
+    case 0xd1:
+      return payload(2);
+    case 0xca:
+    case 0xce:
+    case 0xd2:
+      return payload(4);
+    case 0xcb:
+    case 0xcf:
+    case 0xd3:
+      return payload(8);
+    case 0xd4:
+      return payload(1 + 1);  // fixext: type byte + 1..16 data bytes
+    case 0xd5:
+      return payload(1 + 2);
+    case 0xd6:
+      return payload(1 + 4);
+    case 0xd7:
+      return payload(1 + 8);
+    case 0xd8:
+      return payload(1 + 16);
+    case 0xdc:
+      return length(2, after::array);
+    case 0xdd:
+      return length(4, after::array);
+    case 0xde:
+      return length(2, after::map);
+    case 0xdf:
+      return length(4, after::map);
+    default:
+      return fail("invalid msgpack type byte 0xc1");
+  }
+}
+
+bool scanner::length_done() {
+  const std::uint64_t n = length_;
+  length_ = 0;
+  switch (after_) {
+    case after::blob:
+      if (n == 0) finished_ = true;
+      skip_ = n;
+      return true;
+    case after::ext:
+      skip_ = n + 1;  // the ext type byte, then the data
+      return true;
+    case after::array:
+      return open(n);
+    case after::map:
+      return open(2 * n);
+  }
+  return fail("scanner: unknown state");
+}
+
+bool scanner::open(std::uint64_t elements) {
+  values_ += elements;
+  if (values_ > lim_.max_values) return fail("more than " + std::to_string(lim_.max_values) + " values");
+  if (elements == 0)
+    finished_ = true;
+  else
+    open_.push_back(elements);
+  return true;
+}
+
+bool scanner::item_done() {
+  while (!open_.empty()) {
+    if (--open_.back() > 0) return false;
+    open_.pop_back();  // that was the container's last element: it ended too
+  }
+  return true;
 }
 
 bool as_uint(const value& v, std::uint64_t max, std::uint64_t& out) {

@@ -96,6 +96,60 @@ struct read_result {
 read_result read(byte_view in, limits lim = {});
 
 // ---------------------------------------------------------------------------
+// Scanner: finds where one value ends in input that arrives in pieces,
+// without building it. A stream reader feeds each received chunk once; the
+// scanner keeps O(max_depth) state between chunks (a stack of element counts
+// and the length of a string or payload still to skip), so each byte is
+// looked at exactly once whatever the chunking, and declared lengths cost
+// nothing until their bytes arrive. It enforces read()'s limits (depth,
+// value count, the 0xc1 type byte) the way read() does, so a value it
+// accepts is one read() can decode, once, when it is whole.
+
+class scanner {
+ public:
+  enum class status : std::uint8_t {
+    more,  // the value goes on past the input given so far
+    done,  // the value ended; `pos` points just past it
+    bad,   // not a value read() would accept; error() says why
+  };
+
+  explicit scanner(limits lim = {});
+  // Starts over for the next value.
+  void reset();
+  // Scans in[pos..] and advances `pos` past the bytes taken (never past the
+  // end of the value). After `bad` the scanner stays bad until reset().
+  status scan(byte_view in, std::size_t& pos);
+
+  const std::string& error() const { return error_; }
+  // Bytes taken since construction (not reset by reset()): each input byte
+  // is counted when the scanner looks at it or skips it, and never again.
+  std::uint64_t bytes_examined() const { return examined_; }
+
+ private:
+  enum class after : std::uint8_t { blob, ext, array, map };
+  // One type byte; false when it makes the value bad.
+  bool begin(std::uint8_t t);
+  // The big-endian length/count that followed a type byte is complete.
+  bool length_done();
+  // A container of `n` elements (map: 2n) starts; false on a limit.
+  bool open(std::uint64_t n);
+  // A scalar, string or container ended; true when it was the whole value.
+  bool item_done();
+  bool fail(std::string why);
+
+  limits lim_;
+  std::vector<std::uint64_t> open_;  // elements still due, per open container
+  std::uint64_t values_ = 1;         // read()'s count: 1 + the elements of every container
+  int length_bytes_ = 0;             // length bytes still to read after a type byte
+  std::uint64_t length_ = 0;
+  after after_ = after::blob;
+  std::uint64_t skip_ = 0;  // payload bytes still to skip
+  bool finished_ = false;   // the current item ended (set by begin/length_done)
+  std::uint64_t examined_ = 0;
+  std::string error_;
+};
+
+// ---------------------------------------------------------------------------
 // Typed field access with Go's decoding rules (memberlist.md 2.2-2.4): any
 // integer form fits any integer field if the value is in range; nil gives the
 // zero value; strings accept str (and nil) but not bin; byte slices accept

@@ -48,24 +48,24 @@ body_result decode_push_pull(std::span<const std::uint8_t> in) {
   msgpack::read_result h;
   body_result bad;
   if (!read_header(in, pos, "pushPull header", h, bad)) return bad;
-  msgpack::struct_reader sr(h.v);
+  push_pull_header header;
+  if (auto why = decode_push_pull_header(in.subspan(1, h.consumed), header); !why.empty())
+    return body_fail("pushPull header: " + why, 1);
   push_pull pp;
-  std::int64_t nodes = 0, user_len = 0;
-  sr.bool_field("Join", pp.join);
-  sr.int_field("Nodes", nodes);
-  sr.int_field("UserStateLen", user_len);
-  if (!sr.ok()) return body_fail("pushPull header: " + sr.error(), 1);
-  if (nodes < 0 || user_len < 0) return body_fail("pushPull header: negative count", 1);
+  pp.join = header.join;
   // Every node state takes at least one byte: a count above what is left can
   // only be satisfied by more input, and is never allocated up front. The
   // reservation assumes canonical states (>= 48 bytes each), so it stays
   // bounded by the input.
-  pp.nodes.reserve(std::min<std::size_t>(static_cast<std::uint64_t>(nodes), (in.size() - pos) / 48));
-  for (std::int64_t i = 0; i < nodes; ++i) {
+  pp.nodes.reserve(std::min(header.nodes, (in.size() - pos) / 48));
+  for (std::size_t i = 0; i < header.nodes; ++i) {
     if (pos >= in.size())
       return body_fail(
-          "pushPull: input ends after " + std::to_string(i) + " of " + std::to_string(nodes) + " node states", pos,
-          true);
+          "pushPull: input ends after " + std::to_string(i) + " of " + std::to_string(header.nodes) + " node states",
+          pos, true);
+    if (!is_map_type_byte(in[pos]))
+      return body_fail("pushPull node " + std::to_string(i) + ": not a map (type byte " + std::to_string(in[pos]) + ")",
+                       pos);
     std::size_t used = 0;
     auto s = decode_push_node_state(in.subspan(pos), &used);
     if (!s.ok()) {
@@ -75,16 +75,16 @@ body_result decode_push_pull(std::span<const std::uint8_t> in) {
     pp.nodes.push_back(std::move(s.value));
     pos += used;
   }
-  if (static_cast<std::uint64_t>(user_len) > in.size() - pos)
-    return body_fail(
-        "pushPull: user state of " + std::to_string(user_len) + " bytes, " + std::to_string(in.size() - pos) + " left",
-        pos, true);
+  if (header.user_state_len > in.size() - pos)
+    return body_fail("pushPull: user state of " + std::to_string(header.user_state_len) + " bytes, " +
+                         std::to_string(in.size() - pos) + " left",
+                     pos, true);
+  const auto user_end = pos + header.user_state_len;
   pp.user_state.assign(in.begin() + static_cast<std::ptrdiff_t>(pos),
-                       in.begin() + static_cast<std::ptrdiff_t>(pos + static_cast<std::size_t>(user_len)));
-  pos += static_cast<std::size_t>(user_len);
+                       in.begin() + static_cast<std::ptrdiff_t>(user_end));
   body_result r;
   r.msg = std::move(pp);
-  r.consumed = pos;
+  r.consumed = user_end;
   return r;
 }
 
@@ -93,20 +93,17 @@ body_result decode_user_stream(std::span<const std::uint8_t> in) {
   msgpack::read_result h;
   body_result bad;
   if (!read_header(in, pos, "userMsg header", h, bad)) return bad;
-  msgpack::struct_reader sr(h.v);
-  std::int64_t len = 0;
-  sr.int_field("UserMsgLen", len);
-  if (!sr.ok()) return body_fail("userMsg header: " + sr.error(), 1);
-  if (len < 0) return body_fail("userMsg header: negative length", 1);
-  if (static_cast<std::uint64_t>(len) > in.size() - pos)
+  std::size_t len = 0;
+  if (auto why = decode_user_msg_header(in.subspan(1, h.consumed), len); !why.empty())
+    return body_fail("userMsg header: " + why, 1);
+  if (len > in.size() - pos)
     return body_fail("user message of " + std::to_string(len) + " bytes, " + std::to_string(in.size() - pos) + " left",
                      pos, true);
   user u;
-  u.payload.assign(in.begin() + static_cast<std::ptrdiff_t>(pos),
-                   in.begin() + static_cast<std::ptrdiff_t>(pos + static_cast<std::size_t>(len)));
+  u.payload.assign(in.begin() + static_cast<std::ptrdiff_t>(pos), in.begin() + static_cast<std::ptrdiff_t>(pos + len));
   body_result r;
   r.msg = std::move(u);
-  r.consumed = pos + static_cast<std::size_t>(len);
+  r.consumed = pos + len;
   return r;
 }
 
@@ -141,6 +138,42 @@ body_result decode_body_any(std::span<const std::uint8_t> in) {
 }
 
 }  // namespace
+
+std::string decode_push_pull_header(std::span<const std::uint8_t> header, push_pull_header& out) {
+  if (header.size() > max_stream_header_len) return "longer than " + std::to_string(max_stream_header_len) + " bytes";
+  const auto h = msgpack::read(header);
+  if (!h.ok()) return h.error;
+  msgpack::struct_reader sr(h.v);
+  std::int64_t nodes = 0, user_len = 0;
+  sr.bool_field("Join", out.join);
+  sr.int_field("Nodes", nodes);
+  sr.int_field("UserStateLen", user_len);
+  if (!sr.ok()) return sr.error();
+  if (nodes < 0 || user_len < 0) return "negative count";
+  if (static_cast<std::uint64_t>(nodes) > max_push_pull_nodes)
+    return std::to_string(nodes) + " nodes, more than the limit of " + std::to_string(max_push_pull_nodes);
+  if (static_cast<std::uint64_t>(user_len) > max_push_pull_user_state)
+    return "user state of " + std::to_string(user_len) + " bytes, more than the limit of " +
+           std::to_string(max_push_pull_user_state);
+  out.nodes = static_cast<std::size_t>(nodes);
+  out.user_state_len = static_cast<std::size_t>(user_len);
+  return {};
+}
+
+std::string decode_user_msg_header(std::span<const std::uint8_t> header, std::size_t& len) {
+  if (header.size() > max_stream_header_len) return "longer than " + std::to_string(max_stream_header_len) + " bytes";
+  const auto h = msgpack::read(header);
+  if (!h.ok()) return h.error;
+  msgpack::struct_reader sr(h.v);
+  std::int64_t n = 0;
+  sr.int_field("UserMsgLen", n);
+  if (!sr.ok()) return sr.error();
+  if (n < 0) return "negative length";
+  if (static_cast<std::uint64_t>(n) > max_stream_user_msg)
+    return "length " + std::to_string(n) + " is more than the limit of " + std::to_string(max_stream_user_msg);
+  len = static_cast<std::size_t>(n);
+  return {};
+}
 
 void encode_stream_body(const push_pull& v, bytes& out) {
   out.reserve(out.size() + 32 + 64 * v.nodes.size() + v.user_state.size());

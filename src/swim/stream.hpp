@@ -31,6 +31,22 @@ inline constexpr std::size_t max_stream_encrypted_len = 20u << 20;
 // 0x0a + u32 BE length.
 inline constexpr std::size_t stream_encrypt_header_len = 5;
 
+// A push/pull header may announce at most this many node states. memberlist
+// 0.6 refuses more (maxPushStateNodes): a 20 MiB stream of ~20-byte states
+// holds about a million, and a real table of 10,000 nodes is 1% of it.
+inline constexpr std::size_t max_push_pull_nodes = 1u << 20;
+// ... and at most this much user (Serf) state: memberlist 0.6's
+// maxPushStateBytes, the same 20 MiB as the stream limit.
+inline constexpr std::size_t max_push_pull_user_state = 20u << 20;
+// A reliable user message's length limit: memberlist 0.6's maxUserMsgBytes.
+inline constexpr std::size_t max_stream_user_msg = 20u << 20;
+// The msgpack header of a push/pull (Join, Nodes, UserStateLen) or user
+// message (UserMsgLen) is at most 45 bytes as go-msgpack writes it (map
+// byte, three keys of 5 + 6 + 13 bytes, a bool, two 9-byte integers); 1 KiB
+// leaves room for keys a peer might add and still bounds what is buffered
+// before the header is understood.
+inline constexpr std::size_t max_stream_header_len = 1024;
+
 // The error texts memberlist sends back in an err message (§8.3, §4.1); Serf
 // peers log them, so keep them verbatim.
 inline constexpr std::string_view remote_encrypted_error = "Remote state is encrypted and encryption is not configured";
@@ -91,6 +107,24 @@ struct opened_stream {
   decode_error error;
   bool ok() const { return error.what.empty(); }
 };
+
+// The push/pull header with memberlist 0.6's limits applied: a negative
+// count, more than max_push_pull_nodes nodes or more than
+// max_push_pull_user_state bytes of user state is an error (the header alone
+// proves the stream bad: no need to wait for its bytes).
+struct push_pull_header {
+  bool join = false;
+  std::size_t nodes = 0;
+  std::size_t user_state_len = 0;
+};
+// `header` is exactly the encoded msgpack header value; empty = accepted.
+std::string decode_push_pull_header(std::span<const std::uint8_t> header, push_pull_header& out);
+// The same for a user message header ({UserMsgLen}, <= max_stream_user_msg).
+std::string decode_user_msg_header(std::span<const std::uint8_t> header, std::size_t& len);
+// A push/pull node state is a msgpack map (fixmap, map16, map32): anything
+// else at its first byte is refused at once (go-msgpack would read a nil as
+// an empty state: a flood of 1-byte nils would each cost a whole state).
+constexpr bool is_map_type_byte(std::uint8_t b) { return (b & 0xf0) == 0x80 || b == 0xde || b == 0xdf; }
 
 // Decodes one stream direction from the front of `in`.
 opened_stream decode_stream(std::span<const std::uint8_t> in, const stream_open_options& opt);

@@ -4,6 +4,7 @@
 
 #include "swim/codec.hpp"
 #include "swim/packet.hpp"
+#include "swim/stream_framer.hpp"
 
 namespace chorus::swim::transport {
 
@@ -63,22 +64,91 @@ asio::ip::address to_ip(const address& a) {
 }
 
 // ---------------------------------------------------------------------------
-// One inbound TCP exchange: read one stream message under a deadline, answer,
-// close. Owns its socket, buffer and timer (STYLE #15).
+// One inbound TCP exchange: frame one stream message as it arrives (each byte
+// looked at once), decode it once, answer, close. Owns its socket, buffer and
+// timer (STYLE #15). The timer enforces, in this order of expiry, the
+// first-byte deadline, the minimum average rate and the overall timeout.
 struct transport::inbound : std::enable_shared_from_this<transport::inbound> {
-  inbound(transport& t, asio::ip::tcp::socket s) : t_(t), alive_(t.alive_), sock_(std::move(s)), timer_(t.io_) {}
-  ~inbound() {
-    if (*alive_) --t_.inbound_;
+  inbound(transport& t, asio::ip::tcp::socket s, asio::ip::address source, bool member)
+      : t_(t),
+        alive_(t.alive_),
+        sock_(std::move(s)),
+        timer_(t.io_),
+        source_(std::move(source)),
+        member_(member),
+        framer_(t.in_stream_opts()),
+        accepted_(std::chrono::steady_clock::now()) {
+    listed_ = t_.open_inbound_.insert(t_.open_inbound_.end(), this);
+  }
+  ~inbound() { release(); }
+
+  // Gives the slot back (once): when the socket closes, not when the last
+  // handler lets go of this object, so an evicted connection's slot is free
+  // at once.
+  void release() {
+    if (released_ || !*alive_) return;
+    released_ = true;
+    t_.open_inbound_.erase(listed_);
+    --t_.inbound_;
+    if (!member_) --t_.strangers_;
+    if (auto it = t_.per_source_.find(source_); it != t_.per_source_.end() && --it->second == 0)
+      t_.per_source_.erase(it);
   }
 
+  // A stranger that has not sent a byte yet: the first to make room.
+  bool evictable() const { return !member_ && reading_ && received_ == 0 && !done_; }
+
+  using steady = std::chrono::steady_clock;
+  steady::duration as_steady(duration d) const { return std::chrono::duration_cast<steady::duration>(d); }
+
   void start() {
-    timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(t_.opt_.tcp_timeout));
+    arm(next_check());
+    read();
+  }
+
+  // When the timer has to look next: the overall deadline, or earlier the
+  // moment the bytes so far stop satisfying the first-byte deadline or the
+  // minimum rate.
+  steady::time_point next_check() const {
+    const auto overall = accepted_ + as_steady(t_.opt_.tcp_timeout);
+    if (!reading_) return overall;
+    const auto grace = as_steady(t_.opt_.tcp_first_byte_timeout);
+    // The rate is owed from the end of the grace on: without a grace
+    // (first-byte timeout off) there is no rate check either.
+    if (grace.count() <= 0) return overall;
+    if (received_ == 0) return std::min(overall, accepted_ + grace);
+    if (t_.opt_.tcp_min_bytes_per_second == 0) return overall;
+    // Each byte received buys 1/rate s after the grace.
+    const auto bought = std::chrono::duration_cast<steady::duration>(
+        std::chrono::duration<double>(static_cast<double>(received_) / t_.opt_.tcp_min_bytes_per_second));
+    return std::min(overall, accepted_ + grace + bought);
+  }
+
+  void arm(steady::time_point at) {
+    timer_.expires_at(at);
     timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
       if (ec || !*self->alive_ || self->done_) return;
-      ++self->t_.stats_.tcp_timeouts;
-      self->finish();
+      self->on_timer();
     });
-    read();
+  }
+
+  void on_timer() {
+    const auto n = steady::now();
+    if (n >= accepted_ + as_steady(t_.opt_.tcp_timeout)) {
+      ++t_.stats_.tcp_timeouts;
+      return finish();
+    }
+    const auto check = next_check();
+    if (n < check) return arm(check);  // bytes came in meanwhile
+    // Count always, log sparingly: a flood must not become a log flood.
+    auto& count = received_ == 0 ? t_.stats_.tcp_idle_closed : t_.stats_.tcp_slow_closed;
+    ++count;
+    if (count <= 10 || count % 1000 == 0)
+      t_.log(0, "transport: closing " + peer() + ": " +
+                    (received_ == 0 ? std::string("no request within the first-byte timeout")
+                                    : std::to_string(received_) + " bytes is below the minimum rate") +
+                    " (" + std::to_string(count) + " so far)");
+    finish();
   }
 
   void read() {
@@ -86,22 +156,50 @@ struct transport::inbound : std::enable_shared_from_this<transport::inbound> {
     sock_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
       if (!*self->alive_ || self->done_) return;
       if (ec) return self->finish();
-      self->buf_.insert(self->buf_.end(), self->chunk_.begin(), self->chunk_.begin() + static_cast<std::ptrdiff_t>(n));
-      self->try_decode();
+      self->on_bytes(n);
     });
   }
 
-  void try_decode() {
-    auto opened = decode_stream(buf_, t_.in_stream_opts());
+  void on_bytes(std::size_t n) {
+    received_ += n;
+    const std::span<const std::uint8_t> got(chunk_.data(), n);
+    const auto st = framer_.feed(got);
+    // Keep only the message's bytes (a peer may not send more, but its
+    // next bytes are not ours to decode).
+    const std::size_t keep = static_cast<std::size_t>(framer_.size() - buf_.size());
+    buf_.insert(buf_.end(), got.begin(), got.begin() + static_cast<std::ptrdiff_t>(keep));
+    if (st == stream_framer::status::bad) {
+      ++t_.stats_.tcp_malformed;
+      t_.log(0, "transport: bad stream from " + peer() + ": " + framer_.error());
+      return finish();
+    }
+    if (st == stream_framer::status::more) {
+      if (buf_.size() >= t_.opt_.max_stream_bytes) {
+        ++t_.stats_.tcp_malformed;
+        t_.log(0,
+               "transport: stream from " + peer() + " exceeds " + std::to_string(t_.opt_.max_stream_bytes) + " bytes");
+        return finish();
+      }
+      return read();
+    }
+    reading_ = false;
+    decode();
+  }
+
+  // The framer found the end of the message (or a layer fault): decode it,
+  // once.
+  void decode() {
+    stream_open_options o = t_.in_stream_opts();
+    o.keep_inner = false;
+    auto opened = decode_stream(buf_, o);
     if (!opened.ok()) {
-      if (opened.incomplete && buf_.size() < t_.opt_.max_stream_bytes) return read();
       ++t_.stats_.tcp_malformed;
       t_.log(0, "transport: bad stream from " + peer() + ": " + opened.error.what);
       // Layer failures (encryption policy, decryption, label) get an err
       // reply, as memberlist sends; anything else is closed silently.
       const auto& w = opened.error.what;
-      if (w == remote_encrypted_error || w == remote_not_encrypted_error || w.rfind("decrypt", 0) == 0 ||
-          w.find("label") != std::string::npos) {
+      if (!opened.incomplete && (w == remote_encrypted_error || w == remote_not_encrypted_error ||
+                                 w.rfind("decrypt", 0) == 0 || w.find("label") != std::string::npos)) {
         ++t_.stats_.tcp_err_replies;
         return reply(err{w});
       }
@@ -137,6 +235,8 @@ struct transport::inbound : std::enable_shared_from_this<transport::inbound> {
     }
     t_.stats_.out.add(stream_type(m), enc.data.size());
     out_ = std::move(enc.data);
+    // Only the overall deadline bounds the reply's write.
+    arm(next_check());
     asio::async_write(sock_, asio::buffer(out_), [self = shared_from_this()](const asio::error_code&, std::size_t) {
       if (!*self->alive_) return;
       self->finish();
@@ -150,6 +250,7 @@ struct transport::inbound : std::enable_shared_from_this<transport::inbound> {
     timer_.cancel();
     sock_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     sock_.close(ec);
+    release();
   }
 
   address remote_address() const {
@@ -163,8 +264,16 @@ struct transport::inbound : std::enable_shared_from_this<transport::inbound> {
   std::shared_ptr<bool> alive_;
   asio::ip::tcp::socket sock_;
   asio::steady_timer timer_;
+  asio::ip::address source_;
+  bool member_;
+  stream_framer framer_;
+  steady::time_point accepted_;
+  std::uint64_t received_ = 0;
+  bool reading_ = true;
   std::vector<std::uint8_t> buf_, chunk_, out_;
   bool done_ = false;
+  bool released_ = false;
+  std::list<inbound*>::iterator listed_;  // in t_.open_inbound_
 };
 
 // ---------------------------------------------------------------------------
@@ -172,7 +281,14 @@ struct transport::inbound : std::enable_shared_from_this<transport::inbound> {
 // reply, report exactly once (success, failure or deadline).
 struct transport::outbound : std::enable_shared_from_this<transport::outbound> {
   outbound(transport& t, exchange_id id, bool is_ping, std::uint32_t seq)
-      : t_(t), alive_(t.alive_), id_(id), is_ping_(is_ping), seq_(seq), sock_(t.io_), timer_(t.io_) {}
+      : t_(t),
+        alive_(t.alive_),
+        id_(id),
+        is_ping_(is_ping),
+        seq_(seq),
+        sock_(t.io_),
+        timer_(t.io_),
+        framer_(t.in_stream_opts()) {}
 
   void start(const address& to, bytes request, time_point deadline) {
     out_ = std::move(request);
@@ -185,6 +301,7 @@ struct transport::outbound : std::enable_shared_from_this<transport::outbound> {
       self->fail("deadline passed");
     });
     const asio::ip::tcp::endpoint ep(to_ip(to), to.port);
+    bind_source(ep);
     sock_.async_connect(ep, [self = shared_from_this()](const asio::error_code& ec) {
       if (!*self->alive_ || self->done_) return;
       if (ec) return self->fail("connect: " + ec.message());
@@ -196,18 +313,49 @@ struct transport::outbound : std::enable_shared_from_this<transport::outbound> {
     });
   }
 
+  // Connect from the bind address when there is one, as our UDP packets
+  // come from it: the peer then sees the address it knows us by and gives
+  // our exchanges a member's admission (transport::admit). With a wildcard
+  // bind (or another address family) the kernel picks, as before.
+  void bind_source(const asio::ip::tcp::endpoint& to) {
+    const auto& ip = t_.opt_.bind_ip;
+    if (ip.is_unspecified() || ip.is_v4() != to.address().is_v4()) return;
+    asio::error_code ec;
+    sock_.open(to.protocol(), ec);
+    if (!ec) sock_.bind(asio::ip::tcp::endpoint(ip, 0), ec);
+    if (ec) {
+      t_.log(0, "transport: connecting to " + to_.to_string() + " from any address: cannot bind " + ip.to_string() +
+                    ": " + ec.message());
+      sock_.close(ec);
+    }
+  }
+
+  // The reply is framed as it arrives, like an inbound stream (a malicious
+  // or broken peer may answer slowly or endlessly), and decoded once.
   void read() {
     chunk_.resize(16 * 1024);
     sock_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
       if (!*self->alive_ || self->done_) return;
-      if (!ec)
-        self->buf_.insert(self->buf_.end(), self->chunk_.begin(),
-                          self->chunk_.begin() + static_cast<std::ptrdiff_t>(n));
-      auto opened = decode_stream(self->buf_, self->t_.in_stream_opts());
-      if (!opened.ok()) {
-        if (opened.incomplete && !ec && self->buf_.size() < self->t_.opt_.max_stream_bytes) return self->read();
-        return self->fail(ec && self->buf_.empty() ? "read: " + ec.message() : "reply: " + opened.error.what);
+      if (ec) {
+        if (self->buf_.empty()) return self->fail("read: " + ec.message());
+        // Cut short: decode what came for the precise reason (once).
+        auto partial = decode_stream(self->buf_, self->t_.in_stream_opts());
+        return self->fail("reply: " + (partial.ok() ? "unexpected end of stream" : partial.error.what));
       }
+      const std::span<const std::uint8_t> got(self->chunk_.data(), n);
+      const auto st = self->framer_.feed(got);
+      const std::size_t keep = static_cast<std::size_t>(self->framer_.size() - self->buf_.size());
+      self->buf_.insert(self->buf_.end(), got.begin(), got.begin() + static_cast<std::ptrdiff_t>(keep));
+      if (st == stream_framer::status::bad) return self->fail("reply: " + self->framer_.error());
+      if (st == stream_framer::status::more) {
+        if (self->buf_.size() >= self->t_.opt_.max_stream_bytes)
+          return self->fail("reply: longer than " + std::to_string(self->t_.opt_.max_stream_bytes) + " bytes");
+        return self->read();
+      }
+      stream_open_options o = self->t_.in_stream_opts();
+      o.keep_inner = false;
+      auto opened = decode_stream(self->buf_, o);
+      if (!opened.ok()) return self->fail("reply: " + opened.error.what);
       self->complete(opened.msg);
     });
   }
@@ -259,6 +407,7 @@ struct transport::outbound : std::enable_shared_from_this<transport::outbound> {
   std::chrono::steady_clock::time_point started_{};
   asio::ip::tcp::socket sock_;
   asio::steady_timer timer_;
+  stream_framer framer_;
   std::vector<std::uint8_t> out_, buf_, chunk_;
   bool done_ = false;
 };
@@ -274,7 +423,8 @@ transport::transport(asio::io_context& io, options opt, driver& d, runtime* uppe
       udp_(io),
       acceptor_(io),
       rx_(udp_receive_buffer),
-      timer_(io) {}
+      timer_(io),
+      accept_retry_(io) {}
 
 transport::~transport() {
   *alive_ = false;
@@ -322,6 +472,7 @@ void transport::close() {
   asio::error_code ec;
   udp_.close(ec);
   acceptor_.close(ec);
+  accept_retry_.cancel();
   timer_.cancel();
 }
 
@@ -364,20 +515,82 @@ void transport::on_datagram(std::size_t n) {
 void transport::accept() {
   acceptor_.async_accept([this, alive = alive_](const asio::error_code& ec, asio::ip::tcp::socket s) {
     if (!*alive || !acceptor_.is_open()) return;
-    if (!ec) {
-      if (inbound_ >= opt_.max_inbound_tcp) {
-        ++stats_.tcp_refused;
-        asio::error_code ignored;
-        s.close(ignored);
-      } else {
-        ++stats_.tcp_accepted;
-        ++inbound_;
-        std::make_shared<inbound>(*this, std::move(s))->start();
-      }
-    }
     if (ec == asio::error::operation_aborted) return;
-    accept();
+    if (!ec) {
+      admit(std::move(s));
+      return accept();
+    }
+    // Out of descriptors (EMFILE, ENFILE) or buffers: accepting again at
+    // once would fail again at once, a busy loop on the io thread. The
+    // kernel keeps queueing connections meanwhile.
+    log(2, "transport: accept failed: " + ec.message());
+    accept_retry_.expires_after(std::chrono::milliseconds(100));
+    accept_retry_.async_wait([this, alive](const asio::error_code& wec) {
+      if (wec || !*alive || !acceptor_.is_open()) return;
+      accept();
+    });
   });
+}
+
+bool transport::evict_idle_stranger() {
+  inbound* victim = nullptr;
+  for (auto* c : open_inbound_)
+    if (c->evictable() && (!victim || c->accepted_ < victim->accepted_)) victim = c;
+  if (!victim) return false;
+  ++stats_.tcp_evicted;
+  victim->finish();
+  return true;
+}
+
+std::size_t transport::inbound_tcp_from(const asio::ip::address& ip) const {
+  const auto it = per_source_.find(ip);
+  return it == per_source_.end() ? 0 : it->second;
+}
+
+// Admission (options: max_inbound_tcp, inbound_tcp_member_reserve,
+// max_inbound_tcp_per_source): one address cannot take more than its share,
+// strangers together cannot take the members' reserve.
+void transport::admit(asio::ip::tcp::socket s) {
+  asio::error_code ec;
+  const auto ep = s.remote_endpoint(ec);
+  if (ec) return;  // already gone: the socket closes as it goes out of scope
+  const address from = to_address(ep.address(), ep.port());
+  const asio::ip::address ip = to_ip(from);  // IPv4-mapped IPv6 counts as its IPv4 address
+  const bool member = driver_.is_member_ip(from);
+  const std::size_t reserve = std::min(opt_.inbound_tcp_member_reserve, opt_.max_inbound_tcp);
+  bool refuse = inbound_ >= opt_.max_inbound_tcp;
+  if (!member && !refuse) {
+    if (inbound_tcp_from(ip) >= opt_.max_inbound_tcp_per_source) {
+      ++stats_.tcp_refused_source;
+      // Count always, log sparingly: a flood must not become a log flood.
+      if (stats_.tcp_refused_source <= 10 || stats_.tcp_refused_source % 1000 == 0)
+        log(0, "transport: refused a connection from " + from.to_string() + ": " +
+                   std::to_string(inbound_tcp_from(ip)) + " open from that address (" +
+                   std::to_string(stats_.tcp_refused_source) + " refused so far)");
+      s.close(ec);
+      return;
+    }
+    refuse = strangers_ >= opt_.max_inbound_tcp - reserve;
+  }
+  // Full: a stranger that has sent nothing yet gives way, oldest first (a
+  // peer writes its request right after connecting, so an idle connection
+  // is the likeliest to be hostile). Many addresses holding idle
+  // connections, each within its share, cannot lock newcomers out this way.
+  if (refuse && evict_idle_stranger()) refuse = false;
+  if (refuse) {
+    ++stats_.tcp_refused;
+    if (stats_.tcp_refused <= 10 || stats_.tcp_refused % 1000 == 0)
+      log(0, "transport: refused a connection from " + from.to_string() + ": " + std::to_string(inbound_) +
+                 " inbound connections open (" + std::to_string(stats_.tcp_refused) + " refused so far)");
+    s.close(ec);
+    return;
+  }
+  ++stats_.tcp_accepted;
+  if (member) ++stats_.tcp_member_accepted;
+  ++inbound_;
+  if (!member) ++strangers_;
+  ++per_source_[ip];
+  std::make_shared<inbound>(*this, std::move(s), ip, member)->start();
 }
 
 stream_options transport::out_stream_opts() const {

@@ -9,7 +9,9 @@
 //
 //   UDP in:   datagram -> swim::open (label policy, keyring, CRC, LZW) -> driver.on_message per message
 //   UDP out:  runtime::send_packet -> swim::seal -> non-blocking send_to (dropped if the kernel queue is full)
-//   TCP in:   accept (bounded count) -> read one stream message (deadline, 20 MiB cap)
+//   TCP in:   accept (fair share, see options) -> frame one stream message as it
+//             arrives (stream_framer: each byte looked at once; deadline, first-byte
+//             deadline, minimum rate, 20 MiB cap) -> decode it once
 //             -> push/pull reply | TCP ping ack | user message | err reply (memberlist.md 10.1)
 //   TCP out:  push/pull and TCP ping exchanges with deadlines, reported back through the driver
 //
@@ -22,6 +24,8 @@
 #include <asio.hpp>
 #include <cstdint>
 #include <functional>
+#include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -54,6 +58,14 @@ class driver {
   virtual void on_tcp_ping_done(time_point now, exchange_id id, bool ok, runtime& rt) = 0;
   // A reliable user message (10.4) arrived over TCP.
   virtual void on_stream_user(time_point now, std::span<const std::uint8_t> payload, runtime& rt) = 0;
+  // Whether `ip` (port ignored) is the address of a known member. Inbound
+  // TCP from members may use the slots reserved for them
+  // (options::inbound_tcp_member_reserve) and is not held to the
+  // per-source share. Asked once per accepted connection: keep it cheap.
+  virtual bool is_member_ip(const address& ip) {
+    (void)ip;
+    return false;
+  }
 };
 
 struct options {
@@ -64,9 +76,39 @@ struct options {
   std::string label;              // 0.3+ label: sent and required when non-empty
   bool skip_label_check = false;
   duration tcp_timeout = std::chrono::seconds(10);
-  // Concurrent inbound TCP exchanges. memberlist refuses the 129th push/pull;
-  // connections above this are closed at once.
+
+  // Inbound TCP admission (issue 18 item 4: 128 idle connections from one
+  // address, reopened as they were closed, used to lock every join,
+  // push/pull and TCP fallback ping out of a node). A connection over a
+  // limit is closed at once; our outgoing exchanges never count here.
+  //
+  // Concurrent inbound TCP exchanges, all sources together. memberlist
+  // refuses the 129th concurrent push/pull.
   std::size_t max_inbound_tcp = 128;
+  // Of those, the last ones only known members may take: sources that are
+  // not members hold at most max_inbound_tcp - inbound_tcp_member_reserve
+  // together. A quarter: members' exchanges are short (a push/pull is one
+  // request and one reply), so 32 slots carry the anti-entropy and fallback
+  // pings of a large cluster while strangers hold the other 96.
+  std::size_t inbound_tcp_member_reserve = 32;
+  // Connections one source address that is not a member may hold at once.
+  // A joining node opens one at a time (its join push/pull), a node starting
+  // with several seeds that resolve to one address a few; 8 is generous for
+  // that, and twelve such addresses are needed to fill the strangers' share.
+  std::size_t max_inbound_tcp_per_source = 8;
+  // A connection that has not sent its first byte by then is closed: a
+  // memberlist peer writes its request right after connecting, so this only
+  // has to cover one round trip plus a retransmission (Linux's minimum RTO
+  // is 200 ms) on a slow link. 0 = off.
+  duration tcp_first_byte_timeout = std::chrono::seconds(2);
+  // After that grace, a stream must keep up an average of this many bytes
+  // per second since it was accepted (each byte buys 1/rate s on top of the
+  // grace), so a trickle of a byte now and then is closed after about the
+  // grace instead of holding a slot for the whole tcp_timeout. Far below any
+  // real peer: a 10,000-node push/pull (~700 KB) has to come at 70 KB/s to
+  // fit into tcp_timeout at all. 0 = off (also off when
+  // tcp_first_byte_timeout is: the rate is owed from the end of that grace).
+  std::size_t tcp_min_bytes_per_second = 1024;
   // Incoming stream cap: the 20 MiB encrypted-length limit plus headers.
   std::size_t max_stream_bytes = max_stream_encrypted_len + 1024;
 };
@@ -101,7 +143,13 @@ struct transport_stats {
   std::uint64_t udp_received = 0, udp_bytes_received = 0;
   std::uint64_t udp_malformed = 0;  // failed open(): label, decryption, CRC, decode
   std::uint64_t udp_sent = 0, udp_bytes_sent = 0, udp_send_dropped = 0, udp_seal_errors = 0;
-  std::uint64_t tcp_accepted = 0, tcp_refused = 0;  // refused: over max_inbound_tcp
+  std::uint64_t tcp_accepted = 0;
+  std::uint64_t tcp_refused = 0;          // over max_inbound_tcp, or the strangers' share of it
+  std::uint64_t tcp_refused_source = 0;   // over max_inbound_tcp_per_source
+  std::uint64_t tcp_idle_closed = 0;      // no first byte within tcp_first_byte_timeout
+  std::uint64_t tcp_slow_closed = 0;      // below tcp_min_bytes_per_second
+  std::uint64_t tcp_evicted = 0;          // idle strangers closed to make room for a newcomer
+  std::uint64_t tcp_member_accepted = 0;  // accepted as a known member's connection
   std::uint64_t tcp_malformed = 0, tcp_timeouts = 0, tcp_err_replies = 0;
   std::uint64_t push_pulls_served = 0, tcp_pings_served = 0, stream_user_messages = 0;
   std::uint64_t exchanges_started = 0, exchanges_failed = 0;
@@ -134,6 +182,10 @@ class transport final : public runtime {
   std::uint16_t port() const { return port_; }
   const transport_stats& stats() const { return stats_; }
   std::size_t inbound_tcp() const { return inbound_; }
+  // Inbound connections held by sources that are not members, and by one
+  // source address.
+  std::size_t inbound_tcp_strangers() const { return strangers_; }
+  std::size_t inbound_tcp_from(const asio::ip::address& ip) const;
   // Why the most recent outgoing exchange failed ("" if none did): joins
   // report it, so a wrong key or label says so.
   const std::string& last_exchange_error() const { return last_exchange_error_; }
@@ -184,6 +236,10 @@ class transport final : public runtime {
   void receive();
   void on_datagram(std::size_t n);
   void accept();
+  void admit(asio::ip::tcp::socket s);
+  // Closes the oldest inbound connection from a non-member that has not sent
+  // a byte; false if there is none.
+  bool evict_idle_stranger();
   void arm_timer();
   void on_timer_fired();
   stream_options out_stream_opts() const;
@@ -206,6 +262,10 @@ class transport final : public runtime {
   std::optional<time_point> armed_at_;
   std::uint16_t port_ = 0;
   std::size_t inbound_ = 0;
+  std::size_t strangers_ = 0;  // inbound connections admitted as non-members
+  std::map<asio::ip::address, std::size_t> per_source_;
+  std::list<inbound*> open_inbound_;  // each inbound adds and removes itself
+  asio::steady_timer accept_retry_;
   std::string last_exchange_error_;
   transport_stats stats_;
   // Outstanding async handlers check this before touching the transport.
