@@ -38,7 +38,7 @@ int run_query(const query_options& o) {
     return 1;
   }
   std::optional<std::chrono::nanoseconds> timeout = std::chrono::nanoseconds(0);
-  if (!o.timeout.empty()) {
+  if (o.timeout_given) {
     timeout = parse_go_duration(o.timeout);
     if (!timeout) {
       std::fprintf(stderr, "invalid value \"%s\" for flag -timeout: parse error\n", o.timeout.c_str());
