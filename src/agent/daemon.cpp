@@ -1037,6 +1037,10 @@ std::vector<prometheus::family> daemon_impl::collect_metrics() const {
   gauge("chorus_rpc_clients", "RPC clients connected.", rpc_ ? rpc_->clients() : 0);
   counter("chorus_rpc_clients_dropped_total", "RPC clients dropped as too slow to read their streams.",
           rpc_ ? rpc_->dropped_slow_clients() : 0);
+  auto& pending = add(metric_type::counter, "chorus_rpc_clients_pending_closed_total",
+                      "RPC connections closed before completing the handshake (and auth), by reason.");
+  pending.add(static_cast<double>(rpc_ ? rpc_->pending_timed_out() : 0), {{"reason", "timeout"}});
+  pending.add(static_cast<double>(rpc_ ? rpc_->pending_evicted() : 0), {{"reason", "evicted"}});
   gauge("chorus_coordinate_error", "Estimated error of this agent's Vivaldi coordinate.",
         cfg_.disable_coordinates ? std::numeric_limits<double>::quiet_NaN() : serf_->local_coordinate().error);
   counter("chorus_coordinate_resets_total", "Times the local Vivaldi coordinate was reset.", ss.coordinate_resets);

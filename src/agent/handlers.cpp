@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "agent/text_escape.hpp"
+
 extern char** environ;
 
 namespace chorus::agent {
@@ -76,18 +78,11 @@ std::string tag_env_name(const std::string& key) {
   return n;
 }
 
-std::string escape_field(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    if (ch == '\t')
-      out += "\\t";
-    else if (ch == '\n')
-      out += "\\n";
-    else
-      out += ch;
-  }
-  return out;
-}
+// Serf escapes only tab and newline; a carriage return (a line break to
+// Python's universal newlines), an escape sequence or a literal backslash
+// would still let a gossiped name forge or disguise a line, so chorus
+// escapes every control character, and the backslash, Go-style.
+std::string escape_field(const std::string& s) { return escape_text(s); }
 
 std::string handler_stdin(const handler_event& e) {
   if (e.event == "user" || e.event == "query") {

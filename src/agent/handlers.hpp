@@ -50,7 +50,8 @@ struct handler_spec {
 // "[FILTER=]SCRIPT"; error names the problem.
 std::string parse_handler_spec(const std::string& spec, handler_spec& out);
 
-// A member line for stdin: NAME \t IP \t ROLE \t TAGS (tabs/newlines escaped).
+// A member line for stdin: NAME \t IP \t ROLE \t TAGS, each field escaped
+// with escape_text (agent/text_escape.hpp), so one member is one line.
 struct handler_member {
   std::string name, ip, role;
   std::map<std::string, std::string> tags;

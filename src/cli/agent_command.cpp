@@ -1,5 +1,15 @@
 // `chorus agent`: Serf's `serf agent` flags (serf-rpc.md section 5) mapped
-// onto agent_flags; every check lives in src/agent/config.cpp.
+// onto agent_flags; every check of the values lives in src/agent/config.cpp.
+//
+// Empty values (`-node=`, see dashes.hpp): as in Serf, an empty string flag
+// counts as not given, so its default (or the config file's value) applies:
+// `-node=` names the node after the host. Two exceptions fail instead,
+// because running without what was asked for would be silent and unsafe:
+// `-encrypt=` (Serf would gossip in clear text) and `-rpc-auth=` (the RPC
+// would take commands without a token). A repeatable flag with an empty
+// value (`-join=`, `-tag=`, ...) fails too, naming the flag; Serf fails on
+// most of them as well, later and less clearly. So do the numbers
+// (`-protocol=`, `-retry-max=`), as in Serf.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <map>
@@ -23,14 +33,14 @@ void add_agent_command(CLI::App& app, int& rc) {
   auto str = [&](const char* name, const char* help) {
     st->opts[name] = sub->add_option(std::string("--") + name, st->values[name], help)->type_size(1);
   };
-  str("node", "Name of this node, unique in the cluster (default: host name)");
+  str("node", "Name of this node, unique in the cluster (default, also for -node=: host name)");
   str("role", "Role of this node (deprecated: use -tag role=...)");
   str("bind", "Address to bind gossip to, ADDR[:PORT] (default 0.0.0.0:7946)");
   str("advertise", "Address to advertise to other members, ADDR[:PORT]; a host name is resolved");
   str("iface", "Network interface to bind to (instead of -bind's address)");
   str("rpc-addr", "Address of the RPC server (default 127.0.0.1:7373)");
-  str("rpc-auth", "RPC auth token clients must present");
-  str("encrypt", "Base64 32-byte key encrypting gossip (serf keygen / chorus keygen)");
+  str("rpc-auth", "RPC auth token clients must present (not empty)");
+  str("encrypt", "Base64 32-byte key encrypting gossip (serf keygen / chorus keygen; not empty)");
   str("keyring-file", "JSON file of base64 keys (primary first); incompatible with -encrypt");
   str("tags-file", "JSON file holding the tags, rewritten when tags change");
   str("profile", "Timing profile: lan (default), wan or local");
@@ -64,8 +74,31 @@ void add_agent_command(CLI::App& app, int& rc) {
 
   sub->callback([st, &rc] {
     auto& f = st->f;
-    auto take = [&](const char* name, std::optional<std::string>& out) {
-      if (st->opts[name]->count() > 0) out = st->values[name];
+    const auto empty_value = [&]() -> std::string {
+      for (const char* name : {"encrypt", "rpc-auth"})
+        if (st->opts[name]->count() > 0 && st->values[name].empty())
+          return std::string("-") + name + "= is empty: give a value, or leave the flag out to run without " +
+                 (std::string(name) == "encrypt" ? "gossip encryption" : "an RPC auth token");
+      const std::pair<const char*, const std::vector<std::string>*> lists[] = {{"join", &f.join},
+                                                                               {"retry-join", &f.retry_join},
+                                                                               {"tag", &f.tags},
+                                                                               {"event-handler", &f.event_handlers},
+                                                                               {"config-file", &f.config_files},
+                                                                               {"config-dir", &f.config_dirs}};
+      for (const auto& [name, values] : lists)
+        for (const auto& v : *values)
+          if (v.empty()) return std::string("-") + name + "= is empty: give a value";
+      return {};
+    }();
+    if (!empty_value.empty()) {
+      std::printf("==> %s\n", empty_value.c_str());
+      rc = 1;
+      return;
+    }
+    // Numbers keep an empty value, which config.cpp refuses naming the flag
+    // (Serf's integer flags fail the same way).
+    auto take = [&](const char* name, std::optional<std::string>& out, bool empty_is_default = true) {
+      if (st->opts[name]->count() > 0 && !(empty_is_default && st->values[name].empty())) out = st->values[name];
     };
     take("node", f.node);
     take("role", f.role);
@@ -80,9 +113,9 @@ void add_agent_command(CLI::App& app, int& rc) {
     take("profile", f.profile);
     take("snapshot", f.snapshot);
     take("log-level", f.log_level);
-    take("protocol", f.protocol);
+    take("protocol", f.protocol, false);
     take("retry-interval", f.retry_interval);
-    take("retry-max", f.retry_max);
+    take("retry-max", f.retry_max, false);
     take("broadcast-timeout", f.broadcast_timeout);
     take("reconnect-interval", f.reconnect_interval);
     take("reconnect-timeout", f.reconnect_timeout);

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "agent/text_escape.hpp"
 #include "cli/commands.hpp"
 #include "cli/format.hpp"
 #include "cli/session.hpp"
@@ -64,10 +65,10 @@ int rtt_matrix(rpc::client& c, std::vector<std::string> nodes) {
   // One row per node; cells are estimated RTTs in ms, "-" without a coordinate.
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> header{""};
-  for (const auto& n : nodes) header.push_back(n);
+  for (const auto& n : nodes) header.push_back(agent::escape_text(n));
   rows.push_back(header);
   for (std::size_t i = 0; i < nodes.size(); ++i) {
-    std::vector<std::string> row{nodes[i]};
+    std::vector<std::string> row{agent::escape_text(nodes[i])};
     for (std::size_t j = 0; j < nodes.size(); ++j) {
       rtt_estimate est;
       if (coords[i] && coords[j]) est = estimate(*coords[i], *coords[j]);
@@ -111,8 +112,10 @@ int run_info(const info_options& o) {
   for (const auto* part : {&stats, &extra})
     for (const auto& [section, kv] : *part) {
       if (part == &extra && stats.count(section)) continue;
-      text += section + ":\n";
-      for (const auto& [k, v] : kv) text += "\t" + k + " = " + v + "\n";
+      // Names, tags and failure texts come from the cluster: escaped so
+      // that each stays on its line.
+      text += agent::escape_text(section) + ":\n";
+      for (const auto& [k, v] : kv) text += "\t" + agent::escape_text(k) + " = " + agent::escape_text(v) + "\n";
     }
   out_raw(text);
   return 0;
@@ -145,7 +148,8 @@ int run_rtt(const rtt_options& o) {
     out_line("Error computing the distance: the two coordinates are not compatible");
     return 1;
   }
-  out_line("Estimated " + nodes[0] + " <-> " + nodes[1] + " rtt: " + milliseconds(est.seconds) + " ms");
+  out_line("Estimated " + agent::escape_text(nodes[0]) + " <-> " + agent::escape_text(nodes[1]) +
+           " rtt: " + milliseconds(est.seconds) + " ms");
   return 0;
 }
 

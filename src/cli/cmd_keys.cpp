@@ -2,6 +2,7 @@
 // across the cluster) and their reports in Serf's format.
 #include <algorithm>
 
+#include "agent/text_escape.hpp"
 #include "cli/commands.hpp"
 #include "cli/format.hpp"
 #include "cli/session.hpp"
@@ -14,7 +15,8 @@ namespace {
 int report_failure(const rpc::key_response& r, const std::string& what, const std::string& error) {
   std::vector<std::vector<std::string>> rows;
   if (r.messages)
-    for (const auto& [node, msg] : *r.messages) rows.push_back({"failed:", node, msg});
+    for (const auto& [node, msg] : *r.messages)
+      rows.push_back({"failed:", agent::escape_text(node), agent::escape_text(msg)});
   out_raw(columnize(rows));
   out_line("");
   out_line(what + ": " + error);

@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 
+#include "agent/text_escape.hpp"
 #include "cli/commands.hpp"
 #include "cli/format.hpp"
 #include "cli/session.hpp"
@@ -14,7 +15,7 @@ namespace chorus::cli {
 namespace {
 
 // Serf joins tags in Go map order (random); we use sorted order, which is
-// one of the orders Serf can print.
+// one of the orders Serf can print. Escaped: a tag is gossiped text.
 std::string tag_list(const std::optional<rpc::string_map>& tags) {
   std::string s;
   if (!tags) return s;
@@ -22,7 +23,7 @@ std::string tag_list(const std::optional<rpc::string_map>& tags) {
     if (!s.empty()) s += ',';
     s += k + "=" + v;
   }
-  return s;
+  return agent::escape_text(s);
 }
 
 struct placed_member {
@@ -145,7 +146,9 @@ int run_members(const members_options& o) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& p : members) {
     const auto& m = p.m;
-    std::vector<std::string> row{m.name, host_port(m.addr, m.port), m.status, tag_list(m.tags)};
+    // Names are gossiped text: escaped, so one member stays on one line and
+    // control characters cannot reach the terminal (serf prints them raw).
+    std::vector<std::string> row{agent::escape_text(m.name), host_port(m.addr, m.port), m.status, tag_list(m.tags)};
     if (o.detailed) {
       row.push_back("Protocol Version: " + std::to_string(m.delegate_cur));
       row.push_back("Available Protocol Range: [" + std::to_string(m.delegate_min) + ", " +
@@ -153,7 +156,7 @@ int run_members(const members_options& o) {
       // Alive members keep their history in `info`; the table explains
       // only the ones that are not alive.
       if (auto f = failures.find(m.name); f != failures.end() && m.status != "alive")
-        row.push_back("Failure: " + f->second);
+        row.push_back("Failure: " + agent::escape_text(f->second));
     }
     rows.push_back(std::move(row));
   }

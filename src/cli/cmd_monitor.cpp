@@ -19,6 +19,12 @@ extern "C" void on_interrupt(int) { interrupted.store(true); }
 }  // namespace
 
 int run_monitor(const monitor_options& o) {
+  // A Serf agent refuses an empty level with this error (a chorus agent
+  // would take it as INFO): the same answer from either.
+  if (o.log_level.empty()) {
+    out_line("Error starting monitor: Unknown log level: ");
+    return 1;
+  }
   rpc::client c;
   if (!open_session(c, o.rpc)) return 1;
   struct sigaction sa {};

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "agent/text_escape.hpp"
 #include "cli/commands.hpp"
 #include "cli/format.hpp"
 #include "cli/session.hpp"
@@ -38,7 +39,7 @@ int run_query(const query_options& o) {
     return 1;
   }
   std::optional<std::chrono::nanoseconds> timeout = std::chrono::nanoseconds(0);
-  if (!o.timeout.empty()) {
+  if (o.timeout_given) {
     timeout = parse_go_duration(o.timeout);
     if (!timeout) {
       std::fprintf(stderr, "invalid value \"%s\" for flag -timeout: parse error\n", o.timeout.c_str());
@@ -81,11 +82,14 @@ int run_query(const query_options& o) {
     }
     if (r.type == rpc::query_record_type::ack) {
       acks.push_back(r.from);
-      if (text) out_line("Ack from '" + r.from + "'");
+      if (text) out_line("Ack from '" + agent::escape_text(r.from) + "'");
     } else if (r.type == rpc::query_record_type::response) {
       const std::string payload = as_text(r.payload);
       responses[r.from] = payload;
-      if (text) out_line("Response from '" + r.from + "': " + std::string(trim_one_newline(payload)));
+      // The payload is the responder's own output, printed as is (it may
+      // span lines); the name is gossiped text and escaped.
+      if (text)
+        out_line("Response from '" + agent::escape_text(r.from) + "': " + std::string(trim_one_newline(payload)));
     }
     std::fflush(stdout);
   };
@@ -161,12 +165,12 @@ int run_reachability(const reachability_options& o) {
     }
     if (r.type != rpc::query_record_type::ack) return;
     if (!seen.insert(r.from).second) {
-      out_line("Duplicate response from '" + r.from + "'");
+      out_line("Duplicate response from '" + agent::escape_text(r.from) + "'");
       return;
     }
     acks.push_back(r.from);
     last_ack = clock::now();
-    if (o.verbose) out_line("\tAck from '" + r.from + "'");
+    if (o.verbose) out_line("\tAck from '" + agent::escape_text(r.from) + "'");
     std::fflush(stdout);
   };
   if (auto e = c.query(req, on_record, seq); !e.empty()) {
@@ -189,11 +193,11 @@ int run_reachability(const reachability_options& o) {
   if (acks.size() < live.size()) {
     out_line("Received less acks than live nodes! Missing acks from:");
     for (const auto& n : live)
-      if (!seen.count(n)) out_line("\t" + n);
+      if (!seen.count(n)) out_line("\t" + agent::escape_text(n));
   } else if (acks.size() > live.size()) {
     out_line("Received more acks than live nodes! Acks from non-live nodes:");
     for (const auto& n : acks)
-      if (!live.count(n)) out_line("\t" + n);
+      if (!live.count(n)) out_line("\t" + agent::escape_text(n));
   } else {
     out_line("Successfully contacted all live nodes");
     return 0;

@@ -65,7 +65,8 @@ struct query_options {
   rpc_target rpc;
   std::vector<std::string> nodes;
   std::vector<std::string> tags;  // key=regexp
-  std::string timeout;            // Go duration; "" = agent default
+  std::string timeout;            // Go duration; not given = agent default
+  bool timeout_given = false;     // -timeout= (empty) is an error, as in Serf
   bool no_ack = false;
   int relay_factor = 0;
   std::string format = "text";

@@ -49,9 +49,30 @@ int main(int argc, char** argv) {
   decode->add_option("input", decode_input, "Hex bytes, or - to read hex or raw bytes from stdin")->required();
   decode->callback([&] { rc = chorus::cli::run_decode(decode_input, decode_opt, std::cin, std::cout, std::cerr); });
 
-  const auto args = chorus::cli::normalize_dashes(argc, argv);
+  // Which flags take a value, from what was registered above.
+  auto kinds = [&app](const std::string& subcommand, const std::string& name) {
+    using chorus::cli::flag_kind;
+    const CLI::App* owner = &app;
+    if (!subcommand.empty()) {
+      const auto found = app.get_subcommands([&](CLI::App* s) { return s->get_name() == subcommand; });
+      if (found.empty()) return flag_kind::unknown;
+      owner = found.front();
+    }
+    const CLI::Option* o = owner->get_option_no_throw("--" + name);
+    if (!o) return flag_kind::unknown;
+    if (o->get_items_expected_max() == 0) return flag_kind::boolean;
+    // CLI11's type name, less any ":validator" suffix.
+    const std::string full = o->get_type_name();
+    const std::string type = full.substr(0, full.find(':'));
+    return type == "INT" || type == "UINT" || type == "FLOAT" ? flag_kind::number : flag_kind::value;
+  };
+  const auto normalized = chorus::cli::normalize_args(std::vector<std::string>(argv, argv + argc), kinds);
+  if (!normalized.error.empty()) {
+    std::fprintf(stderr, "%s\n", normalized.error.c_str());
+    return 1;  // Serf's exit code for a usage error
+  }
   std::vector<const char*> cargs;
-  for (const auto& a : args) cargs.push_back(a.c_str());
+  for (const auto& a : normalized.args) cargs.push_back(a.c_str());
   try {
     app.parse(static_cast<int>(cargs.size()), cargs.data());
   } catch (const CLI::ParseError& e) {

@@ -124,14 +124,17 @@ void add_rpc_commands(CLI::App& app, int& rc) {
                           query.rpc, "Example: chorus query -tag role=web -timeout=2s uptime");
     add_repeated(s, "--node", query.nodes, "Only this node should respond (repeatable)");
     add_repeated(s, "--tag", query.tags, "KEY=REGEXP: only nodes whose tag matches should respond (repeatable)");
-    s->add_option("--timeout", query.timeout,
-                  "How long to wait for responses (Go duration, e.g. 2s); 0 = agent's default");
+    auto* timeout = s->add_option("--timeout", query.timeout,
+                                  "How long to wait for responses (Go duration, e.g. 2s); 0 = agent's default");
     s->add_flag("--no-ack", query.no_ack, "Do not ask the nodes for acknowledgements");
     s->add_option("--relay-factor", query.relay_factor,
                   "Number of extra nodes each response is relayed through (0-255)");
     s->add_option("--format", query.format, "Output format: text (default) or json");
     s->add_option("args", query.args, "NAME [PAYLOAD]");
-    s->callback([s, &rc] { finish(s, rc, run_query(query)); });
+    s->callback([s, timeout, &rc] {
+      query.timeout_given = timeout->count() > 0;
+      finish(s, rc, run_query(query));
+    });
   }
   {
     auto* s = add_command(app, "reachability", "Test that every live member answers a ping query", reach.rpc,

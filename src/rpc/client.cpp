@@ -84,6 +84,8 @@ void client::close() {
 
 std::string client::connect(const std::string& address, const std::string& auth_key, duration timeout) {
   close();
+  // Go's wording for `-rpc-addr=`; never the default address instead.
+  if (address.empty()) return "dial tcp: missing address";
   std::string host, port;
   if (auto e = split_host_port(address, host, port); !e.empty()) return "dial tcp: " + e;
   addrinfo hints{};

@@ -24,6 +24,12 @@ std::string record_line(const std::string& line) {
   return line;
 }
 
+// "5s" or "1500ms", for log lines.
+std::string duration_text(std::chrono::milliseconds d) {
+  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + "s";
+  return std::to_string(d.count()) + "ms";
+}
+
 }  // namespace
 
 std::optional<log_level> parse_log_level(std::string_view s) {
@@ -38,18 +44,33 @@ std::optional<log_level> parse_log_level(std::string_view s) {
 
 class server::connection : public std::enable_shared_from_this<server::connection> {
  public:
-  connection(server& s, asio::ip::tcp::socket sock) : s_(s), alive_(s.alive_), sock_(std::move(sock)) {
+  connection(server& s, asio::ip::tcp::socket sock, std::uint64_t serial)
+      : s_(s), alive_(s.alive_), sock_(std::move(sock)), deadline_(s.io_), serial_(serial) {
     asio::error_code ec;
     auto ep = sock_.remote_endpoint(ec);
     if (!ec) peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
 
-  void start() { read(); }
+  void start() {
+    if (s_.opt_.handshake_timeout.count() > 0) {
+      deadline_.expires_after(s_.opt_.handshake_timeout);
+      deadline_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
+        if (ec || !*self->alive_ || !self->pending()) return;
+        self->s_.count_pending_closed(server::pending_close::timed_out);
+        self->close();
+      });
+    }
+    read();
+  }
   const std::string& peer() const { return peer_; }
+  std::uint64_t serial() const { return serial_; }
+  // Open, but not yet handshaken (and authenticated, when a token is set).
+  bool pending() const { return !closed_ && !(handshaken_ && (s_.opt_.auth_key.empty() || authed_)); }
 
   void close() {
     if (closed_) return;
     closed_ = true;
+    deadline_.cancel();
     asio::error_code ec;
     sock_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     sock_.close(ec);
@@ -142,12 +163,14 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         if (r.version != ipc_version) return reply(seq, std::string(errors::unsupported_ipc_version));
         if (handshaken_) return reply(seq, std::string(errors::duplicate_handshake));
         handshaken_ = true;
+        if (!pending()) deadline_.cancel();
         return reply(seq, "");
       }
       case command::auth: {
         const auto& r = std::get<auth_request>(rb);
         if (r.auth_key != s_.opt_.auth_key) return reply(seq, std::string(errors::invalid_auth_token));
         authed_ = true;
+        if (!pending()) deadline_.cancel();
         return reply(seq, "");
       }
       case command::event: {
@@ -351,6 +374,8 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   std::size_t queued_ = 0;
   bool writing_ = false, closed_ = false, busy_ = false, closing_ = false;
   bool handshaken_ = false, authed_ = false;
+  asio::steady_timer deadline_;  // the handshake deadline while pending
+  std::uint64_t serial_;
   std::map<std::uint64_t, std::string> streams_;  // seq -> event filter
   std::optional<std::pair<std::uint64_t, log_level>> monitor_;
   std::uint64_t next_query_id_ = 1;
@@ -358,7 +383,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
 };
 
 server::server(asio::io_context& io, agent_api& agent, server_options opt, log_function log)
-    : io_(io), agent_(agent), opt_(std::move(opt)), log_(std::move(log)), acceptor_(io) {}
+    : io_(io), agent_(agent), opt_(std::move(opt)), log_(std::move(log)), acceptor_(io), pending_log_timer_(io) {}
 
 server::~server() {
   close();
@@ -384,6 +409,8 @@ std::uint16_t server::port() const {
 void server::close() {
   asio::error_code ec;
   acceptor_.close(ec);
+  log_pending_closed();  // what the interval held back, before the agent exits
+  pending_log_timer_.cancel();
   auto all = conns_;
   for (auto& c : all) c->close();
   conns_.clear();
@@ -393,11 +420,11 @@ void server::accept() {
   acceptor_.async_accept([this, alive = alive_](const asio::error_code& ec, asio::ip::tcp::socket s) {
     if (!*alive || !acceptor_.is_open()) return;
     if (!ec) {
-      if (conns_.size() >= opt_.max_clients) {
+      if (conns_.size() >= opt_.max_clients && !evict_oldest_pending()) {
         asio::error_code ignored;
         s.close(ignored);
       } else {
-        auto c = std::make_shared<connection>(*this, std::move(s));
+        auto c = std::make_shared<connection>(*this, std::move(s), next_serial_++);
         conns_.insert(c);
         if (log_) log_(log_level::info, "agent.ipc: Accepted client: " + c->peer());
         c->start();
@@ -405,6 +432,53 @@ void server::accept() {
     }
     accept();
   });
+}
+
+bool server::evict_oldest_pending() {
+  // The oldest, not the newest: a client that connected just now (a CLI)
+  // is about to handshake, while one that has sat silent the longest is the
+  // least likely to.
+  std::shared_ptr<connection> oldest;
+  for (const auto& c : conns_)
+    if (c->pending() && (!oldest || c->serial() < oldest->serial())) oldest = c;
+  if (!oldest) return false;
+  count_pending_closed(pending_close::evicted);
+  oldest->close();
+  return true;
+}
+
+void server::count_pending_closed(pending_close why) {
+  if (why == pending_close::timed_out) {
+    ++pending_timed_out_;
+    ++unlogged_timed_out_;
+  } else {
+    ++pending_evicted_;
+    ++unlogged_evicted_;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (!last_pending_log_ || now - *last_pending_log_ >= opt_.pending_log_interval) return log_pending_closed();
+  if (pending_log_armed_) return;
+  // Later closures are summed into one line at the end of the interval.
+  pending_log_armed_ = true;
+  pending_log_timer_.expires_at(*last_pending_log_ + opt_.pending_log_interval);
+  pending_log_timer_.async_wait([this, alive = alive_](const asio::error_code& ec) {
+    if (!*alive) return;
+    pending_log_armed_ = false;
+    if (!ec) log_pending_closed();
+  });
+}
+
+void server::log_pending_closed() {
+  const auto n = unlogged_timed_out_ + unlogged_evicted_;
+  if (n == 0) return;
+  last_pending_log_ = std::chrono::steady_clock::now();
+  if (log_)
+    log_(log_level::warn, "agent.ipc: closed " + std::to_string(n) + " client(s) that had not completed the " +
+                              (opt_.auth_key.empty() ? "handshake" : "handshake and auth") + ": " +
+                              std::to_string(unlogged_timed_out_) + " at the " + duration_text(opt_.handshake_timeout) +
+                              " deadline, " + std::to_string(unlogged_evicted_) +
+                              " to make room in the full client table (max " + std::to_string(opt_.max_clients) + ")");
+  unlogged_timed_out_ = unlogged_evicted_ = 0;
 }
 
 void server::publish(const member_event_record& r) {

@@ -12,9 +12,18 @@
 // Malformed input: Serf's replies where it has one, else the connection is
 // closed; nothing throws.
 //
+// Connections that never speak: a connection is "pending" from accept until
+// it has handshaken (and authenticated, when a token is set). Pending
+// connections are closed after `handshake_timeout`, and when the client
+// table is full the oldest pending one is closed to make room for a
+// newcomer, so idle or hostile sockets cannot lock a local CLI out. Clients
+// that completed the session setup are never timed out (a `monitor` or
+// `stream` client may legitimately stay silent for hours).
+//
 // Threading: everything runs on the io_context's thread, including the
 // agent_api calls and their completion callbacks (call them there).
 #include <asio.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -69,7 +78,21 @@ struct server_options {
   std::size_t max_write_queue = 4u << 20;
   // One request (header + body) may not exceed this.
   std::size_t max_request = 1u << 20;
+  // Connections held at once. A full table first closes its oldest pending
+  // connection (see above); only a table full of set-up clients refuses a
+  // newcomer.
   std::size_t max_clients = 256;
+  // From accept to a completed handshake (and auth, when auth_key is set).
+  // Serf's CLI and Go client send both right after connecting: one round
+  // trip each, so 5 s leaves room for a loaded host or a slow link while a
+  // socket that never speaks holds its descriptor for seconds, not forever.
+  // Zero disables the deadline (the eviction above still applies).
+  std::chrono::milliseconds handshake_timeout{5000};
+  // Closing pending connections is logged at most once per this interval
+  // (the first at once, later ones summed into one line at the end of the
+  // interval or at close()), so a flood does not flood the log; the counters
+  // below are exact.
+  std::chrono::milliseconds pending_log_interval{60000};
 };
 
 using log_function = std::function<void(log_level, const std::string&)>;
@@ -99,12 +122,21 @@ class server {
 
   std::size_t clients() const { return conns_.size(); }
   std::uint64_t dropped_slow_clients() const { return dropped_slow_; }
+  // Pending connections closed at their handshake deadline, and closed early
+  // to make room in a full table.
+  std::uint64_t pending_timed_out() const { return pending_timed_out_; }
+  std::uint64_t pending_evicted() const { return pending_evicted_; }
   void set_auth_key(std::string k) { opt_.auth_key = std::move(k); }
 
  private:
   class connection;
   friend class connection;
   void accept();
+  // Closes the oldest pending connection; false if there is none.
+  bool evict_oldest_pending();
+  enum class pending_close { timed_out, evicted };
+  void count_pending_closed(pending_close why);
+  void log_pending_closed();
 
   asio::io_context& io_;
   agent_api& agent_;
@@ -114,6 +146,13 @@ class server {
   std::set<std::shared_ptr<connection>> conns_;
   std::function<std::vector<std::pair<log_level, std::string>>()> history_;
   std::uint64_t dropped_slow_ = 0;
+  std::uint64_t next_serial_ = 0;  // accept order, to find the oldest pending
+  std::uint64_t pending_timed_out_ = 0, pending_evicted_ = 0;
+  // Closures not yet logged, and when the last summary line was written.
+  std::uint64_t unlogged_timed_out_ = 0, unlogged_evicted_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> last_pending_log_;
+  asio::steady_timer pending_log_timer_;
+  bool pending_log_armed_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -1,0 +1,21 @@
+#pragma once
+// Names and tags come from the network: any member can gossip a node name or
+// tag holding a newline, an ANSI escape sequence or a right-to-left override.
+// Text meant for line-oriented readers (the CLI's tables, the member lines an
+// event handler reads on stdin) escapes such characters so one value stays
+// on one line and prints as what it is.
+#include <string>
+#include <string_view>
+
+namespace chorus::agent {
+
+// `s` with Go-style escapes, as strconv.Quote writes them but without the
+// quotes: backslash -> \\, \a \b \f \n \r \t \v, other C0 controls and DEL ->
+// \xNN, C1 controls, U+2028/U+2029 and the bidirectional controls (U+200E,
+// U+200F, U+202A-U+202E, U+2066-U+2069) -> \uNNNN, invalid UTF-8 bytes ->
+// \xNN. Everything else, printable UTF-8 included, is unchanged. The backslash
+// is escaped too so that the result is unambiguous: "a\nb" printed means a
+// newline, "a\\nb" a backslash followed by n.
+std::string escape_text(std::string_view s);
+
+}  // namespace chorus::agent
