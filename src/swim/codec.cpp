@@ -535,6 +535,7 @@ bool decode_canonical_push_node_state(std::span<const std::uint8_t> in, push_nod
       !r.raw(false, name) || !r.key("Port") || !r.uint(0xffff, port) || !r.key("State") ||
       !r.uint(static_cast<std::uint64_t>(node_state::left), state) || !r.key("Vsn") || !r.raw(true, vsn))
     return false;
+  if (name.empty()) return false;  // the general reader refuses it
   s.addr.assign(addr.begin(), addr.end());
   s.incarnation = static_cast<std::uint32_t>(incarnation);
   s.meta.assign(meta.begin(), meta.end());
@@ -572,6 +573,10 @@ decoded<push_node_state> decode_push_node_state(std::span<const std::uint8_t> in
   if (!sr.ok()) return fail<push_node_state>("pushNodeState: " + sr.error(), 0);
   if (state < 0 || state > static_cast<std::int64_t>(node_state::left))
     return fail<push_node_state>("pushNodeState: unknown State " + std::to_string(state), 0);
+  // No peer sends a state without a name, and a table of 2^20 empty maps
+  // (1 MiB of input) would otherwise become 2^20 states in memory before the
+  // merge refuses them one by one.
+  if (s.name.empty()) return fail<push_node_state>("pushNodeState: no Name", 0);
   s.state = static_cast<node_state>(state);
   if (consumed) *consumed = r.consumed;
   return d;

@@ -118,19 +118,27 @@ TEST_CASE("unexpected stream types and absurd counts are errors") {
   auto d = decode_stream(bytes{0x03, 0x80}, {});
   CHECK_FALSE(d.ok());
   CHECK_FALSE(d.incomplete);
-  // pushPull claiming 2^31 nodes with 3 bytes behind it: over memberlist's
-  // limit of 2^20 nodes, refused from the header alone.
-  bytes pp{0x06, 0x83, 0xa4, 'J', 'o', 'i', 'n', 0xc3, 0xa5, 'N', 'o', 'd', 'e', 's', 0xce, 0x80, 0,    0,
-           0,    0xac, 'U',  's', 'e', 'r', 'S', 't',  'a',  't', 'e', 'L', 'e', 'n', 0x00, 0x80, 0x80, 0x80};
+  // pushPull claiming 2^31 nodes with one node state behind it: over
+  // memberlist's limit of 2^20 nodes, refused from the header alone.
+  bytes pp{0x06, 0x83, 0xa4, 'J', 'o',  'i',  'n',  0xc3, 0xa5, 'N', 'o', 'd',  'e', 's',
+           0xce, 0x80, 0,    0,   0,    0xac, 'U',  's',  'e',  'r', 'S', 't',  'a', 't',
+           'e',  'L',  'e',  'n', 0x00, 0x81, 0xa4, 'N',  'a',  'm', 'e', 0xa1, 'a'};
   auto q = decode_stream(pp, {});
   CHECK_FALSE(q.ok());
   CHECK_FALSE(q.incomplete);
-  // 2^20 nodes (the limit) with 3 behind it: incomplete, no allocation for the count.
+  // 2^20 nodes (the limit) with one behind it: incomplete, no allocation for the count.
   pp[15] = 0x00;
   pp[16] = 0x10;
   auto r = decode_stream(pp, {});
   CHECK_FALSE(r.ok());
   CHECK(r.incomplete);
+  // A node state without a name (an empty map) ends the stream at once: a
+  // flood of them would otherwise all be decoded before the merge.
+  bytes unnamed(pp.begin(), pp.begin() + 33);
+  unnamed.push_back(0x80);
+  auto e = decode_stream(unnamed, {});
+  CHECK_FALSE(e.ok());
+  CHECK_FALSE(e.incomplete);
   pp[14] = 0xd0;  // negative count
   pp[15] = 0xff;
   pp.erase(pp.begin() + 16, pp.begin() + 19);
