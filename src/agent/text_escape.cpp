@@ -8,12 +8,22 @@ namespace {
 
 const char hex[] = "0123456789abcdef";
 
-// Length of the valid UTF-8 sequence at s[i] (its code point in cp), 0 if
-// the bytes there are not one.
-std::size_t utf8_at(std::string_view s, std::size_t i, std::uint32_t& cp) {
+// Code points that break or disguise a line although they are valid UTF-8.
+bool hidden(std::uint32_t cp) {
+  return (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 || cp == 0x200e || cp == 0x200f ||
+         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+}  // namespace
+
+std::size_t utf8_sequence(std::string_view s, std::size_t i, std::uint32_t& cp) {
   const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
   const unsigned char c = byte(0);
   std::size_t len = 0;
+  if (c < 0x80) {
+    cp = c;
+    return 1;
+  }
   if (c >= 0xc2 && c <= 0xdf) {
     len = 2;
     cp = c & 0x1f;
@@ -36,14 +46,6 @@ std::size_t utf8_at(std::string_view s, std::size_t i, std::uint32_t& cp) {
     return 0;
   return len;
 }
-
-// Code points that break or disguise a line although they are valid UTF-8.
-bool hidden(std::uint32_t cp) {
-  return (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 || cp == 0x200e || cp == 0x200f ||
-         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
-}
-
-}  // namespace
 
 std::string escape_text(std::string_view s) {
   std::string out;
@@ -89,7 +91,7 @@ std::string escape_text(std::string_view s) {
       continue;
     }
     std::uint32_t cp = 0;
-    const std::size_t len = utf8_at(s, i, cp);
+    const std::size_t len = utf8_sequence(s, i, cp);
     if (len == 0) {
       out += "\\x";
       out += hex[c >> 4];

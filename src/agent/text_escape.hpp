@@ -4,6 +4,8 @@
 // Text meant for line-oriented readers (the CLI's tables, the member lines an
 // event handler reads on stdin) escapes such characters so one value stays
 // on one line and prints as what it is.
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -17,5 +19,10 @@ namespace chorus::agent {
 // is escaped too so that the result is unambiguous: "a\nb" printed means a
 // newline, "a\\nb" a backslash followed by n.
 std::string escape_text(std::string_view s);
+
+// Length of the valid UTF-8 sequence at s[i] (its code point in cp; ASCII is
+// 1), 0 if the bytes there are not one: overlong forms, surrogates and code
+// points past U+10FFFF are invalid.
+std::size_t utf8_sequence(std::string_view s, std::size_t i, std::uint32_t& cp);
 
 }  // namespace chorus::agent

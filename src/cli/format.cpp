@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <limits>
 
+#include "agent/text_escape.hpp"
+
 namespace chorus::cli {
 
 namespace {
@@ -15,37 +17,6 @@ std::size_t utf8_width(std::string_view s) {
   for (unsigned char c : s)
     if ((c & 0xc0) != 0x80) ++n;
   return n;
-}
-
-// Decodes one UTF-8 sequence at s[i]; returns its length, 0 if invalid.
-std::size_t utf8_sequence(std::string_view s, std::size_t i, std::uint32_t& cp) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char c = b(0);
-  std::size_t len = 0;
-  if (c < 0x80) {
-    cp = c;
-    return 1;
-  }
-  if (c >= 0xc2 && c <= 0xdf) {
-    len = 2;
-    cp = c & 0x1f;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    len = 3;
-    cp = c & 0x0f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    if ((b(k) & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (b(k) & 0x3f);
-  }
-  if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-    return 0;
-  return len;
 }
 
 void indent_to(std::string& out, int depth) {
@@ -162,7 +133,7 @@ std::string go_json_string(std::string_view s) {
       continue;
     }
     std::uint32_t cp = 0;
-    const std::size_t len = utf8_sequence(s, i, cp);
+    const std::size_t len = agent::utf8_sequence(s, i, cp);
     if (len == 0) {
       out += "\ufffd";
       ++i;

@@ -3,7 +3,12 @@
 // and interop tests. Each agent gets its own loopback address with the default
 // ports (7946 gossip, 7373 RPC); every process started is killed by PID when
 // the cluster object goes away, whatever path the test takes.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <span>
 
 #include "interop/cli/harness.hpp"
 
@@ -20,6 +25,31 @@ struct node {
 };
 
 inline std::string rpc_of(const std::string& addr) { return addr + ":7373"; }
+
+// Sends one datagram to to_ip:7946 (an agent's gossip port), from from_ip
+// when given (a loopback address no agent uses, so logs name the sender).
+// False if the socket could not be set up or the send failed.
+inline bool send_udp(const std::string& to_ip, std::span<const std::uint8_t> datagram,
+                     const std::string& from_ip = {}) {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) return false;
+  if (!from_ip.empty()) {
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    inet_pton(AF_INET, from_ip.c_str(), &src.sin_addr);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) {
+      close(fd);
+      return false;
+    }
+  }
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(7946);
+  inet_pton(AF_INET, to_ip.c_str(), &dst.sin_addr);
+  const auto n = sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&dst), sizeof dst);
+  close(fd);
+  return n == static_cast<ssize_t>(datagram.size());
+}
 
 // Write then rename: an agent reloading the file never reads half of it.
 inline void write_file(const std::string& path, const std::string& text) {

@@ -4,11 +4,6 @@
 // node failed with "LZW output exceeds 10485760 bytes"). A datagram now
 // expands at most to the UDP receive buffer, and received events are held to
 // the size limit. Agents on 127.80.7.x.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 
 #include "agent/serf/codec.hpp"
@@ -20,18 +15,6 @@ using namespace agent_test;
 namespace {
 
 std::string ip(int i) { return "127.80.7." + std::to_string(i); }
-
-void send_udp(const std::string& to_ip, const chorus::swim::bytes& datagram) {
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in dst{};
-  dst.sin_family = AF_INET;
-  dst.sin_port = htons(7946);
-  inet_pton(AF_INET, to_ip.c_str(), &dst.sin_addr);
-  const auto n = sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&dst), sizeof dst);
-  close(fd);
-  REQUIRE(n == static_cast<ssize_t>(datagram.size()));
-}
 
 // Resident set of a process, in MiB (0 if unreadable).
 double rss_mib(pid_t pid) {
@@ -63,7 +46,7 @@ TEST_CASE("an LZW bomb datagram carrying a huge user event is dropped with bound
   c.chorus("c1", ip(1));
   const std::string rpc = ip(1) + ":7373";
   const double malformed_before = metric(rpc, "chorus_malformed_packets_total{transport=\"udp\"}");
-  for (int i = 0; i < 40; ++i) send_udp(ip(1), bomb);
+  for (int i = 0; i < 40; ++i) REQUIRE(send_udp(ip(1), bomb));
 
   REQUIRE(eventually(
       [&] { return metric(rpc, "chorus_malformed_packets_total{transport=\"udp\"}") >= malformed_before + 40; }, 10s));

@@ -3,11 +3,6 @@
 // member panicked (`index out of range [1] with length 1`); a Serf agent that
 // joined later through chorus died in its push/pull. chorus now refuses it
 // (counted as refused_fields, never stored or relayed). Agents on 127.80.3.x.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 
 #include "integration/agent/agent_harness.hpp"
@@ -18,23 +13,6 @@ using namespace agent_test;
 namespace {
 
 std::string ip(int i) { return "127.80.3." + std::to_string(i); }
-
-// Sends `datagram` to ip:7946 from 127.80.3.200 (an address no agent uses).
-void send_udp(const std::string& to_ip, const chorus::swim::bytes& datagram) {
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in src{};
-  src.sin_family = AF_INET;
-  inet_pton(AF_INET, ip(200).c_str(), &src.sin_addr);
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) == 0);
-  sockaddr_in dst{};
-  dst.sin_family = AF_INET;
-  dst.sin_port = htons(7946);
-  inet_pton(AF_INET, to_ip.c_str(), &dst.sin_addr);
-  const auto n = sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&dst), sizeof dst);
-  close(fd);
-  REQUIRE(n == static_cast<ssize_t>(datagram.size()));
-}
 
 bool running(cluster& c, const std::string& name) {
   auto& n = c.get(name);
@@ -74,7 +52,7 @@ TEST_CASE("a crafted alive with a 1-byte Vsn sent to chorus does not crash the s
   evil.port = 7946;
   evil.vsn = {1};
   const chorus::swim::bytes packet = chorus::swim::encode(chorus::swim::message{evil});
-  for (int i = 0; i < 3; ++i) send_udp(ip(2), packet);
+  for (int i = 0; i < 3; ++i) REQUIRE(send_udp(ip(2), packet, ip(200)));
 
   // Serf gossips every 200 ms: had chorus relayed it, both serf members
   // would have died within a second or two.
