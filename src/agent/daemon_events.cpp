@@ -1,0 +1,114 @@
+// The Serf layer's events out of the agent: log lines, event handlers, RPC
+// streams and the snapshot.
+#include "agent/daemon_impl.hpp"
+
+namespace chorus::agent {
+
+void daemon_impl::member_event_raw(const agent::member_event& e) {
+  // What happened to whom, at once (the serf: EventMember... lines come
+  // after coalescing).
+  for (const auto& m : e.members) {
+    const auto addr = m.addr.to_string();
+    if (e.type == member_event_type::join) {
+      log_->info("{}", member_news_line(member_news::joined, m.name, addr));
+    } else if (e.type == member_event_type::leave) {
+      log_->info("{}", member_news_line(member_news::left, m.name, addr));
+    } else if (e.type == member_event_type::failed) {
+      const auto cur = serf_->find_member(m.name);
+      log_->warn("{}", member_news_line(member_news::failed, m.name, addr, {}, cur ? &cur->failure : nullptr));
+    }
+  }
+  if (!snapshot_) return;
+  for (const auto& m : e.members) {
+    if (e.type == member_event_type::join) {
+      const auto ip = swim::transport::to_ip(m.addr);
+      snapshot_->member_alive(
+          m.name, (ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string()) + ":" + std::to_string(m.addr.port));
+    } else if (e.type == member_event_type::leave || e.type == member_event_type::failed) {
+      snapshot_->member_not_alive(m.name);
+    }
+  }
+  const auto c = serf_->clocks();
+  snapshot_->clocks(c.member_clock, c.event_clock, c.query_clock);
+}
+
+void daemon_impl::member_event(const agent::member_event& e) {
+  rpc::member_event_record rec;
+  rec.event = to_string(e.type);
+  handler_event he;
+  he.event = rec.event;
+  for (const auto& m : e.members) {
+    rec.members.push_back(to_rpc(m));
+    handler_member hm;
+    hm.name = m.name;
+    hm.ip = ip_text(m.addr);
+    if (auto it = m.tags.find("role"); it != m.tags.end()) hm.role = it->second;
+    hm.tags = m.tags;
+    he.members.push_back(std::move(hm));
+    // A failure says why (who suspected, who confirmed, who declared it).
+    std::string why;
+    if (e.type == member_event_type::failed)
+      if (auto cur = serf_->find_member(m.name))
+        if (auto text = describe_failure(cur->failure, swim::transport::now(), std::chrono::system_clock::now());
+            !text.empty())
+          why = " (" + text + ")";
+    log_->info("serf: {}: {} {}{}",
+               rec.event == "member-join"     ? "EventMemberJoin"
+               : rec.event == "member-leave"  ? "EventMemberLeave"
+               : rec.event == "member-failed" ? "EventMemberFailed"
+               : rec.event == "member-update" ? "EventMemberUpdate"
+                                              : "EventMemberReap",
+               m.name, ip_text(m.addr), why);
+  }
+  asio::post(io_, [this, rec] {
+    if (rpc_) rpc_->publish(rec);
+  });
+  if (handlers_ && !handlers_->submit(he)) {
+    ++handler_dropped_;
+    log_->warn("agent: event handler queue full, dropped {}", he.event);
+  }
+}
+
+void daemon_impl::user_event(const user_event_data& e) {
+  log_->info("agent: Received event: user-event: {}", e.name);
+  rpc::user_event_record rec;
+  rec.coalesce = e.coalesce;
+  rec.ltime = e.ltime;
+  rec.name = e.name;
+  rec.payload = e.payload;
+  asio::post(io_, [this, rec] {
+    if (rpc_) rpc_->publish(rec);
+  });
+  handler_event he;
+  he.event = "user";
+  he.name = e.name;
+  he.ltime = e.ltime;
+  he.payload.assign(e.payload.begin(), e.payload.end());
+  if (handlers_ && !handlers_->submit(he)) {
+    ++handler_dropped_;
+    log_->warn("agent: event handler queue full, dropped user event");
+  }
+}
+
+void daemon_impl::query(const query_event& e) {
+  log_->info("agent: Received event: query: {}", e.name);
+  rpc::query_event_record rec;
+  rec.ltime = e.ltime;
+  rec.name = e.name;
+  rec.payload = e.payload;
+  const auto left = e.deadline - swim::transport::now();
+  const auto deadline = steady::now() + std::chrono::duration_cast<steady::duration>(left);
+  asio::post(io_, [this, rec, h = e.handle, deadline] {
+    if (rpc_) rpc_->publish_query(h, rec, deadline);
+  });
+  handler_event he;
+  he.event = "query";
+  he.name = e.name;
+  he.ltime = e.ltime;
+  he.payload.assign(e.payload.begin(), e.payload.end());
+  he.query_handle = e.handle;
+  he.deadline = deadline;
+  if (handlers_ && !handlers_->submit(he)) ++handler_dropped_;
+}
+
+}  // namespace chorus::agent

@@ -1,0 +1,314 @@
+#pragma once
+// Internal: the daemon's one object, daemon_impl, shared by the files that
+// implement it (one concern each):
+//   daemon.cpp          process set-up, run loop, signals, shutdown, SIGHUP reload
+//   daemon_join.cpp     joins (-join, -retry-join, RPC), leave, snapshot and rejoin
+//   daemon_api.cpp      the rpc::agent_api bridge: tags, stats, key operations, queries
+//   daemon_events.cpp   Serf's events out to logs, handlers, RPC streams and the snapshot
+//   daemon_metrics.cpp  what /metrics and `chorus info` show
+// It is the Serf layer's runtime (serf_runtime), the transport's driver and
+// the RPC server's agent_api at once; everything runs on io_'s thread except
+// the handler worker's result callback and the snapshot writer's log lines.
+#include <algorithm>
+#include <asio.hpp>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <thread>
+#include <unordered_set>
+
+#include "agent/config.hpp"
+#include "agent/handlers.hpp"
+#include "agent/join_text.hpp"
+#include "agent/logging.hpp"
+#include "agent/mdns.hpp"
+#include "agent/metrics_server.hpp"
+#include "agent/prometheus.hpp"
+#include "agent/serf/failure.hpp"
+#include "agent/serf/serf.hpp"
+#include "agent/snapshot.hpp"
+#include "chorus/version.hpp"
+#include "rpc/go_base64.hpp"
+#include "rpc/server.hpp"
+#include "swim/core.hpp"
+#include "swim/keyring.hpp"
+#include "swim/transport/transport.hpp"
+
+namespace chorus::agent {
+
+inline const char* status_name(member_status s) {
+  switch (s) {
+    case member_status::alive:
+      return "alive";
+    case member_status::leaving:
+      return "leaving";
+    case member_status::left:
+      return "left";
+    case member_status::failed:
+      return "failed";
+    default:
+      return "none";
+  }
+}
+
+inline std::string ip_text(const address& a) {
+  if (a.empty()) return "";
+  return swim::transport::to_ip(a).to_string();
+}
+
+inline rpc::member to_rpc(const member& m) {
+  rpc::member r;
+  r.addr = m.addr.ip_bytes();
+  r.port = m.addr.port;
+  r.name = m.name;
+  r.tags = rpc::string_map(m.tags.begin(), m.tags.end());
+  r.status = status_name(m.status);
+  r.protocol_min = m.vsn[0];
+  r.protocol_max = m.vsn[1];
+  r.protocol_cur = m.vsn[2];
+  r.delegate_min = m.vsn[3];
+  r.delegate_max = m.vsn[4];
+  r.delegate_cur = m.vsn[5];
+  return r;
+}
+
+// Builds the metric families of one scrape (daemon_metrics.cpp).
+struct metric_list;
+
+using steady = std::chrono::steady_clock;
+
+class daemon_impl final : public serf_runtime, public swim::transport::driver, public rpc::agent_api {
+ public:
+  explicit daemon_impl(agent_config cfg)
+      : cfg_(std::move(cfg)), signals_(io_), retry_timer_(io_), snapshot_timer_(io_) {}
+
+  int run();
+
+  // --- serf_runtime -----------------------------------------------------------
+  void send_packet(const address& to, bytes packet, bool crc) override {
+    transport_->send_packet(to, std::move(packet), crc);
+  }
+  void set_timer(time_point at, swim::timer_token token) override { transport_->set_timer(at, token); }
+  void start_push_pull(const address& to, swim::exchange_id id, const swim::push_pull& req, time_point dl) override {
+    transport_->start_push_pull(to, id, req, dl);
+  }
+  void start_tcp_ping(const address& to, swim::exchange_id id, const swim::ping& req, time_point dl) override {
+    transport_->start_tcp_ping(to, id, req, dl);
+  }
+  void member_event(const agent::member_event& e) override;
+  void member_event_raw(const agent::member_event& e) override;
+  void user_event(const user_event_data& e) override;
+  void query(const query_event& e) override;
+  void query_ack(query_handle h, std::string_view from) override {
+    record(h, rpc::query_record{std::string(from), std::nullopt, "ack"}, false);
+  }
+  void query_response(query_handle h, std::string_view from, std::span<const std::uint8_t> payload) override {
+    record(h, rpc::query_record{std::string(from), bytes(payload.begin(), payload.end()), "response"}, false);
+  }
+  void query_done(query_handle h) override { record(h, rpc::query_record{"", std::nullopt, "done"}, true); }
+  void key_operation_done(std::uint64_t op, const key_result& r) override;
+  void keyring_changed() override { save_keyring(); }
+  void join_done(std::uint64_t id, const join_result& r) override;
+  void leave_done(std::string_view error) override;
+  void force_leave_done(std::string_view node, std::string_view error) override {
+    if (!error.empty()) log_->warn("agent: force-leave of {} : {}", node, error);
+  }
+  void shutdown_requested(std::string_view reason) override {
+    log_->error("agent: shutting down: {}", reason);
+    asio::post(io_, [this] { shutdown(1); });
+  }
+  void member_suspected(std::string_view name, const address& addr, std::string_view by) override {
+    ++suspicions_observed_;
+    log_->warn("{}", member_news_line(member_news::suspected, name, addr.to_string(), by));
+  }
+  void member_alive_again(std::string_view name, const address& addr, std::string_view suspected_by) override {
+    ++suspicions_refuted_;
+    log_->info("{}", member_news_line(member_news::alive_again, name, addr.to_string(), suspected_by));
+  }
+  // The transport's, mDNS's and the metrics listener's log callback: 0 debug, 1 info, 2+ warn.
+  std::function<void(int, const std::string&)> leveled_log() {
+    return [this](int level, const std::string& text) {
+      if (level >= 2)
+        log_->warn("{}", text);
+      else if (level == 1)
+        log_->info("{}", text);
+      else
+        log_->debug("{}", text);
+    };
+  }
+  void log(log_level level, std::string_view text) override {
+    switch (level) {
+      case log_level::trace:
+        log_->trace("{}", text);
+        break;
+      case log_level::debug:
+        log_->debug("{}", text);
+        break;
+      case log_level::info:
+        log_->info("{}", text);
+        break;
+      case log_level::warn:
+        log_->warn("{}", text);
+        break;
+      default:
+        log_->error("{}", text);
+        break;
+    }
+  }
+
+  // --- transport driver -------------------------------------------------------
+  void on_message(time_point now, const address& from, const swim::message&, std::span<const std::uint8_t> wire,
+                  swim::runtime&) override {
+    serf_->handle_packet(now, from, wire, *this);
+  }
+  void on_timer(time_point now, swim::timer_token token, swim::runtime&) override {
+    serf_->handle_timer(now, token, *this);
+  }
+  swim::push_pull on_push_pull(time_point now, const address& from, const swim::push_pull& remote,
+                               swim::runtime&) override {
+    return serf_->handle_push_pull(now, from, remote, *this);
+  }
+  std::optional<swim::ack> on_stream_ping(const swim::ping& p) override { return serf_->handle_stream_ping(p); }
+  void on_push_pull_done(time_point now, swim::exchange_id id, const swim::push_pull* reply, swim::runtime&) override {
+    if (reply)
+      serf_->push_pull_completed(now, id, *reply, *this);
+    else
+      serf_->push_pull_failed(now, id, *this, join_text::after_address(transport_->last_exchange_error()));
+  }
+  void on_tcp_ping_done(time_point now, swim::exchange_id id, bool ok, swim::runtime&) override {
+    serf_->tcp_ping_completed(now, id, ok, *this);
+  }
+  void on_stream_user(time_point now, std::span<const std::uint8_t> payload, swim::runtime&) override {
+    bytes b{static_cast<std::uint8_t>(swim::message_type::user)};
+    b.insert(b.end(), payload.begin(), payload.end());
+    serf_->handle_packet(now, address{}, b, *this);
+  }
+  bool is_member_ip(const address& ip) override;
+
+  // --- RPC --------------------------------------------------------------------
+  std::vector<rpc::member> members() override {
+    std::vector<rpc::member> out;
+    for (const auto& m : serf_->members()) out.push_back(to_rpc(m));
+    return out;
+  }
+  void join(std::vector<std::string> addrs, bool replay, std::function<void(int, std::string)> done) override {
+    join_addresses(std::move(addrs), replay, std::move(done));
+  }
+  void leave(std::function<void(std::string)> done) override {
+    leave_waiters_.push_back(std::move(done));
+    start_leave();
+  }
+  std::string force_leave(const std::string& node, bool prune) override {
+    return serf_->force_leave(swim::transport::now(), node, prune, *this);
+  }
+  std::string user_event(const std::string& name, const bytes& payload, bool coalesce) override {
+    return serf_->user_event(swim::transport::now(), name, payload, coalesce, *this);
+  }
+  std::string set_tags(const rpc::string_map& set, const std::vector<std::string>& del) override;
+  rpc::stats_response stats() override;
+  rpc::stats_response chorus_stats() override;
+  rpc::coordinate_response get_coordinate(const std::string& node) override {
+    rpc::coordinate_response r;
+    if (auto c = serf_->coordinate_of(node)) {
+      r.ok = true;
+      r.coord = {c->adjustment, c->error, c->height, c->vec};
+    }
+    return r;
+  }
+  void key_operation(rpc::command c, const std::string& key,
+                     std::function<void(rpc::key_response, std::string)> done) override;
+  std::string query(const rpc::query_request& q, std::function<void(const rpc::query_record&)> rec) override;
+  std::string respond(std::uint64_t handle, const bytes& payload) override {
+    return serf_->respond(swim::transport::now(), handle, payload, *this);
+  }
+  bool valid_filter(const std::string& filter) override {
+    std::vector<event_filter> f;
+    return parse_event_filters(filter, f);
+  }
+  bool filter_matches(const std::string& filter, const std::string& event, const std::string& name) override {
+    std::vector<event_filter> f;
+    return parse_event_filters(filter, f) && filters_match(f, event, name);
+  }
+
+ private:
+  // Where we listen and what we advertise (setup, daemon.cpp).
+  struct endpoints {
+    asio::ip::address bind_ip, adv_ip;
+    std::uint16_t port = 0, adv_port = 0;
+  };
+  std::string setup();
+  std::string setup_keyring();
+  std::string resolve_bind(asio::ip::address& ip, std::uint16_t& port);
+  std::string resolve_advertise(endpoints& ep);
+  std::string start_transport(endpoints& ep, const swim::config& ml);
+  void create_serf(const endpoints& ep, swim::config ml);
+  std::string start_mdns(const endpoints& ep);
+  std::string start_handlers();
+  std::string start_rpc();
+  void print_banner();
+  void on_signal(int sig);
+  void start_leave();
+  void shutdown(int code);
+  void reload();
+  void reload_keyring();
+  void save_keyring();
+  void record(query_handle h, const rpc::query_record& r, bool last);
+  // Resolves "host", "host:port" or "name/host:port" (every A/AAAA address).
+  void join_addresses(std::vector<std::string> addrs, bool replay, std::function<void(int, std::string)> done);
+  void retry_join_attempt();
+  // Snapshot (serf.md 12): open+replay, periodic clock/coordinate/flush, rejoin.
+  std::string open_snapshot();
+  void snapshot_tick();
+  void arm_snapshot_timer();
+  void rejoin_previous(std::shared_ptr<std::vector<std::string>> addrs, std::size_t next);
+  // What /metrics serves and `chorus info` shows (section "metrics"), one
+  // section per concern (daemon_metrics.cpp).
+  std::vector<prometheus::family> collect_metrics() const;
+  void membership_metrics(metric_list& m) const;
+  void detection_metrics(metric_list& m) const;
+  void traffic_metrics(metric_list& m) const;
+  void sync_and_broadcast_metrics(metric_list& m) const;
+  void agent_metrics(metric_list& m) const;
+  std::string start_metrics();
+
+  agent_config cfg_;
+  asio::io_context io_;
+  log_hub hub_;
+  std::shared_ptr<spdlog::logger> log_ = hub_.logger();
+  swim::keyring keys_;
+  std::unique_ptr<serf> serf_;
+  std::unique_ptr<swim::transport::transport> transport_;
+  std::unique_ptr<rpc::server> rpc_;
+  std::unique_ptr<handler_runner> handlers_;
+  std::unique_ptr<mdns::discovery> mdns_;    // -discover
+  std::unique_ptr<metrics_server> metrics_;  // -metrics-addr
+  asio::signal_set signals_;
+  asio::steady_timer retry_timer_;
+  std::unique_ptr<snapshotter> snapshot_;
+  asio::steady_timer snapshot_timer_;
+  int retry_attempts_ = 0;
+  std::map<std::uint64_t, std::function<void(const join_result&)>> joins_;
+  std::map<query_handle, std::function<void(const rpc::query_record&)>> queries_;
+  std::map<std::uint64_t, std::pair<rpc::command, std::function<void(rpc::key_response, std::string)>>> key_ops_;
+  std::vector<std::function<void(std::string)>> leave_waiters_;
+  std::optional<std::pair<std::uint64_t, key_result>> pending_key_result_;
+  bool leaving_ = false, stopping_ = false;
+  // Counted here: failure-detector news (io thread) and handler runs (the
+  // handler worker's thread, hence atomics).
+  std::uint64_t suspicions_observed_ = 0, suspicions_refuted_ = 0, handler_dropped_ = 0;
+  std::atomic<std::uint64_t> handler_runs_{0}, handler_failures_{0};
+  int exit_code_ = 0;
+  std::string bind_text_;
+  // The IPs (port 0) of the members not left, for is_member_ip; collected
+  // again when older than a second.
+  std::unordered_set<address, swim::address_hash> member_ips_;
+  steady::time_point member_ips_expire_{};
+};
+
+}  // namespace chorus::agent
