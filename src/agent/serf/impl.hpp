@@ -23,10 +23,12 @@
 #include "agent/serf/lamport_clock.hpp"
 #include "agent/serf/members.hpp"
 #include "agent/serf/query_rules.hpp"
-#include "agent/serf/serf.hpp"
+#include "agent/serf/runtime.hpp"
+#include "agent/serf/types.hpp"
 #include "common/random.hpp"
 #include "swim/broadcast_queue.hpp"
 #include "swim/core.hpp"
+#include "swim/keyring.hpp"
 #include "vivaldi/client.hpp"
 
 namespace chorus::agent {
