@@ -87,7 +87,7 @@ TEST_CASE("golden_transcripts_replay_with_their_expected_output", "[golden]") {
     if (e.path().extension() == ".txt") files.push_back(e.path());
   std::sort(files.begin(), files.end());
   // The transcripts this runner was written for; more may come.
-  for (const char* name : {"indirect_probe", "refutation"})
+  for (const char* name : {"indirect_probe", "refutation", "recheck", "push_pull_merge", "leave", "query_relay"})
     CHECK(std::count(files.begin(), files.end(), golden_dir() / (std::string(name) + ".txt")) == 1);
   for (const auto& f : files) {
     DYNAMIC_SECTION(f.filename().string()) { replay(f); }
