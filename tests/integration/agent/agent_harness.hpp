@@ -1,30 +1,54 @@
 #pragma once
 // Real `chorus agent` (and `serf agent`) processes for the agent integration
-// and interop tests. Each agent gets its own loopback address with the default
-// ports (7946 gossip, 7373 RPC); every process started is killed by PID when
-// the cluster object goes away, whatever path the test takes.
+// and interop tests, over the shared process harness (support/process.hpp).
+// Each agent gets its own loopback address with the default ports (7946
+// gossip, 7373 RPC); every process started is killed by PID when the
+// cluster object goes away, whatever path the test takes. The netns and CLI
+// harnesses build on `cluster` too.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-#include <algorithm>
+#include <deque>
+#include <map>
 #include <span>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
 
-#include "interop/cli/harness.hpp"
+#include "rpc/client.hpp"
+#include "support/agents.hpp"
+#include "support/files.hpp"
+#include "support/loopback.hpp"
+#include "support/process.hpp"
 
 namespace agent_test {
 
-using namespace cli_interop;
+using namespace test_support;
 
+// One agent process.
 struct node {
   std::string name;
-  std::string ip;
-  pid_t pid = -1;
-  std::string log;
-  std::string rpc() const { return ip + ":7373"; }
+  std::string ip;        // empty when started from a raw command line
+  std::string rpc_addr;  // where its RPC answers (ip:7373 for an agent started by name)
+  process proc;
+  std::string rpc() const { return rpc_addr; }
+  pid_t pid() const { return proc.pid(); }
 };
 
 inline std::string rpc_of(const std::string& addr) { return addr + ":7373"; }
+
+// Whether an RPC handshake (and auth, if given) succeeds at `rpc` now.
+inline bool rpc_answers(const std::string& rpc, const std::string& auth = {}) {
+  chorus::rpc::client c;
+  return c.connect(rpc, auth, 1s).empty();
+}
 
 // Sends one datagram to to_ip:7946 (an agent's gossip port), from from_ip
 // when given (a loopback address no agent uses, so logs name the sender).
@@ -51,68 +75,24 @@ inline bool send_udp(const std::string& to_ip, std::span<const std::uint8_t> dat
   return n == static_cast<ssize_t>(datagram.size());
 }
 
-// Write then rename: an agent reloading the file never reads half of it.
-inline void write_file(const std::string& path, const std::string& text) {
-  std::ofstream(path + ".tmp", std::ios::trunc) << text;
-  fs::rename(path + ".tmp", path);
-}
+inline std::string read_text(const std::string& path) { return read_file(path); }
 
-inline std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
+// Agents started by one test, their logs in one scratch directory.
 class cluster {
  public:
-  explicit cluster(const char* tag) {
-    std::string tmpl = std::string("/tmp/chorus-") + tag + "-XXXXXX";
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp");
-    dir_ = tmpl;
-  }
-  ~cluster() {
-    for (auto& n : nodes_)
-      if (n.pid > 0) kill(n.pid, SIGKILL);
-    for (auto& n : nodes_)
-      if (n.pid > 0) waitpid(n.pid, nullptr, 0);
-    std::error_code ec;
-    if (!keep_) fs::remove_all(dir_, ec);
-  }
+  explicit cluster(const char* tag) : dir_(tag) {}
   cluster(const cluster&) = delete;
   cluster& operator=(const cluster&) = delete;
 
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return dir_.path(); }
+  void keep_dir() { dir_.keep(); }
 
-  // Starts `binary agent ...` and, if `wait_rpc`, waits until its RPC answers.
+  // Starts `binary agent ...` on ip (see agent_argv) and, if `wait_rpc`,
+  // waits until its RPC answers (with `auth`, if set).
   node& start(const std::string& binary, const std::string& name, const std::string& ip, std::vector<std::string> flags,
-              bool wait_rpc = true) {
-    std::vector<std::string> argv{binary, "agent", "-node=" + name, "-bind=" + ip + ":7946",
-                                  "-rpc-addr=" + ip + ":7373"};
-    // Debug logs unless the test sets the level itself (or leaves it to a
-    // config file or directory: the command line would win over it).
-    if (std::none_of(flags.begin(), flags.end(), [](const std::string& f) {
-          return f.rfind("-log-level", 0) == 0 || f.rfind("-config-file", 0) == 0 || f.rfind("-config-dir", 0) == 0;
-        }))
-      argv.push_back("-log-level=debug");
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    node n{name, ip, -1, dir_ + "/" + name + ".log"};
-    n.pid = spawn(argv, n.log);
-    nodes_.push_back(n);
-    if (wait_rpc) {
-      const bool up = eventually(
-          [&] {
-            if (waitpid(nodes_.back().pid, nullptr, WNOHANG) == nodes_.back().pid) {
-              nodes_.back().pid = -1;
-              return true;  // exited: reported below
-            }
-            chorus::rpc::client c;
-            return c.connect(ip + ":7373", "", 1s).empty();
-          },
-          15s);
-      if (!up || nodes_.back().pid < 0) throw std::runtime_error(name + " did not come up: " + log_of(name));
-    }
-    return nodes_.back();
+              bool wait_rpc = true, const std::string& auth = {}) {
+    require_free(ip, {7946, 7373});
+    return spawn(name, ip, agent_argv(binary, name, ip, flags), ip + ":7373", wait_rpc, auth);
   }
   node& chorus(const std::string& name, const std::string& ip, std::vector<std::string> flags = {},
                bool wait_rpc = true) {
@@ -122,71 +102,46 @@ class cluster {
     return start(serf_binary, name, ip, std::move(flags));
   }
 
+  // Starts `argv` as agent `name`, output to DIR/name.log; with `wait_rpc`,
+  // waits (15 s at most) until its RPC answers at `rpc`, and throws with its
+  // log if it does not or the process exits first.
+  node& spawn(const std::string& name, const std::string& ip, const std::vector<std::string>& argv,
+              const std::string& rpc, bool wait_rpc, const std::string& auth = {}, const spawn_options& options = {}) {
+    nodes_.push_back({name, ip, rpc, process(argv, dir() + "/" + name + ".log", options)});
+    node& n = nodes_.back();
+    if (wait_rpc && !n.proc.wait_ready([&] { return rpc_answers(rpc, auth); }, 15s))
+      throw std::runtime_error(name + " did not come up: " + n.proc.output());
+    return n;
+  }
+
   // The latest node started under that name (a restarted agent reuses it).
   node& get(const std::string& name) {
     for (auto it = nodes_.rbegin(); it != nodes_.rend(); ++it)
       if (it->name == name) return *it;
     throw std::runtime_error("no node " + name);
   }
-  std::string log_of(const std::string& name) {
-    std::ifstream f(get(name).log);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-  }
+  std::string log_of(const std::string& name) { return get(name).proc.output(); }
   // The last `count` lines of every agent's log, for a failing test's report.
   std::string log_tails(std::size_t count = 40) {
     std::string out;
     for (const auto& n : nodes_) {
-      std::ifstream f(n.log);
-      std::vector<std::string> all;
-      for (std::string line; std::getline(f, line);) all.push_back(line);
+      const auto all = lines(n.proc.output());
       out += "---- " + n.name + " (" + n.ip + ")\n";
       for (std::size_t i = all.size() > count ? all.size() - count : 0; i < all.size(); ++i) out += all[i] + "\n";
     }
     return out;
   }
-  void kill9(const std::string& name) {
-    auto& n = get(name);
-    if (n.pid <= 0) return;  // never kill(-1, ...)
-    kill(n.pid, SIGKILL);
-    waitpid(n.pid, nullptr, 0);
-    n.pid = -1;
-  }
-  void signal(const std::string& name, int sig) {
-    if (get(name).pid > 0) kill(get(name).pid, sig);
-  }
+  void kill9(const std::string& name) { get(name).proc.kill_now(); }
+  void signal(const std::string& name, int sig) { get(name).proc.signal(sig); }
+  bool running(const std::string& name) { return get(name).proc.running(); }
   // Waits for the agent to exit by itself; its exit code, or -1 on timeout.
   int wait_exit(const std::string& name, std::chrono::milliseconds limit) {
-    auto& n = get(name);
-    int status = 0;
-    const bool gone = eventually([&] { return waitpid(n.pid, &status, WNOHANG) == n.pid; }, limit);
-    if (!gone) return -1;
-    n.pid = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return get(name).proc.wait_exit(limit).value_or(-1);
   }
-  void keep_dir() { keep_ = true; }
 
  private:
-  static pid_t spawn(const std::vector<std::string>& argv, const std::string& log) {
-    const pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error("fork");
-    if (pid == 0) {
-      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> args;
-      for (const auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    return pid;
-  }
-
-  std::string dir_;
-  std::vector<node> nodes_;
-  bool keep_ = false;
+  temp_dir dir_;            // declared first: removed after every agent is gone
+  std::deque<node> nodes_;  // a deque: node references stay valid as agents start
 };
 
 // name -> (status, tags) as the agent at `rpc` sees the cluster; empty on error.

@@ -62,12 +62,11 @@ TEST_CASE("an agent killed with -9 restarts from its snapshot, rejoins, keeps it
 
   // Freeze the others so n3's coordinate and clocks stand still (no acks, no
   // gossip), let its 500 ms flush run, then read what it had.
-  for (int i : {1, 2, 4, 5}) kill(c.get("n" + std::to_string(i)).pid, SIGSTOP);
+  for (int i : {1, 2, 4, 5}) c.signal("n" + std::to_string(i), SIGSTOP);
   struct resume {
     cluster& c;
     ~resume() {
-      for (int i : {1, 2, 4, 5})
-        if (c.get("n" + std::to_string(i)).pid > 0) kill(c.get("n" + std::to_string(i)).pid, SIGCONT);
+      for (int i : {1, 2, 4, 5}) c.signal("n" + std::to_string(i), SIGCONT);
     }
   } resume_on_exit{c};
   std::this_thread::sleep_for(1500ms);
@@ -89,7 +88,7 @@ TEST_CASE("an agent killed with -9 restarts from its snapshot, rejoins, keeps it
   CHECK(clocks_after.query >= clocks_before.query);
   CHECK(clocks_before.event >= 4);
 
-  for (int i : {1, 2, 4, 5}) kill(c.get("n" + std::to_string(i)).pid, SIGCONT);
+  for (int i : {1, 2, 4, 5}) c.signal("n" + std::to_string(i), SIGCONT);
   CHECK(sees_alive(rpc_of(ip(3)), 5, 30s));
   CHECK(eventually([&] { return status_of(rpc_of(ip(1)), "n3") == "alive"; }, 30s));
   CHECK(c.log_of("n3").find("Re-joined to previously known node") != std::string::npos);

@@ -14,51 +14,25 @@ namespace {
 
 const std::vector<std::string> no_default_agent{"CHORUS_RPC_ADDR=127.80.6.250:7373", "SERF_RPC_ADDR="};
 
-// One `chorus agent` process with exactly the given arguments, killed by PID
-// on destruction.
+// One `chorus agent` process with exactly the given arguments (not
+// agent_argv's), killed by PID on destruction.
 class agent_process {
  public:
-  agent_process(std::vector<std::string> args, const std::string& log) : log_(log) {
-    args.insert(args.begin(), chorus_binary);
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork");
-    if (pid_ == 0) {
-      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  ~agent_process() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  agent_process(const agent_process&) = delete;
-  agent_process& operator=(const agent_process&) = delete;
-  std::string log() const { return read_text(log_); }
+  agent_process(std::vector<std::string> args, const std::string& log)
+      : proc_(command(std::move(args)), log, fresh()) {}
+  std::string log() const { return proc_.output(); }
 
  private:
-  pid_t pid_ = -1;
-  std::string log_;
-};
-
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    std::string t = "/tmp/chorus-hostile-flags-XXXXXX";
-    if (!mkdtemp(t.data())) throw std::runtime_error("mkdtemp");
-    path = t;
+  static std::vector<std::string> command(std::vector<std::string> args) {
+    args.insert(args.begin(), chorus_binary);
+    return args;
   }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
+  static spawn_options fresh() {
+    spawn_options o;
+    o.truncate_log = true;
+    return o;
   }
+  process proc_;
 };
 
 std::string host_name() {
@@ -93,12 +67,12 @@ bool rpc_up(const std::string& rpc) {
 }  // namespace
 
 TEST_CASE("agent flags: -node= names the node after the host and -bind after it still applies", "[hostile][cli]") {
-  temp_dir dir;
+  temp_dir dir("hostile-flags");
   // One dash as Serf writes it, and two as CLI11 users might.
   for (const auto& [node_flag, ip] : {std::pair<std::string, std::string>{"-node=", "127.80.6.1"},
                                       std::pair<std::string, std::string>{"--node=", "127.80.6.2"}}) {
     const std::string rpc = ip + ":7373";
-    agent_process a({"agent", node_flag, "-bind=" + ip + ":7999", "-rpc-addr=" + rpc}, dir.path + "/" + ip + ".log");
+    agent_process a({"agent", node_flag, "-bind=" + ip + ":7999", "-rpc-addr=" + rpc}, dir.path() + "/" + ip + ".log");
     const bool up = rpc_up(rpc);
     INFO(node_flag << " -> " << a.log());
     REQUIRE(up);
@@ -111,7 +85,7 @@ TEST_CASE("agent flags: -node= names the node after the host and -bind after it 
 }
 
 TEST_CASE("agent flags: empty agent flags take their default or fail naming the flag", "[hostile][cli]") {
-  temp_dir dir;
+  temp_dir dir("hostile-flags");
   // Each empty flag comes before a harmless one that it could swallow.
   const std::string ip = "127.80.6.3";
   const std::vector<std::string> where{"-bind=" + ip + ":7999", "-rpc-addr=" + ip + ":7373"};
@@ -138,7 +112,7 @@ TEST_CASE("agent flags: empty agent flags take their default or fail naming the 
   const std::string rpc = "127.80.6.4:7373";
   agent_process a({"agent", "-node=defaults1", "-log-level=", "-profile=", "-snapshot=", "-tags-file=", "-role=",
                    "-retry-interval=", "-advertise=", "-bind=127.80.6.4:7999", "-rpc-addr=" + rpc},
-                  dir.path + "/defaults.log");
+                  dir.path() + "/defaults.log");
   const bool up = rpc_up(rpc);
   INFO(a.log());
   REQUIRE(up);
@@ -146,9 +120,9 @@ TEST_CASE("agent flags: empty agent flags take their default or fail naming the 
 }
 
 TEST_CASE("agent flags: empty values in RPC subcommands are empty values, as in Serf", "[hostile][cli]") {
-  temp_dir dir;
+  temp_dir dir("hostile-flags");
   const std::string rpc = "127.80.6.5:7373";
-  agent_process a({"agent", "-node=cli1", "-bind=127.80.6.5:7999", "-rpc-addr=" + rpc}, dir.path + "/cli1.log");
+  agent_process a({"agent", "-node=cli1", "-bind=127.80.6.5:7999", "-rpc-addr=" + rpc}, dir.path() + "/cli1.log");
   REQUIRE(rpc_up(rpc));
   const std::string at = "-rpc-addr=" + rpc;
 

@@ -50,12 +50,12 @@ TEST_CASE("an LZW bomb datagram carrying a huge user event is dropped with bound
 
   REQUIRE(eventually(
       [&] { return metric(rpc, "chorus_malformed_packets_total{transport=\"udp\"}") >= malformed_before + 40; }, 10s));
-  CHECK(rss_mib(c.get("c1").pid) < 40);  // was ~950 MB with 40 packets
+  CHECK(rss_mib(c.get("c1").pid()) < 40);  // was ~950 MB with 40 packets
   CHECK(c.log_of("c1").find("LZW output exceeds 65536 bytes") != std::string::npos);
 
   // Joins through the node still work (its push/pull state carries no bomb).
   c.chorus("c2", ip(2), {"-join=" + ip(1)});
   CHECK(
       eventually([&] { return count_status(rpc, "alive") == 2 && count_status(ip(2) + ":7373", "alive") == 2; }, 15s));
-  CHECK(rss_mib(c.get("c1").pid) < 40);
+  CHECK(rss_mib(c.get("c1").pid()) < 40);
 }

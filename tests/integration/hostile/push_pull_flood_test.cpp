@@ -8,6 +8,7 @@
 // in time, every process killed by PID (agent_harness.hpp).
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <atomic>

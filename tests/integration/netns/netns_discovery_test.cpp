@@ -94,9 +94,7 @@ TEST_CASE("chorus and Debian serf find each other with -discover in both directi
   // 2. A new serf agent starts after chorus: serf's first browse finds chorus
   // (serf reads chorus's answer). chorus already joined this address once and
   // does not join it again by mDNS, so the join is serf's.
-  kill(a.get("s1").pid, SIGKILL);
-  waitpid(a.get("s1").pid, nullptr, 0);
-  a.get("s1").pid = -1;
+  a.kill9("s1");
   serf("s2");
   met = eventually([&] { return status_of(rpcs[1], "c1") == "alive" && status_of(rpcs[0], "s2") == "alive"; }, 20s);
   INFO(a.log_of("s2"));

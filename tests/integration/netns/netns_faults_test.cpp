@@ -172,7 +172,7 @@ TEST_CASE("garbage and a flood of 10000 garbage datagrams are counted, memory st
   a.chorus(net.host(1), "n1", net.ip(1), {"-log-level=info", "-join=" + net.ip(0)});
   const std::vector<std::string> rpcs{net.ip(0) + ":7373", net.ip(1) + ":7373"};
   REQUIRE(eventually([&] { return all_alive(rpcs, 2); }, 15s));
-  const pid_t pid = a.get("n0").pid;
+  const pid_t pid = a.get("n0").pid();
   auto counter = [&](const char* key) {
     auto t = stats_section(rpcs[0], "metrics");
     return t.count(key) ? std::stoull(t[key]) : 0ull;

@@ -16,7 +16,8 @@
 // bind-mounted over /etc/ by `ip netns exec NAME`).
 //
 // Agents are forked from the test thread and moved into their namespace
-// before exec; every process is killed by PID at the end.
+// before exec (the shared process harness, support/process.hpp); every
+// process is killed by PID at the end.
 #include <sched.h>
 
 #include "integration/agent/agent_harness.hpp"
@@ -135,133 +136,41 @@ class lan {
   std::vector<std::string> hosts_;
 };
 
-struct agent {
-  std::string name;
-  std::string rpc;
-  pid_t pid = -1;
-  std::string log;
-};
-
-// Agent processes, each exec'd inside a namespace; killed by PID at the end.
-class agents {
+// Agent processes, each exec'd inside a namespace: a cluster
+// (agent_harness.hpp) whose agents enter their namespace before exec.
+class agents : public cluster {
  public:
-  explicit agents(const char* tag) {
-    std::string tmpl = std::string("/tmp/chorus-") + tag + "-XXXXXX";
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp");
-    dir_ = tmpl;
-  }
-  ~agents() {
-    for (auto& a : list_)
-      if (a.pid > 0) kill(a.pid, SIGKILL);
-    for (auto& a : list_)
-      if (a.pid > 0) waitpid(a.pid, nullptr, 0);
-    std::error_code ec;
-    if (!keep_) fs::remove_all(dir_, ec);
-  }
-  agents(const agents&) = delete;
-  agents& operator=(const agents&) = delete;
-
-  const std::string& dir() const { return dir_; }
-  void keep_dir() { keep_ = true; }
+  using cluster::cluster;
 
   // Starts `argv` inside namespace `ns` (empty: the test thread's), output to
   // DIR/name.log. If `rpc` is set, waits until the agent's RPC answers there
   // (reachable from the test thread's namespace).
-  agent& start(const std::string& ns, const std::string& name, const std::vector<std::string>& argv,
-               const std::string& rpc = "") {
-    agent a{name, rpc, -1, dir_ + "/" + name + ".log"};
-    a.pid = spawn(ns, argv, a.log);
-    list_.push_back(a);
-    if (!rpc.empty()) {
-      const bool up = eventually(
-          [&] {
-            if (waitpid(list_.back().pid, nullptr, WNOHANG) == list_.back().pid) {
-              list_.back().pid = -1;
-              return true;
-            }
-            chorus::rpc::client c;
-            return c.connect(rpc, "", 1s).empty();
-          },
-          15s);
-      if (!up || list_.back().pid < 0) throw std::runtime_error(name + " did not come up: " + log_of(name));
-    }
-    return list_.back();
+  node& start(const std::string& ns, const std::string& name, const std::vector<std::string>& argv,
+              const std::string& rpc = "") {
+    spawn_options options;
+    if (!ns.empty())
+      options.before_exec = [path = "/var/run/netns/" + ns] {
+        const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        return fd >= 0 && setns(fd, CLONE_NEWNET) == 0;
+      };
+    return spawn(name, "", argv, rpc, !rpc.empty(), {}, options);
   }
 
   // `chorus agent` bound to ip:7946 with RPC on ip:7373.
-  agent& chorus(const std::string& ns, const std::string& name, const std::string& ip,
-                std::vector<std::string> flags = {}) {
-    return start(ns, name, chorus_argv(name, ip, flags), ip + ":7373");
+  node& chorus(const std::string& ns, const std::string& name, const std::string& ip,
+               std::vector<std::string> flags = {}) {
+    return start(ns, name, agent_argv(chorus_binary, name, ip, flags), ip + ":7373");
   }
   // The same through `ip netns exec ns`, which also bind-mounts the
   // namespace's /etc/netns/NS files (its own /etc/hosts). Without `wait`,
   // returns at once (for agents expected to exit).
-  agent& chorus_exec(const std::string& ns, const std::string& name, const std::string& ip,
-                     const std::vector<std::string>& flags, bool wait = true) {
+  node& chorus_exec(const std::string& ns, const std::string& name, const std::string& ip,
+                    const std::vector<std::string>& flags, bool wait = true) {
     std::vector<std::string> argv{ip_binary, "netns", "exec", ns};
-    const auto rest = chorus_argv(name, ip, flags);
+    const auto rest = agent_argv(chorus_binary, name, ip, flags);
     argv.insert(argv.end(), rest.begin(), rest.end());
     return start("", name, argv, wait ? ip + ":7373" : "");
   }
-  static std::vector<std::string> chorus_argv(const std::string& name, const std::string& ip,
-                                              const std::vector<std::string>& flags) {
-    std::vector<std::string> argv{chorus_binary, "agent", "-node=" + name, "-bind=" + ip + ":7946",
-                                  "-rpc-addr=" + ip + ":7373"};
-    bool level = false;
-    for (const auto& f : flags) level = level || f.rfind("-log-level", 0) == 0;
-    if (!level) argv.push_back("-log-level=debug");
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    return argv;
-  }
-
-  agent& get(const std::string& name) {
-    for (auto& a : list_)
-      if (a.name == name) return a;
-    throw std::runtime_error("no agent " + name);
-  }
-  std::string log_of(const std::string& name) {
-    std::ifstream f(get(name).log);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-  }
-  // Exit code if the agent exited by itself within `limit`, else -1.
-  int wait_exit(const std::string& name, std::chrono::milliseconds limit) {
-    auto& a = get(name);
-    int status = 0;
-    if (!eventually([&] { return waitpid(a.pid, &status, WNOHANG) == a.pid; }, limit)) return -1;
-    a.pid = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  bool running(const std::string& name) {
-    auto& a = get(name);
-    return a.pid > 0 && waitpid(a.pid, nullptr, WNOHANG) == 0;
-  }
-
- private:
-  static pid_t spawn(const std::string& ns, const std::vector<std::string>& argv, const std::string& log) {
-    const pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error("fork");
-    if (pid == 0) {
-      if (!ns.empty()) {
-        const int nfd = open(("/var/run/netns/" + ns).c_str(), O_RDONLY);
-        if (nfd < 0 || setns(nfd, CLONE_NEWNET) != 0) _exit(126);
-      }
-      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> args;
-      for (const auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    return pid;
-  }
-
-  std::string dir_;
-  std::vector<agent> list_;
-  bool keep_ = false;
 };
 
 // Resident set size of a process in kB (VmRSS), 0 if unreadable.
@@ -296,13 +205,6 @@ inline std::string write_event_logger(const std::string& dir, const std::string&
   h.close();
   chmod(path.c_str(), 0755);
   return path;
-}
-
-inline std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
 }
 
 }  // namespace netns_test

@@ -14,10 +14,7 @@ namespace {
 
 std::string ip(int i) { return "127.80.3." + std::to_string(i); }
 
-bool running(cluster& c, const std::string& name) {
-  auto& n = c.get(name);
-  return n.pid > 0 && waitpid(n.pid, nullptr, WNOHANG) == 0;
-}
+bool running(cluster& c, const std::string& name) { return c.running(name); }
 
 bool all_alive(const std::string& at, std::size_t count) {
   auto m = members_of(at + ":7373");

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "harness.hpp"
 
@@ -78,7 +79,7 @@ void same_output(const run_result& ours, const run_result& theirs) {
 
 struct three_nodes {
   serf_cluster cluster;
-  pid_t n1 = 0, n2 = 0, n3 = 0;
+  std::string n1, n2, n3;  // agent names (serf_cluster::start)
   explicit three_nodes(const std::vector<std::string>& extra = {}) {
     n1 = cluster.start({"n1", "127.60.0.1", {"role=web", "region=sin"}, extra});
     n2 = cluster.start({"n2", "127.60.0.2", {"role=db", "region=sin"}, extra});
@@ -322,21 +323,10 @@ TEST_CASE("chorus CLI output matches serf's against a live Serf cluster") {
 
   SECTION("monitor streams log lines and events until interrupted") {
     const std::string out_file = c.cluster.dir() + "/monitor.out";
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      const int fd = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      execl(chorus_binary.c_str(), chorus_binary.c_str(), "monitor", n1_rpc.c_str(), "-log-level=debug", nullptr);
-      _exit(127);
-    }
-    auto read_out = [&] {
-      std::ifstream f(out_file);
-      std::stringstream s;
-      s << f.rdbuf();
-      return s.str();
-    };
+    spawn_options truncate;
+    truncate.truncate_log = true;
+    process monitor({chorus_binary, "monitor", n1_rpc, "-log-level=debug"}, out_file, truncate);
+    auto read_out = [&] { return monitor.output(); };
     // Buffered log lines come first; then the event we send now.
     const bool logged =
         eventually([&] { return read_out().find("[INFO] agent: Serf agent starting") != std::string::npos; });
@@ -346,18 +336,14 @@ TEST_CASE("chorus CLI output matches serf's against a live Serf cluster") {
       return o.find("Event Info:\n\tCoalesce: false\n\tEvent: \"user\"\n") != std::string::npos &&
              o.find("\tName: \"monitored\"\n\tPayload: []byte{0x68, 0x65, 0x6c, 0x6c, 0x6f}\n") != std::string::npos;
     });
-    kill(pid, SIGINT);
-    int status = 0;
-    const bool exited = eventually([&] { return waitpid(pid, &status, WNOHANG) == pid; }, 5s);
-    if (!exited) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-    }
+    monitor.signal(SIGINT);
+    const auto code = monitor.wait_exit(5s);  // an exit code 0..255, or 128 + a signal
+    const bool exited = code.has_value();
     INFO(read_out());
     CHECK(logged);
     CHECK(evented);
     CHECK(exited);
-    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    CHECK(code == 0);  // exited normally with status 0
     same_output(run_chorus({"monitor", n1_rpc, "-log-level=bogus"}), run_serf({"monitor", n1_rpc, "-log-level=bogus"}));
   }
 

@@ -5,6 +5,7 @@
 // host changes. The namespace, its files and every agent are removed at the
 // end, whatever path the test takes.
 #include <catch2/catch.hpp>
+#include <deque>
 
 #include "harness.hpp"
 
@@ -16,7 +17,7 @@ const std::string ip_binary = "/usr/sbin/ip";
 
 class netns {
  public:
-  explicit netns(std::string name) : name_(std::move(name)), etc_("/etc/netns/" + name_) {
+  explicit netns(std::string name) : name_(std::move(name)), etc_("/etc/netns/" + name_), dir_("cli-netns") {
     run({ip_binary, "netns", "del", name_});  // a leftover of a killed run
     const auto add = run({ip_binary, "netns", "add", name_});
     if (add.exit_code != 0) throw std::runtime_error("ip netns add failed: " + add.err);
@@ -24,17 +25,12 @@ class netns {
     const auto up = exec({ip_binary, "link", "set", "lo", "up"});
     if (up.exit_code != 0) throw std::runtime_error("lo up failed: " + up.err);
     fs::create_directories(etc_);
-    char tmpl[] = "/tmp/chorus-cli-netns-XXXXXX";
-    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
-    dir_ = tmpl;
   }
   ~netns() {
-    for (pid_t pid : pids_) kill(pid, SIGKILL);
-    for (pid_t pid : pids_) waitpid(pid, nullptr, 0);
+    agents_.clear();  // killed by PID before their namespace goes
     if (created_) run({ip_binary, "netns", "del", name_});
     std::error_code ec;
     fs::remove_all(etc_, ec);
-    fs::remove_all(dir_, ec);
   }
   netns(const netns&) = delete;
   netns& operator=(const netns&) = delete;
@@ -50,37 +46,16 @@ class netns {
   // Starts a chorus agent inside the namespace (`ip netns exec` execs the
   // agent, so the PID is the agent's) and waits until its RPC answers.
   void start_agent(const std::string& node, const std::string& ip, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{ip_binary,
-                                  "netns",
-                                  "exec",
-                                  name_,
-                                  chorus_binary,
-                                  "agent",
-                                  "-node=" + node,
-                                  "-bind=" + ip + ":7946",
-                                  "-rpc-addr=" + ip + ":7373",
-                                  "-log-level=debug"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    const std::string log = dir_ + "/" + node + ".log";
-    const pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error("fork");
-    if (pid == 0) {
-      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    pids_.push_back(pid);
-    if (!eventually(
-            [&] {
-              return exec({chorus_binary, "members", "-rpc-addr=" + ip + ":7373"}, 5s).exit_code == 0;
-            },
-            15s))
-      throw std::runtime_error("agent " + node + " did not come up; see " + log);
+    std::vector<std::string> argv{ip_binary, "netns", "exec", name_};
+    extra.insert(extra.begin(), "-log-level=debug");
+    const auto agent = agent_argv(chorus_binary, node, ip, extra);
+    argv.insert(argv.end(), agent.begin(), agent.end());
+    const std::string log = dir_.path() + "/" + node + ".log";
+    auto& p = agents_.emplace_back(argv, log);
+    const auto members = [&] {
+      return exec({chorus_binary, "members", "-rpc-addr=" + ip + ":7373"}, 5s).exit_code == 0;
+    };
+    if (!p.wait_ready(members, 15s)) throw std::runtime_error("agent " + node + " did not come up; see " + log);
   }
 
   // Members alive as the agent at `ip` sees them.
@@ -90,9 +65,10 @@ class netns {
   }
 
  private:
-  std::string name_, etc_, dir_;
+  std::string name_, etc_;
+  temp_dir dir_;
   bool created_ = false;
-  std::vector<pid_t> pids_;
+  std::deque<process> agents_;
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 
 #include "harness.hpp"
 #include "swim/keyring.hpp"
@@ -309,28 +310,19 @@ TEST_CASE("serf and chorus CLIs print the same against serf and chorus agents of
   SECTION("monitor: log lines in Serf's format and the same event block") {
     struct watcher {
       std::string file;
-      pid_t pid;
+      process monitor;
     };
     auto start = [&](const std::string& bin, const std::string& rpc, const std::string& name) {
-      watcher w{c.agents.dir() + "/" + name + ".monitor", -1};
-      w.pid = fork();
-      if (w.pid == 0) {
-        const int fd = open(w.file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl(bin.c_str(), bin.c_str(), "monitor", rpc.c_str(), "-log-level=debug", nullptr);
-        _exit(127);
-      }
-      return w;
+      const std::string file = c.agents.dir() + "/" + name + ".monitor";
+      spawn_options truncate;
+      truncate.truncate_log = true;
+      return watcher{file, process({bin, "monitor", rpc, "-log-level=debug"}, file, truncate)};
     };
-    auto read_file = [](const std::string& f) {
-      std::ifstream in(f);
-      std::stringstream s;
-      s << in.rdbuf();
-      return s.str();
-    };
-    std::vector<watcher> ws{start(serf_binary, s1_rpc, "serf-s1"), start(serf_binary, c1_rpc, "serf-c1"),
-                            start(chorus_binary, s1_rpc, "chorus-s1"), start(chorus_binary, c1_rpc, "chorus-c1")};
+    std::vector<watcher> ws;
+    ws.push_back(start(serf_binary, s1_rpc, "serf-s1"));
+    ws.push_back(start(serf_binary, c1_rpc, "serf-c1"));
+    ws.push_back(start(chorus_binary, s1_rpc, "chorus-s1"));
+    ws.push_back(start(chorus_binary, c1_rpc, "chorus-c1"));
     // The field lines of the "Event Info:" block (Serf's CLI prints them in
     // Go map order, chorus's sorted).
     const std::set<std::string> block{"\tName: \"monitored\"", "\tPayload: []byte{0x68, 0x69}", "\tCoalesce: false",
@@ -357,15 +349,11 @@ TEST_CASE("serf and chorus CLIs print the same against serf and chorus agents of
                    if (!has_block(read_file(w.file))) return false;
                  return true;
                });
-    for (const auto& w : ws) kill(w.pid, SIGINT);
+    for (auto& w : ws) w.monitor.signal(SIGINT);
     std::vector<int> codes;
-    for (const auto& w : ws) {
-      int status = 0;
-      if (!eventually([&] { return waitpid(w.pid, &status, WNOHANG) == w.pid; }, 5s)) {
-        kill(w.pid, SIGKILL);
-        waitpid(w.pid, &status, 0);
-      }
-      codes.push_back(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    for (auto& w : ws) {
+      const auto code = w.monitor.wait_exit(5s);
+      codes.push_back(code ? *code : w.monitor.kill_now());  // 137 when it had to be killed
     }
     CHECK(all_seen);
     CHECK(codes == std::vector<int>{0, 0, 0, 0});

@@ -28,6 +28,8 @@
 #include "agent/serf/codec.hpp"
 #include "agent/serf/coordinate_payload.hpp"
 #include "agent/serf/tags.hpp"
+#include "support/agents.hpp"
+#include "support/process.hpp"
 #include "swim/codec.hpp"
 #include "swim/packet.hpp"
 #include "swim/stream.hpp"
@@ -44,53 +46,29 @@ namespace {
 constexpr std::uint16_t gossip_port = 7946;
 const std::filesystem::path work_dir = std::filesystem::path(CHORUS_BINARY_DIR) / "interop-codec";
 
-// A serf agent process; killed (SIGKILL) and reaped when the guard goes.
+// A serf agent process (the shared process harness: killed by PID and
+// reaped when the guard goes), its log in the build tree for a failure's
+// post-mortem.
 class serf_agent {
  public:
-  serf_agent(const std::string& ip, std::vector<std::string> extra_args) : ip_(ip), rpc_addr_(ip + ":7373") {
-    std::filesystem::create_directories(work_dir);
-    log_ = work_dir / ("serf-" + ip + ".log");
-    std::vector<std::string> args{
-        "serf", "agent", "-node=s1", "-bind=" + ip + ":7946", "-rpc-addr=" + rpc_addr_, "-log-level=debug"};
-    args.insert(args.end(), extra_args.begin(), extra_args.end());
-    pid_ = ::fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      std::FILE* f = std::fopen(log_.c_str(), "w");
-      if (f) {
-        ::dup2(::fileno(f), 1);
-        ::dup2(::fileno(f), 2);
-      }
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execvp("serf", argv.data());
-      ::_exit(127);
-    }
-  }
-  ~serf_agent() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  serf_agent(const serf_agent&) = delete;
-  serf_agent& operator=(const serf_agent&) = delete;
+  serf_agent(const std::string& ip, std::vector<std::string> extra_args)
+      : ip_(ip), rpc_addr_(ip + ":7373"), proc_(start(ip, std::move(extra_args))) {}
 
   const std::string& ip() const { return ip_; }
   const std::string& rpc_addr() const { return rpc_addr_; }
-
-  std::string log() const {
-    std::ifstream in(log_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+  std::string log() const { return proc_.output(); }
 
  private:
+  static test_support::process start(const std::string& ip, std::vector<std::string> extra_args) {
+    std::filesystem::create_directories(work_dir);
+    extra_args.insert(extra_args.begin(), "-log-level=debug");
+    test_support::spawn_options fresh_log;
+    fresh_log.truncate_log = true;
+    return test_support::process(test_support::agent_argv(test_support::serf_binary, "s1", ip, extra_args),
+                                 work_dir / ("serf-" + ip + ".log"), fresh_log);
+  }
   std::string ip_, rpc_addr_;
-  pid_t pid_ = -1;
-  std::filesystem::path log_;
+  test_support::process proc_;
 };
 
 // `serf members -format=json`, bounded by `timeout`. Empty json on failure.
