@@ -1,6 +1,7 @@
 #include "agent/metrics_server.hpp"
 
 #include "agent/prometheus.hpp"
+#include "common/tcp_listen.hpp"
 
 namespace chorus::agent {
 
@@ -179,17 +180,8 @@ metrics_server::~metrics_server() {
 }
 
 std::string metrics_server::listen(const asio::ip::tcp::endpoint& ep) {
-  asio::error_code ec;
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec && ep.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    asio::error_code ignored;
-    acceptor_.close(ignored);
-    return ec.message();
-  }
+  auto ec = listen_tcp(acceptor_, ep, true);
+  if (ec) return ec.message();
   port_ = acceptor_.local_endpoint(ec).port();
   accept();
   return {};

@@ -421,17 +421,24 @@ std::string client::get_coordinate(const get_coordinate_request& req, coordinate
 
 #undef CHORUS_RPC_CALL_WITH_BODY
 
+namespace {
+
+// A stream callback that decodes each record as R before handing it on.
+template <class R>
+std::function<std::string(const msgpack::value&, msgpack::byte_view)> decoding(std::function<void(const R&)> cb) {
+  return [cb = std::move(cb)](const msgpack::value& v, msgpack::byte_view) {
+    R r;
+    auto e = decode(v, r);
+    if (e.empty() && cb) cb(r);
+    return e;
+  };
+}
+
+}  // namespace
+
 std::string client::stream(const stream_request& req, std::function<void(const event_record&)> on_record,
                            std::uint64_t& seq) {
-  return start_stream(
-      command::stream, body_of(req),
-      [cb = std::move(on_record)](const msgpack::value& v, msgpack::byte_view) {
-        event_record r;
-        auto e = decode(v, r);
-        if (e.empty() && cb) cb(r);
-        return e;
-      },
-      seq);
+  return start_stream(command::stream, body_of(req), decoding(std::move(on_record)), seq);
 }
 
 std::string client::stream_raw(const stream_request& req, std::function<void(msgpack::byte_view)> on_record,
@@ -447,28 +454,12 @@ std::string client::stream_raw(const stream_request& req, std::function<void(msg
 
 std::string client::monitor(const monitor_request& req, std::function<void(const log_record&)> on_record,
                             std::uint64_t& seq) {
-  return start_stream(
-      command::monitor, body_of(req),
-      [cb = std::move(on_record)](const msgpack::value& v, msgpack::byte_view) {
-        log_record r;
-        auto e = decode(v, r);
-        if (e.empty() && cb) cb(r);
-        return e;
-      },
-      seq);
+  return start_stream(command::monitor, body_of(req), decoding(std::move(on_record)), seq);
 }
 
 std::string client::query(const query_request& req, std::function<void(const query_record&)> on_record,
                           std::uint64_t& seq) {
-  return start_stream(
-      command::query, body_of(req),
-      [cb = std::move(on_record)](const msgpack::value& v, msgpack::byte_view) {
-        query_record r;
-        auto e = decode(v, r);
-        if (e.empty() && cb) cb(r);
-        return e;
-      },
-      seq);
+  return start_stream(command::query, body_of(req), decoding(std::move(on_record)), seq);
 }
 
 std::string client::stop(std::uint64_t seq) {

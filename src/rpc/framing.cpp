@@ -15,9 +15,38 @@ bool be(msgpack::byte_view in, std::size_t pos, int n, std::uint64_t& out) {
   return true;
 }
 
+// What a type byte says follows it (the msgpack spec's format table):
+// `count` units, or a big-endian count of `length_bytes` bytes (for bytes,
+// plus `count`: an ext's type byte). A unit is a payload byte, an element
+// or a key/value pair.
+struct head {
+  enum class unit : std::uint8_t { byte, element, pair, invalid };
+  unit counts = unit::byte;
+  int length_bytes = 0;
+  std::uint64_t count = 0;
+};
+
+constexpr head classify(std::uint8_t t) {
+  using u = head::unit;
+  if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) return {u::byte, 0, 0};  // fixints, nil, bools
+  if ((t & 0xf0) == 0x80) return {u::pair, 0, t & 0x0fu};                                     // fixmap
+  if ((t & 0xf0) == 0x90) return {u::element, 0, t & 0x0fu};                                  // fixarray
+  if ((t & 0xe0) == 0xa0) return {u::byte, 0, t & 0x1fu};                                     // fixstr
+  if (t >= 0xc4 && t <= 0xc6) return {u::byte, 1 << (t - 0xc4), 0};                           // bin 8, 16, 32
+  if (t >= 0xc7 && t <= 0xc9) return {u::byte, 1 << (t - 0xc7), 1};                           // ext 8, 16, 32
+  if (t == 0xca || t == 0xcb) return {u::byte, 0, t == 0xca ? 4u : 8u};                       // float 32, 64
+  if (t >= 0xcc && t <= 0xd3) return {u::byte, 0, 1u << ((t - 0xcc) & 3)};                    // uint, int 8..64
+  if (t >= 0xd4 && t <= 0xd8) return {u::byte, 0, 1 + (1u << (t - 0xd4))};                    // fixext 1..16
+  if (t >= 0xd9 && t <= 0xdb) return {u::byte, 1 << (t - 0xd9), 0};                           // str 8, 16, 32
+  if (t == 0xdc || t == 0xdd) return {u::element, 2 << (t - 0xdc), 0};                        // array 16, 32
+  if (t == 0xde || t == 0xdf) return {u::pair, 2 << (t - 0xde), 0};                           // map 16, 32
+  return {u::invalid, 0, 0};                                                                  // 0xc1: never used
+}
+
 }  // namespace
 
 frame next_object(msgpack::byte_view in) {
+  constexpr frame incomplete{frame_status::incomplete, 0};
   // `pending` counts the objects still to be skipped at each open nesting
   // level; an explicit stack keeps hostile nesting off the call stack.
   std::vector<std::uint64_t> pending{1};
@@ -28,112 +57,24 @@ frame next_object(msgpack::byte_view in) {
       continue;
     }
     --pending.back();
-    if (pos >= in.size()) return {frame_status::incomplete, 0};
-    const std::uint8_t t = in[pos++];
-    std::uint64_t skip = 0;      // payload bytes after the type byte and length
-    std::uint64_t children = 0;  // nested objects that follow
-    std::uint64_t n = 0;
-    if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) {
-      // single byte
-    } else if ((t & 0xf0) == 0x80) {
-      children = 2u * (t & 0x0f);
-    } else if ((t & 0xf0) == 0x90) {
-      children = t & 0x0f;
-    } else if ((t & 0xe0) == 0xa0) {
-      skip = t & 0x1f;
-    } else {
-      int len_bytes = 0;
-      switch (t) {
-        case 0xc4:
-        case 0xd9:
-          len_bytes = 1;
-          break;
-        case 0xc5:
-        case 0xda:
-          len_bytes = 2;
-          break;
-        case 0xc6:
-        case 0xdb:
-          len_bytes = 4;
-          break;
-        case 0xc7:
-          len_bytes = 1;
-          skip = 1;
-          break;  // ext: + type byte
-        case 0xc8:
-          len_bytes = 2;
-          skip = 1;
-          break;
-        case 0xc9:
-          len_bytes = 4;
-          skip = 1;
-          break;
-        case 0xca:
-          skip = 4;
-          break;
-        case 0xcb:
-          skip = 8;
-          break;
-        case 0xcc:
-        case 0xd0:
-          skip = 1;
-          break;
-        case 0xcd:
-        case 0xd1:
-          skip = 2;
-          break;
-        case 0xce:
-        case 0xd2:
-          skip = 4;
-          break;
-        case 0xcf:
-        case 0xd3:
-          skip = 8;
-          break;
-        case 0xd4:
-          skip = 2;
-          break;
-        case 0xd5:
-          skip = 3;
-          break;
-        case 0xd6:
-          skip = 5;
-          break;
-        case 0xd7:
-          skip = 9;
-          break;
-        case 0xd8:
-          skip = 17;
-          break;
-        case 0xdc:
-        case 0xde:
-          len_bytes = 2;
-          break;
-        case 0xdd:
-        case 0xdf:
-          len_bytes = 4;
-          break;
-        default:
-          return {frame_status::invalid, 0};  // 0xc1
-      }
-      if (len_bytes) {
-        if (!be(in, pos, len_bytes, n)) return {frame_status::incomplete, 0};
-        pos += static_cast<std::size_t>(len_bytes);
-        if (t == 0xdc || t == 0xdd)
-          children = n;
-        else if (t == 0xde || t == 0xdf)
-          children = 2 * n;
-        else
-          skip += n;
-      }
+    if (pos >= in.size()) return incomplete;
+    const head h = classify(in[pos++]);
+    if (h.counts == head::unit::invalid) return {frame_status::invalid, 0};
+    std::uint64_t n = h.count;
+    if (h.length_bytes) {
+      if (!be(in, pos, h.length_bytes, n)) return incomplete;
+      pos += static_cast<std::size_t>(h.length_bytes);
+      if (h.counts == head::unit::byte) n += h.count;
     }
-    if (skip > in.size() - pos) return {frame_status::incomplete, 0};
-    pos += static_cast<std::size_t>(skip);
-    if (children) {
-      // Each child takes at least one byte: more children than bytes left
-      // means we must wait (the count may be honest, just not arrived yet).
+    if (h.counts == head::unit::byte) {
+      if (n > in.size() - pos) return incomplete;
+      pos += static_cast<std::size_t>(n);
+    } else if (n > 0) {
+      // Each child takes at least one byte, but a count larger than the
+      // bytes left may be honest, just not arrived yet: we wait for them.
+      // Only the depth is refused.
       if (pending.size() > max_frame_depth) return {frame_status::invalid, 0};
-      pending.push_back(children);
+      pending.push_back(h.counts == head::unit::pair ? 2 * n : n);
     }
   }
   return {frame_status::complete, pos};

@@ -44,7 +44,7 @@ std::optional<std::size_t> brace_bound(std::string_view s, std::size_t& i) {
 }  // namespace
 
 std::string filter_complexity_error(std::string_view s) {
-  if (s.size() > max_filter_length) return "expression too long";
+  if (s.size() > filter_limit.length) return "expression too long";
   std::vector<group> stack(1);
   auto atom = [&](std::size_t states) {
     stack.back().states = sat_add(stack.back().states, states);
@@ -64,7 +64,7 @@ std::string filter_complexity_error(std::string_view s) {
         atom(1);
         break;
       case '(':
-        if (stack.size() > max_filter_depth) return "expression nests too deeply";
+        if (stack.size() > filter_limit.depth) return "expression nests too deeply";
         stack.emplace_back();
         break;
       case ')': {
@@ -92,7 +92,7 @@ std::string filter_complexity_error(std::string_view s) {
           atom(1);
           break;
         }
-        if (*n > max_filter_repeat) return "invalid repeat count";
+        if (*n > filter_limit.repeat) return "invalid repeat count";
         // The repeated atom is copied up to n times.
         const std::size_t copies = sat_mul(stack.back().last, *n);
         stack.back().states = sat_add(stack.back().states, copies);
@@ -104,7 +104,7 @@ std::string filter_complexity_error(std::string_view s) {
     }
     std::size_t total = 0;
     for (const auto& g : stack) total = sat_add(total, g.states);
-    if (total > max_filter_states) return "expression too large";
+    if (total > filter_limit.states) return "expression too large";
   }
   return {};
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 
+#include "common/tcp_listen.hpp"
 #include "rpc/framing.hpp"
 #include "rpc/go_base64.hpp"
 #include "rpc/member_filter.hpp"
@@ -391,12 +392,8 @@ server::~server() {
 }
 
 std::string server::listen(const asio::ip::tcp::endpoint& ep) {
-  asio::error_code ec;
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return "Error starting RPC listener: " + ec.message();
+  // No v6_only: an IPv6 wildcard serves IPv4 too, as Go's listener does.
+  if (auto ec = listen_tcp(acceptor_, ep, false)) return "Error starting RPC listener: " + ec.message();
   accept();
   return {};
 }

@@ -1,8 +1,11 @@
 #include "agent/serf/codec.hpp"
 
 #include <type_traits>
+#include <utility>
 
+#include "agent/serf/go_structs.hpp"
 #include "agent/serf/lamport_clock.hpp"
+#include "swim/msgpack_struct.hpp"
 
 namespace chorus::agent {
 
@@ -14,48 +17,59 @@ namespace {
 constexpr msgpack::limits serf_limits{32, 1u << 18};
 
 // ---------------------------------------------------------------------------
-// Writing helpers: go-msgpack writes nil slices as nil and empty non-nil
-// slices as empty strings/arrays. Serf's nil-ness per field is noted where
-// it is not "empty = nil".
-
-void put_bytes_or_nil(msgpack::writer& w, const bytes& b) {
-  if (b.empty())
-    w.nil();
-  else
-    w.bin(b);
-}
-
-void put_strings(msgpack::writer& w, const std::vector<std::string>& v) {
-  w.array_header(static_cast<std::uint32_t>(v.size()));
-  for (const auto& s : v) w.str(s);
-}
-
-// ---------------------------------------------------------------------------
-// Reading helpers.
-
-bool read_strings(const msgpack::value& v, std::vector<std::string>& out) {
-  out.clear();
-  if (v.is_nil()) return true;
-  if (!v.is_array()) return false;
-  out.resize(v.items.size());
-  for (std::size_t i = 0; i < v.items.size(); ++i)
-    if (!msgpack::as_string(v.items[i], out[i])) return false;
-  return true;
-}
+// Codecs of the fields Serf writes otherwise than their C++ type's default
+// (see msgpack_struct.hpp).
 
 // A Lamport time (serf.md 3). Receivers witness it (clock = time + 1), so a
 // time of 2^64 - 1 would wrap the clock to 0 and every later event would be
 // dropped as old (Serf 0.9 does exactly that). Clocks count up by one per
 // event: half the range is more than any cluster reaches, and times above it
 // are refused as malformed.
-void ltime_field(msgpack::struct_reader& r, std::string_view key, std::uint64_t& out) {
-  std::uint64_t t = 0;
-  r.unsigned_field(key, t);
-  if (t > max_wire_ltime)
-    r.fail(key);
-  else
-    out = t;
-}
+struct ltime {
+  static void write(msgpack::writer& w, std::uint64_t t) { w.uint(t); }
+  static bool read(const msgpack::value& v, std::uint64_t& out, std::string&) {
+    return msgpack::as_uint(v, max_wire_ltime, out);
+  }
+};
+
+// Go's time.Duration: signed nanoseconds.
+struct go_duration {
+  static void write(msgpack::writer& w, std::chrono::nanoseconds d) { w.sint(d.count()); }
+  static bool read(const msgpack::value& v, std::chrono::nanoseconds& out, std::string&) {
+    std::int64_t n = 0;
+    if (!msgpack::as_int(v, n)) return false;
+    out = std::chrono::nanoseconds(n);
+    return true;
+  }
+};
+
+// A query's filters: nil when there are none, else one byte string each.
+// A string that does not decode is kept as an opaque filter (Serf: the
+// query matches no one, but it is still valid); only an element that is no
+// string at all makes the query malformed.
+struct filter_list {
+  static void write(msgpack::writer& w, const std::vector<query_filter>& filters) {
+    if (filters.empty()) return w.nil();
+    w.array_header(static_cast<std::uint32_t>(filters.size()));
+    bytes one;
+    for (const auto& f : filters) {
+      one.clear();
+      encode_filter(f, one);
+      w.bin(one);
+    }
+  }
+  static bool read(const msgpack::value& v, std::vector<query_filter>& out, std::string&) {
+    out.clear();
+    if (v.is_nil()) return true;
+    if (!v.is_array()) return false;
+    out.reserve(v.items.size());
+    for (const auto& item : v.items) {
+      if (item.k != msgpack::kind::str && item.k != msgpack::kind::bin && !item.is_nil()) return false;
+      out.push_back(decode_filter(item.raw));  // nil: no bytes, an opaque "empty filter"
+    }
+    return true;
+  }
+};
 
 template <class T>
 decoded<T> fail(std::string what, std::size_t offset = 0) {
@@ -64,318 +78,119 @@ decoded<T> fail(std::string what, std::size_t offset = 0) {
   return d;
 }
 
-// ---------------------------------------------------------------------------
-// Per-type fields.
-
-void fields(msgpack::struct_reader& r, leave_intent& m) {
-  ltime_field(r, "LTime", m.ltime);
-  r.string_field("Node", m.node);
-  r.bool_field("Prune", m.prune);
-}
-
-void fields(msgpack::struct_reader& r, join_intent& m) {
-  ltime_field(r, "LTime", m.ltime);
-  r.string_field("Node", m.node);
-}
-
-void fields(msgpack::struct_reader& r, user_event& m) {
-  r.bool_field("CC", m.cc);
-  ltime_field(r, "LTime", m.ltime);
-  r.string_field("Name", m.name);
-  r.bytes_field("Payload", m.payload);
-}
-
-void fields(msgpack::struct_reader& r, query& m) {
-  r.bytes_field("Addr", m.addr);
-  if (const msgpack::value* f = r.lookup("Filters")) {
-    if (f->is_array()) {
-      m.filters.reserve(f->items.size());
-      for (const auto& item : f->items) {
-        if (item.k == msgpack::kind::str || item.k == msgpack::kind::bin)
-          m.filters.push_back(decode_filter(item.raw));
-        else if (item.is_nil())
-          m.filters.push_back(decode_filter({}));
-        else
-          r.fail("Filters");
-      }
-    } else if (!f->is_nil()) {
-      r.fail("Filters");
-    }
-  }
-  r.unsigned_field("Flags", m.flags);
-  r.unsigned_field("ID", m.id);
-  ltime_field(r, "LTime", m.ltime);
-  r.string_field("Name", m.name);
-  r.bytes_field("Payload", m.payload);
-  r.unsigned_field("Port", m.port);
-  r.unsigned_field("RelayFactor", m.relay_factor);
-  r.string_field("SourceNode", m.source_node);
-  std::int64_t timeout = 0;
-  r.int_field("Timeout", timeout);
-  m.timeout = std::chrono::nanoseconds(timeout);
-}
-
-void fields(msgpack::struct_reader& r, query_response& m) {
-  r.unsigned_field("Flags", m.flags);
-  r.string_field("From", m.from);
-  r.unsigned_field("ID", m.id);
-  ltime_field(r, "LTime", m.ltime);
-  r.bytes_field("Payload", m.payload);
-}
-
-void fields(msgpack::struct_reader& r, key_request& m) { r.bytes_field("Key", m.key); }
-
-void fields(msgpack::struct_reader& r, key_response& m) {
-  if (const msgpack::value* k = r.lookup("Keys"); k && !read_strings(*k, m.keys)) r.fail("Keys");
-  r.string_field("Message", m.message);
-  r.string_field("PrimaryKey", m.primary_key);
-  r.bool_field("Result", m.result);
-}
-
-bool read_event_slot(const msgpack::value& v, event_slot& out) {
-  msgpack::struct_reader r(v);
-  ltime_field(r, "LTime", out.ltime);
-  if (const msgpack::value* evs = r.lookup("Events")) {
-    if (evs->is_array()) {
-      out.events.resize(evs->items.size());
-      for (std::size_t i = 0; i < evs->items.size(); ++i) {
-        msgpack::struct_reader er(evs->items[i]);
-        er.string_field("Name", out.events[i].name);
-        er.bytes_field("Payload", out.events[i].payload);
-        if (!er.ok()) return false;
-      }
-    } else if (!evs->is_nil()) {
-      return false;
-    }
-  }
-  return r.ok();
-}
-
-void fields(msgpack::struct_reader& r, push_pull_state& m) {
-  ltime_field(r, "EventLTime", m.event_ltime);
-  if (const msgpack::value* evs = r.lookup("Events")) {
-    if (evs->is_array()) {
-      m.events.resize(evs->items.size());
-      for (std::size_t i = 0; i < evs->items.size(); ++i) {
-        if (evs->items[i].is_nil()) continue;
-        event_slot slot;
-        if (!read_event_slot(evs->items[i], slot)) {
-          r.fail("Events");
-          break;
-        }
-        m.events[i] = std::move(slot);
-      }
-    } else if (!evs->is_nil()) {
-      r.fail("Events");
-    }
-  }
-  ltime_field(r, "LTime", m.ltime);
-  if (const msgpack::value* left = r.lookup("LeftMembers"); left && !read_strings(*left, m.left_members))
-    r.fail("LeftMembers");
-  ltime_field(r, "QueryLTime", m.query_ltime);
-  if (const msgpack::value* st = r.lookup("StatusLTimes")) {
-    if (st->is_map()) {
-      for (std::size_t i = 0; i + 1 < st->items.size(); i += 2) {
-        std::string name;
-        std::uint64_t t = 0;
-        if (!msgpack::as_string(st->items[i], name) || !msgpack::as_uint(st->items[i + 1], max_wire_ltime, t)) {
-          r.fail("StatusLTimes");
-          break;
-        }
-        m.status_ltimes[std::move(name)] = t;
-      }
-    } else if (!st->is_nil()) {
-      r.fail("StatusLTimes");
-    }
+// serf_message's alternatives are declared in type-byte order: emplaces the
+// one of `type` (below variant_size).
+template <std::size_t I = 0>
+void emplace_alternative(serf_message& m, std::size_t type) {
+  if constexpr (I < std::variant_size_v<serf_message>) {
+    if (type == I)
+      m.emplace<I>();
+    else
+      emplace_alternative<I + 1>(m, type);
   }
 }
 
-bool read_relay_header(const msgpack::value& v, relay_header& h, std::string& error) {
-  msgpack::struct_reader r(v);
-  if (const msgpack::value* dest = r.lookup("DestAddr")) {
-    msgpack::struct_reader dr(*dest);
-    dr.bytes_field("IP", h.dest_ip);
-    dr.unsigned_field("Port", h.dest_port);
-    dr.string_field("Zone", h.dest_zone);
-    if (!dr.ok()) {
-      error = "DestAddr: " + dr.error();
-      return false;
-    }
-  }
-  r.string_field("DestName", h.dest_name);
-  if (!r.ok()) error = r.error();
-  return r.ok();
-}
+}  // namespace
 
 // ---------------------------------------------------------------------------
-// Encoding.
+// Every struct's wire keys (serf.md 2 and 11), sorted as go-msgpack writes
+// them. Serf builds Payload, Addr, IP and Keys from nil when they are empty,
+// but LeftMembers, StatusLTimes and a member's Tags with make(): those go
+// out as empty containers.
 
-void write_body(msgpack::writer& w, const leave_intent& m) {
-  w.map_header(3);
-  w.str("LTime");
-  w.uint(m.ltime);
-  w.str("Node");
-  w.str(m.node);
-  w.str("Prune");
-  w.boolean(m.prune);
+namespace {
+
+using msgpack::field;
+using msgpack::nil_if_empty;
+using msgpack::table;
+
+constexpr auto tables = std::tuple{
+    table<leave_intent>(field<ltime>("LTime", &leave_intent::ltime), field("Node", &leave_intent::node),
+                        field("Prune", &leave_intent::prune)),
+    table<join_intent>(field<ltime>("LTime", &join_intent::ltime), field("Node", &join_intent::node)),
+    table<user_event>(field("CC", &user_event::cc), field<ltime>("LTime", &user_event::ltime),
+                      field("Name", &user_event::name), field<nil_if_empty<>>("Payload", &user_event::payload)),
+    table<query>(field<nil_if_empty<>>("Addr", &query::addr), field<filter_list>("Filters", &query::filters),
+                 field("Flags", &query::flags), field("ID", &query::id), field<ltime>("LTime", &query::ltime),
+                 field("Name", &query::name), field<nil_if_empty<>>("Payload", &query::payload),
+                 field("Port", &query::port), field("RelayFactor", &query::relay_factor),
+                 field("SourceNode", &query::source_node), field<go_duration>("Timeout", &query::timeout)),
+    table<query_response>(field("Flags", &query_response::flags), field("From", &query_response::from),
+                          field("ID", &query_response::id), field<ltime>("LTime", &query_response::ltime),
+                          field<nil_if_empty<>>("Payload", &query_response::payload)),
+    // Serf decodes the key from base64, so even list-keys' empty key is a
+    // non-nil empty slice: a0, not c0.
+    table<key_request>(field("Key", &key_request::key)),
+    table<key_response>(field<nil_if_empty<>>("Keys", &key_response::keys), field("Message", &key_response::message),
+                        field("PrimaryKey", &key_response::primary_key), field("Result", &key_response::result)),
+    // Go's relayHeader{DestAddr net.UDPAddr, DestName}, kept flat.
+    table<relay_header>(msgpack::group("DestAddr", msgpack::fields(field<nil_if_empty<>>("IP", &relay_header::dest_ip),
+                                                                   field("Port", &relay_header::dest_port),
+                                                                   field("Zone", &relay_header::dest_zone))),
+                        field("DestName", &relay_header::dest_name)),
+    table<event_entry>(field("Name", &event_entry::name), field<nil_if_empty<>>("Payload", &event_entry::payload)),
+    table<event_slot>(field("Events", &event_slot::events), field<ltime>("LTime", &event_slot::ltime)),
+    // Events is the whole event buffer: nil slots stay nil.
+    table<push_pull_state>(field<ltime>("EventLTime", &push_pull_state::event_ltime),
+                           field("Events", &push_pull_state::events), field<ltime>("LTime", &push_pull_state::ltime),
+                           field("LeftMembers", &push_pull_state::left_members),
+                           field<ltime>("QueryLTime", &push_pull_state::query_ltime),
+                           field<msgpack::map_of<ltime>>("StatusLTimes", &push_pull_state::status_ltimes)),
+    member_fields<member_info, nil_if_empty<>>(),
+    table<tag_filter>(field("Expr", &tag_filter::expr), field("Tag", &tag_filter::tag)),
+};
+
+}  // namespace
+
+// Where msgpack::write_struct and read_struct look for a struct's table.
+template <msgpack::listed<decltype(tables)> S>
+constexpr const auto& wire_fields(std::type_identity<S>) {
+  return msgpack::table_of<S>(tables);
 }
 
-void write_body(msgpack::writer& w, const join_intent& m) {
-  w.map_header(2);
-  w.str("LTime");
-  w.uint(m.ltime);
-  w.str("Node");
-  w.str(m.node);
+namespace {
+
+// ---------------------------------------------------------------------------
+// Message bodies: the struct of most types, and the two that are more.
+
+template <msgpack::described T>
+void write_body(msgpack::writer& w, const T& m) {
+  msgpack::write_struct(w, m);
 }
 
-void write_body(msgpack::writer& w, const user_event& m) {
-  w.map_header(4);
-  w.str("CC");
-  w.boolean(m.cc);
-  w.str("LTime");
-  w.uint(m.ltime);
-  w.str("Name");
-  w.str(m.name);
-  w.str("Payload");
-  put_bytes_or_nil(w, m.payload);
-}
-
-void write_body(msgpack::writer& w, const query& m) {
-  w.map_header(11);
-  w.str("Addr");
-  put_bytes_or_nil(w, m.addr);
-  w.str("Filters");
-  if (m.filters.empty()) {
-    w.nil();
-  } else {
-    w.array_header(static_cast<std::uint32_t>(m.filters.size()));
-    bytes one;
-    for (const auto& f : m.filters) {
-      one.clear();
-      encode_filter(f, one);
-      w.bin(one);
-    }
-  }
-  w.str("Flags");
-  w.uint(m.flags);
-  w.str("ID");
-  w.uint(m.id);
-  w.str("LTime");
-  w.uint(m.ltime);
-  w.str("Name");
-  w.str(m.name);
-  w.str("Payload");
-  put_bytes_or_nil(w, m.payload);
-  w.str("Port");
-  w.uint(m.port);
-  w.str("RelayFactor");
-  w.uint(m.relay_factor);
-  w.str("SourceNode");
-  w.str(m.source_node);
-  w.str("Timeout");
-  w.sint(m.timeout.count());
-}
-
-void write_body(msgpack::writer& w, const query_response& m) {
-  w.map_header(5);
-  w.str("Flags");
-  w.uint(m.flags);
-  w.str("From");
-  w.str(m.from);
-  w.str("ID");
-  w.uint(m.id);
-  w.str("LTime");
-  w.uint(m.ltime);
-  w.str("Payload");
-  put_bytes_or_nil(w, m.payload);
-}
-
+// Nil when the responder does not know the name.
 void write_body(msgpack::writer& w, const conflict_response& m) {
-  if (m.member)
-    write_member(w, *m.member);
-  else
-    w.nil();
-}
-
-void write_body(msgpack::writer& w, const key_request& m) {
-  w.map_header(1);
-  w.str("Key");
-  // Serf decodes the key from base64, so even list-keys' empty key is a
-  // non-nil empty slice: a0, not c0.
-  w.bin(m.key);
-}
-
-void write_body(msgpack::writer& w, const key_response& m) {
-  w.map_header(4);
-  w.str("Keys");
-  if (m.keys.empty())
-    w.nil();
-  else
-    put_strings(w, m.keys);
-  w.str("Message");
-  w.str(m.message);
-  w.str("PrimaryKey");
-  w.str(m.primary_key);
-  w.str("Result");
-  w.boolean(m.result);
-}
-
-void write_relay_header(msgpack::writer& w, const relay_header& h) {
-  w.map_header(2);
-  w.str("DestAddr");
-  w.map_header(3);
-  w.str("IP");
-  put_bytes_or_nil(w, h.dest_ip);
-  w.str("Port");
-  w.uint(h.dest_port);
-  w.str("Zone");
-  w.str(h.dest_zone);
-  w.str("DestName");
-  w.str(h.dest_name);
+  msgpack::codec<std::optional<member_info>>::write(w, m.member);
 }
 
 void write_body(msgpack::writer& w, const relay& m) {
-  write_relay_header(w, m.header);
+  msgpack::write_struct(w, m.header);
   w.raw(m.inner);
 }
 
-void write_body(msgpack::writer& w, const push_pull_state& m) {
-  w.map_header(6);
-  w.str("EventLTime");
-  w.uint(m.event_ltime);
-  w.str("Events");
-  w.array_header(static_cast<std::uint32_t>(m.events.size()));
-  for (const auto& slot : m.events) {
-    if (!slot) {
-      w.nil();
-      continue;
-    }
-    w.map_header(2);
-    w.str("Events");
-    w.array_header(static_cast<std::uint32_t>(slot->events.size()));
-    for (const auto& e : slot->events) {
-      w.map_header(2);
-      w.str("Name");
-      w.str(e.name);
-      w.str("Payload");
-      put_bytes_or_nil(w, e.payload);
-    }
-    w.str("LTime");
-    w.uint(slot->ltime);
+// Each reads the body `body` of the message `in` into `m`: "" or what was
+// wrong, and `offset` where (it starts at 1, the struct).
+template <msgpack::described T>
+std::string read_body(std::span<const std::uint8_t>, const msgpack::read_result& body, T& m, std::size_t&) {
+  return msgpack::read_struct(body.v, m);
+}
+
+std::string read_body(std::span<const std::uint8_t>, const msgpack::read_result& body, conflict_response& m,
+                      std::size_t&) {
+  std::string why;
+  return msgpack::codec<std::optional<member_info>>::read(body.v, m.member, why) ? std::string() : why;
+}
+
+std::string read_body(std::span<const std::uint8_t> in, const msgpack::read_result& body, relay& m,
+                      std::size_t& offset) {
+  if (auto e = msgpack::read_struct(body.v, m.header); !e.empty()) return e;
+  const auto inner = in.subspan(1 + body.consumed);
+  if (inner.empty()) {
+    offset = in.size();
+    return "no inner message";
   }
-  w.str("LTime");
-  w.uint(m.ltime);
-  // Serf builds both from make(): empty array / empty map, never nil.
-  w.str("LeftMembers");
-  put_strings(w, m.left_members);
-  w.str("QueryLTime");
-  w.uint(m.query_ltime);
-  w.str("StatusLTimes");
-  w.map_header(static_cast<std::uint32_t>(m.status_ltimes.size()));
-  for (const auto& [name, t] : m.status_ltimes) {
-    w.str(name);
-    w.uint(t);
-  }
+  m.inner.assign(inner.begin(), inner.end());
+  return {};
 }
 
 }  // namespace
@@ -398,16 +213,15 @@ query_filter decode_filter(std::span<const std::uint8_t> raw) {
     case static_cast<std::uint8_t>(filter_type::node): {
       if (!body.ok()) return opaque("node filter: " + body.error);
       node_filter f;
-      if (!read_strings(body.v, f.nodes)) return opaque("node filter: expected an array of names");
+      std::string why;
+      if (!msgpack::codec<std::vector<std::string>>::read(body.v, f.nodes, why))
+        return opaque("node filter: expected an array of names");
       return f;
     }
     case static_cast<std::uint8_t>(filter_type::tag): {
       if (!body.ok()) return opaque("tag filter: " + body.error);
       tag_filter f;
-      msgpack::struct_reader r(body.v);
-      r.string_field("Expr", f.expr);
-      r.string_field("Tag", f.tag);
-      if (!r.ok()) return opaque("tag filter: " + r.error());
+      if (auto e = msgpack::read_struct(body.v, f); !e.empty()) return opaque("tag filter: " + e);
       return f;
     }
     default:
@@ -419,14 +233,10 @@ void encode_filter(const query_filter& f, bytes& out) {
   msgpack::writer w(out);
   if (const auto* n = std::get_if<node_filter>(&f)) {
     out.push_back(static_cast<std::uint8_t>(filter_type::node));
-    put_strings(w, n->nodes);
+    msgpack::codec<std::vector<std::string>>::write(w, n->nodes);
   } else if (const auto* t = std::get_if<tag_filter>(&f)) {
     out.push_back(static_cast<std::uint8_t>(filter_type::tag));
-    w.map_header(2);
-    w.str("Expr");
-    w.str(t->expr);
-    w.str("Tag");
-    w.str(t->tag);
+    msgpack::write_struct(w, *t);
   } else {
     const auto& o = std::get<opaque_filter>(f);
     out.insert(out.end(), o.raw.begin(), o.raw.end());
@@ -434,144 +244,36 @@ void encode_filter(const query_filter& f, bytes& out) {
 }
 
 bool read_string_map(const msgpack::value& v, tag_map& out, std::string& error) {
-  out.clear();
-  if (v.is_nil()) return true;
-  if (!v.is_map()) {
-    error = "expected a map of strings";
-    return false;
-  }
-  for (std::size_t i = 0; i + 1 < v.items.size(); i += 2) {
-    std::string key;
-    std::string value;
-    if (!msgpack::as_string(v.items[i], key) || !msgpack::as_string(v.items[i + 1], value)) {
-      error = "map entry is not a string pair";
-      return false;
-    }
-    out[std::move(key)] = std::move(value);
-  }
-  return true;
+  std::string why;
+  if (msgpack::codec<tag_map>::read(v, out, why)) return true;
+  error = v.is_map() ? "map entry is not a string pair" : "expected a map of strings";
+  return false;
 }
 
-void write_string_map(msgpack::writer& w, const tag_map& m) {
-  w.map_header(static_cast<std::uint32_t>(m.size()));
-  for (const auto& [k, v] : m) {
-    w.str(k);
-    w.str(v);
-  }
-}
+void write_string_map(msgpack::writer& w, const tag_map& m) { msgpack::codec<tag_map>::write(w, m); }
 
-void write_member(msgpack::writer& w, const member_info& m) {
-  w.map_header(11);
-  w.str("Addr");
-  put_bytes_or_nil(w, m.addr);
-  w.str("DelegateCur");
-  w.uint(m.delegate_cur);
-  w.str("DelegateMax");
-  w.uint(m.delegate_max);
-  w.str("DelegateMin");
-  w.uint(m.delegate_min);
-  w.str("Name");
-  w.str(m.name);
-  w.str("Port");
-  w.uint(m.port);
-  w.str("ProtocolCur");
-  w.uint(m.protocol_cur);
-  w.str("ProtocolMax");
-  w.uint(m.protocol_max);
-  w.str("ProtocolMin");
-  w.uint(m.protocol_min);
-  w.str("Status");
-  w.uint(static_cast<std::uint8_t>(m.status));
-  w.str("Tags");
-  write_string_map(w, m.tags);
-}
+void write_member(msgpack::writer& w, const member_info& m) { msgpack::write_struct(w, m); }
 
 bool read_member(const msgpack::value& v, member_info& m, std::string& error) {
-  msgpack::struct_reader r(v);
-  r.bytes_field("Addr", m.addr);
-  r.unsigned_field("DelegateCur", m.delegate_cur);
-  r.unsigned_field("DelegateMax", m.delegate_max);
-  r.unsigned_field("DelegateMin", m.delegate_min);
-  r.string_field("Name", m.name);
-  r.unsigned_field("Port", m.port);
-  r.unsigned_field("ProtocolCur", m.protocol_cur);
-  r.unsigned_field("ProtocolMax", m.protocol_max);
-  r.unsigned_field("ProtocolMin", m.protocol_min);
-  std::uint8_t status = 0;
-  r.unsigned_field("Status", status);
-  m.status = static_cast<member_status>(status);
-  if (const msgpack::value* t = r.lookup("Tags")) {
-    std::string e;
-    if (!read_string_map(*t, m.tags, e)) r.fail("Tags");
-  }
-  if (!r.ok()) error = r.error();
-  return r.ok();
+  auto e = msgpack::read_struct(v, m);
+  if (e.empty()) return true;
+  error = std::move(e);
+  return false;
 }
 
 decoded<serf_message> decode_serf_message(std::span<const std::uint8_t> in) {
   if (in.empty()) return fail<serf_message>("empty serf message");
   const std::uint8_t type = in[0];
-  if (type > static_cast<std::uint8_t>(serf_message_type::relay))
+  if (type >= std::variant_size_v<serf_message>)
     return fail<serf_message>("unknown serf message type " + std::to_string(type));
   const auto body = msgpack::read(in.subspan(1), serf_limits);
   if (!body.ok()) return fail<serf_message>(serf_type_name(type) + ": " + body.error, 1 + body.consumed);
 
   decoded<serf_message> d;
-  auto read_struct = [&](auto& m) {
-    msgpack::struct_reader r(body.v);
-    fields(r, m);
-    if (!r.ok()) d.error = decode_error{serf_type_name(type) + ": " + r.error(), 1};
-  };
-  switch (static_cast<serf_message_type>(type)) {
-    case serf_message_type::leave:
-      read_struct(d.value.emplace<leave_intent>());
-      break;
-    case serf_message_type::join:
-      read_struct(d.value.emplace<join_intent>());
-      break;
-    case serf_message_type::push_pull:
-      read_struct(d.value.emplace<push_pull_state>());
-      break;
-    case serf_message_type::user_event:
-      read_struct(d.value.emplace<user_event>());
-      break;
-    case serf_message_type::query:
-      read_struct(d.value.emplace<query>());
-      break;
-    case serf_message_type::query_response:
-      read_struct(d.value.emplace<query_response>());
-      break;
-    case serf_message_type::conflict_response: {
-      auto& m = d.value.emplace<conflict_response>();
-      if (!body.v.is_nil()) {
-        std::string e;
-        if (!read_member(body.v, m.member.emplace(), e)) d.error = decode_error{"conflictResponse: " + e, 1};
-      }
-      break;
-    }
-    case serf_message_type::key_request:
-      read_struct(d.value.emplace<key_request>());
-      break;
-    case serf_message_type::key_response:
-      read_struct(d.value.emplace<key_response>());
-      break;
-    case serf_message_type::relay: {
-      auto& m = d.value.emplace<relay>();
-      std::string e;
-      if (!read_relay_header(body.v, m.header, e)) {
-        d.error = decode_error{"relay: " + e, 1};
-        break;
-      }
-      const auto inner = in.subspan(1 + body.consumed);
-      if (inner.empty()) {
-        d.error = decode_error{"relay: no inner message", in.size()};
-        break;
-      }
-      m.inner.assign(inner.begin(), inner.end());
-      break;
-    }
-  }
-  if (!d.ok()) d.value = serf_message{};
+  emplace_alternative(d.value, type);
+  std::size_t offset = 1;
+  auto e = std::visit([&](auto& m) { return read_body(in, body, m, offset); }, d.value);
+  if (!e.empty()) return fail<serf_message>(serf_type_name(type) + ": " + e, offset);
   return d;
 }
 
@@ -590,7 +292,7 @@ bytes encode(const serf_message& m) {
 void encode_relay(const relay_header& h, std::span<const std::uint8_t> inner, bytes& out) {
   out.push_back(static_cast<std::uint8_t>(serf_message_type::relay));
   msgpack::writer w(out);
-  write_relay_header(w, h);
+  msgpack::write_struct(w, h);
   w.raw(inner);
 }
 

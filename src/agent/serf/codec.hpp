@@ -47,7 +47,8 @@ query_filter decode_filter(std::span<const std::uint8_t> raw);
 // Relay: header + an already-encoded inner message.
 void encode_relay(const relay_header& h, std::span<const std::uint8_t> inner, bytes& out);
 
-// The member struct alone (msgpack, no type byte), shared with the RPC layer.
+// The member struct alone (msgpack, no type byte). The RPC layer shares its
+// keys (go_structs.hpp), not these functions: its member holds other types.
 void write_member(msgpack::writer& w, const member_info& m);
 bool read_member(const msgpack::value& v, member_info& out, std::string& error);
 

@@ -1,44 +1,52 @@
 #include "agent/serf/coordinate_payload.hpp"
 
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "agent/serf/go_structs.hpp"
+#include "swim/msgpack_struct.hpp"
+
 namespace chorus::agent {
 
 namespace {
+
 // A coordinate has a handful of dimensions; refuse absurd vectors early
-// (the reader already bounds them by the input size).
-constexpr std::size_t max_dimensions = 64;
+// (the reader already bounds them by the input size). Serf builds Vec with
+// make(), so it is never nil on the wire.
+struct bounded_vec {
+  static constexpr std::size_t max_dimensions = 64;
+  using codec = msgpack::codec<std::vector<double>>;
+  static void write(msgpack::writer& w, const std::vector<double>& v) { codec::write(w, v); }
+  static bool read(const msgpack::value& v, std::vector<double>& out, std::string& why) {
+    return v.size() <= max_dimensions && codec::read(v, out, why);
+  }
+};
+
 }  // namespace
 
-void write_coordinate(msgpack::writer& w, const vivaldi::coordinate& c) {
-  w.map_header(4);
-  w.str("Adjustment");
-  w.float64(c.adjustment);
-  w.str("Error");
-  w.float64(c.error);
-  w.str("Height");
-  w.float64(c.height);
-  w.str("Vec");
-  w.array_header(static_cast<std::uint32_t>(c.vec.size()));
-  for (double x : c.vec) w.float64(x);
+}  // namespace chorus::agent
+
+namespace chorus::vivaldi {
+
+// In the coordinate's own namespace, where msgpack::write_struct looks.
+constexpr auto wire_fields(std::type_identity<coordinate>) {
+  return agent::coordinate_fields<coordinate, agent::bounded_vec>();
 }
 
+}  // namespace chorus::vivaldi
+
+namespace chorus::agent {
+
+void write_coordinate(msgpack::writer& w, const vivaldi::coordinate& c) { msgpack::write_struct(w, c); }
+
 bool read_coordinate(const msgpack::value& v, vivaldi::coordinate& out, std::string& error) {
+  // A key left out keeps a fresh coordinate's value (Error and Height are
+  // not zero there), except Vec, which is then empty.
   vivaldi::coordinate c;
-  msgpack::struct_reader r(v);
-  r.double_field("Adjustment", c.adjustment);
-  r.double_field("Error", c.error);
-  r.double_field("Height", c.height);
   c.vec.clear();
-  if (const msgpack::value* vec = r.lookup("Vec")) {
-    if (vec->is_array() && vec->items.size() <= max_dimensions) {
-      c.vec.resize(vec->items.size());
-      for (std::size_t i = 0; i < vec->items.size(); ++i)
-        if (!msgpack::as_double(vec->items[i], c.vec[i])) r.fail("Vec");
-    } else if (!vec->is_nil()) {
-      r.fail("Vec");
-    }
-  }
-  if (!r.ok()) {
-    error = r.error();
+  if (auto e = msgpack::read_present(v, c); !e.empty()) {
+    error = std::move(e);
     return false;
   }
   out = std::move(c);

@@ -26,7 +26,9 @@ swim::bytes encode_coordinate_payload(const vivaldi::coordinate& c);
 // the coordinate. Does not judge the values (NaN etc.): the Vivaldi client does.
 swim::decoded<vivaldi::coordinate> decode_coordinate_payload(std::span<const std::uint8_t> payload);
 
-// The coordinate struct alone, shared with the RPC layer (get-coordinate).
+// The coordinate struct alone. The RPC layer (get-coordinate) shares its keys
+// (go_structs.hpp). Keys left out keep a fresh coordinate's values, but Vec
+// is then empty.
 void write_coordinate(msgpack::writer& w, const vivaldi::coordinate& c);
 bool read_coordinate(const msgpack::value& v, vivaldi::coordinate& out, std::string& error);
 

@@ -22,19 +22,20 @@ namespace chorus::agent {
 using bytes = swim::bytes;
 using tag_map = std::map<std::string, std::string>;
 
-// Serf message type bytes. APPEND-ONLY: these numbers are the wire protocol,
-// and they must stay equal to the index of the alternative in serf_message.
+// Serf message type bytes (serf.md 2). Each is the index of its alternative
+// in serf_message below, so they count up from 0 in declaration order.
+// APPEND-ONLY: these numbers are the wire protocol.
 enum class serf_message_type : std::uint8_t {
-  leave = 0,
-  join = 1,
-  push_pull = 2,
-  user_event = 3,
-  query = 4,
-  query_response = 5,
-  conflict_response = 6,
-  key_request = 7,
-  key_response = 8,
-  relay = 9,
+  leave,              // 0
+  join,               // 1
+  push_pull,          // 2
+  user_event,         // 3
+  query,              // 4
+  query_response,     // 5
+  conflict_response,  // 6
+  key_request,        // 7
+  key_response,       // 8
+  relay,              // 9
 };
 
 // Leave intent (member clock). prune = force-leave -prune: erase at once.
@@ -214,22 +215,27 @@ struct push_pull_state {
 // One Serf message; index() == the wire type byte.
 using serf_message = std::variant<leave_intent, join_intent, push_pull_state, user_event, query, query_response,
                                   conflict_response, key_request, key_response, relay>;
+static_assert(std::variant_size_v<serf_message> == static_cast<std::size_t>(serf_message_type::relay) + 1,
+              "one type byte per alternative");
 
 // ---------------------------------------------------------------------------
 // Internal queries (serf.md 9.4): handled inside Serf, never shown to users.
 
 inline constexpr std::string_view internal_query_prefix = "_serf_";
-inline constexpr std::string_view ping_query = "_serf_ping";
-inline constexpr std::string_view conflict_query = "_serf_conflict";
+inline bool is_internal_query(std::string_view name) { return name.starts_with(internal_query_prefix); }
+
+// The key queries carry a key_request payload and are answered with a key_response.
 inline constexpr std::string_view install_key_query = "_serf_install-key";
 inline constexpr std::string_view use_key_query = "_serf_use-key";
 inline constexpr std::string_view remove_key_query = "_serf_remove-key";
 inline constexpr std::string_view list_keys_query = "_serf_list-keys";
-
-inline bool is_internal_query(std::string_view name) { return name.starts_with(internal_query_prefix); }
-// The key queries carry a key_request payload and are answered with a key_response.
 inline bool is_key_query(std::string_view name) {
   return name == install_key_query || name == use_key_query || name == remove_key_query || name == list_keys_query;
 }
+
+// A ping query checks that the query path works; a conflict query asks the
+// cluster which node holds a contested name.
+inline constexpr std::string_view ping_query = "_serf_ping";
+inline constexpr std::string_view conflict_query = "_serf_conflict";
 
 }  // namespace chorus::agent
