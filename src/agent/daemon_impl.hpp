@@ -34,6 +34,7 @@
 #include "agent/serf/serf.hpp"
 #include "agent/snapshot.hpp"
 #include "chorus/version.hpp"
+#include "common/enum_names.hpp"
 #include "rpc/go_base64.hpp"
 #include "rpc/server.hpp"
 #include "swim/core.hpp"
@@ -43,18 +44,7 @@
 namespace chorus::agent {
 
 inline const char* status_name(member_status s) {
-  switch (s) {
-    case member_status::alive:
-      return "alive";
-    case member_status::leaving:
-      return "leaving";
-    case member_status::left:
-      return "left";
-    case member_status::failed:
-      return "failed";
-    default:
-      return "none";
-  }
+  return enum_name<member_status::failed>(s, {"none", "alive", "leaving", "left", "failed"}, "none");
 }
 
 inline std::string ip_text(const address& a) {
