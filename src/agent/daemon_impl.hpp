@@ -243,9 +243,9 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
   std::vector<prometheus::family> collect_metrics() const;
   void membership_metrics(metric_list& m) const;
   void detection_metrics(metric_list& m) const;
-  void traffic_metrics(metric_list& m) const;
-  void sync_and_broadcast_metrics(metric_list& m) const;
-  void agent_metrics(metric_list& m) const;
+  void traffic_metrics(metric_list& m, const serf_stats& ss) const;
+  void sync_and_broadcast_metrics(metric_list& m, const serf_stats& ss) const;
+  void agent_metrics(metric_list& m, const serf_stats& ss) const;
   std::string start_metrics();
 
   agent_config cfg_;
