@@ -26,47 +26,16 @@ namespace chorus::cli {
 namespace {
 
 using agent::agent_flags;
+using F = agent_flags;  // short, so that each flag below is one row of its table
 
-// The flags taking one string, in the order --help lists them. An empty
-// value counts as not given, except for the numbers: they keep it, and
-// config.cpp refuses it naming the flag (Serf's integer flags fail the same
-// way).
+// The flags taking one string. An empty value counts as not given, except
+// for the numbers: they keep it, and config.cpp refuses it naming the flag
+// (Serf's integer flags fail the same way).
 struct string_flag {
   const char* name;
   std::optional<std::string> agent_flags::*field;
   const char* help;
   bool empty_is_default = true;
-};
-const string_flag string_flags[] = {
-    {"node", &agent_flags::node, "Name of this node, unique in the cluster (default, also for -node=: host name)"},
-    {"role", &agent_flags::role, "Role of this node (deprecated: use -tag role=...)"},
-    {"bind", &agent_flags::bind, "Address to bind gossip to, ADDR[:PORT] (default 0.0.0.0:7946)"},
-    {"advertise", &agent_flags::advertise,
-     "Address to advertise to other members, ADDR[:PORT]; a host name is resolved"},
-    {"iface", &agent_flags::iface, "Network interface to bind to (instead of -bind's address)"},
-    {"rpc-addr", &agent_flags::rpc_addr, "Address of the RPC server (default 127.0.0.1:7373)"},
-    {"rpc-auth", &agent_flags::rpc_auth, "RPC auth token clients must present (not empty)"},
-    {"encrypt", &agent_flags::encrypt, "Base64 32-byte key encrypting gossip (serf keygen / chorus keygen; not empty)"},
-    {"keyring-file", &agent_flags::keyring_file,
-     "JSON file of base64 keys (primary first); incompatible with -encrypt"},
-    {"tags-file", &agent_flags::tags_file, "JSON file holding the tags, rewritten when tags change"},
-    {"profile", &agent_flags::profile, "Timing profile: lan (default), wan or local"},
-    {"snapshot", &agent_flags::snapshot,
-     "Snapshot file (Serf's format): clocks, members and coordinate survive a restart"},
-    {"log-level", &agent_flags::log_level, "trace, debug, info (default), warn or err"},
-    {"protocol", &agent_flags::protocol, "Serf protocol version to speak, 2-5 (default 5)", false},
-    {"retry-interval", &agent_flags::retry_interval, "Time between -retry-join attempts (default 30s, min 1s)"},
-    {"retry-max", &agent_flags::retry_max, "Maximum -retry-join attempts (0 = unlimited)", false},
-    {"broadcast-timeout", &agent_flags::broadcast_timeout,
-     "Time to wait for a leave/intent broadcast (default 5s, min 1s)"},
-    {"reconnect-interval", &agent_flags::reconnect_interval,
-     "How often to try reconnecting to failed members (default 30s)"},
-    {"reconnect-timeout", &agent_flags::reconnect_timeout, "How long a failed member is remembered (default 24h)"},
-    {"tombstone-timeout", &agent_flags::tombstone_timeout, "How long a left member is remembered (default 24h)"},
-    {"discover", &agent_flags::discover, "mDNS cluster name: advertise _serf_NAME._tcp and join the agents found"},
-    {"label", &agent_flags::label,
-     "Cluster label: traffic with another or no label is refused (not understood by Serf 0.9.4)"},
-    {"metrics-addr", &agent_flags::metrics_addr, "Serve Prometheus metrics at http://HOST:PORT/metrics (default: off)"},
 };
 
 // The repeatable flags, one value per occurrence; an empty one is refused.
@@ -75,13 +44,41 @@ struct list_flag {
   std::vector<std::string> agent_flags::*field;
   const char* help;
 };
+
+// In the order --help lists them.
+const string_flag string_flags[] = {
+    {"node", &F::node, "Name of this node, unique in the cluster (default, also for -node=: host name)"},
+    {"role", &F::role, "Role of this node (deprecated: use -tag role=...)"},
+    {"bind", &F::bind, "Address to bind gossip to, ADDR[:PORT] (default 0.0.0.0:7946)"},
+    {"advertise", &F::advertise, "Address to advertise to other members, ADDR[:PORT]; a host name is resolved"},
+    {"iface", &F::iface, "Network interface to bind to (instead of -bind's address)"},
+    {"rpc-addr", &F::rpc_addr, "Address of the RPC server (default 127.0.0.1:7373)"},
+    {"rpc-auth", &F::rpc_auth, "RPC auth token clients must present (not empty)"},
+    {"encrypt", &F::encrypt, "Base64 32-byte key encrypting gossip (serf keygen / chorus keygen; not empty)"},
+    {"keyring-file", &F::keyring_file, "JSON file of base64 keys (primary first); incompatible with -encrypt"},
+    {"tags-file", &F::tags_file, "JSON file holding the tags, rewritten when tags change"},
+    {"profile", &F::profile, "Timing profile: lan (default), wan or local"},
+    {"snapshot", &F::snapshot, "Snapshot file (Serf's format): clocks, members and coordinate survive a restart"},
+    {"log-level", &F::log_level, "trace, debug, info (default), warn or err"},
+    {"protocol", &F::protocol, "Serf protocol version to speak, 2-5 (default 5)", false},
+    {"retry-interval", &F::retry_interval, "Time between -retry-join attempts (default 30s, min 1s)"},
+    {"retry-max", &F::retry_max, "Maximum -retry-join attempts (0 = unlimited)", false},
+    {"broadcast-timeout", &F::broadcast_timeout, "Time to wait for a leave/intent broadcast (default 5s, min 1s)"},
+    {"reconnect-interval", &F::reconnect_interval, "How often to try reconnecting to failed members (default 30s)"},
+    {"reconnect-timeout", &F::reconnect_timeout, "How long a failed member is remembered (default 24h)"},
+    {"tombstone-timeout", &F::tombstone_timeout, "How long a left member is remembered (default 24h)"},
+    {"discover", &F::discover, "mDNS cluster name: advertise _serf_NAME._tcp and join the agents found"},
+    {"label", &F::label, "Cluster label: traffic with another or no label is refused (not understood by Serf 0.9.4)"},
+    {"metrics-addr", &F::metrics_addr, "Serve Prometheus metrics at http://HOST:PORT/metrics (default: off)"},
+};
+
 const list_flag list_flags[] = {
-    {"join", &agent_flags::join, "Address of an agent to join at start-up (repeatable)"},
-    {"retry-join", &agent_flags::retry_join, "Address to join, retried until it succeeds (repeatable)"},
-    {"tag", &agent_flags::tags, "Tag KEY=VALUE (repeatable)"},
-    {"event-handler", &agent_flags::event_handlers, "Event handler script [FILTER=]SCRIPT (repeatable)"},
-    {"config-file", &agent_flags::config_files, "JSON configuration file (repeatable)"},
-    {"config-dir", &agent_flags::config_dirs, "Directory of *.json configuration files (repeatable)"},
+    {"join", &F::join, "Address of an agent to join at start-up (repeatable)"},
+    {"retry-join", &F::retry_join, "Address to join, retried until it succeeds (repeatable)"},
+    {"tag", &F::tags, "Tag KEY=VALUE (repeatable)"},
+    {"event-handler", &F::event_handlers, "Event handler script [FILTER=]SCRIPT (repeatable)"},
+    {"config-file", &F::config_files, "JSON configuration file (repeatable)"},
+    {"config-dir", &F::config_dirs, "Directory of *.json configuration files (repeatable)"},
 };
 
 // What CLI11 fills in. The string flags go through `values` rather than
