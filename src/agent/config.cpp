@@ -54,6 +54,8 @@ std::optional<std::chrono::nanoseconds> parse_go_duration(const std::string& tex
       return std::nullopt;
     total += std::stold(num) * mult;
   }
+  // Go refuses what does not fit an int64 of nanoseconds (~292 years); the
+  // margin below 2^63 keeps the rounding below from overflowing.
   if (total > 9.2e18L) return std::nullopt;
   const auto ns = static_cast<std::int64_t>(std::llround(static_cast<double>(total)));
   return std::chrono::nanoseconds(neg ? -ns : ns);
@@ -298,6 +300,7 @@ std::string validate(const agent_config& c) {
     return "Serf protocol version " + std::to_string(c.protocol) + " is not supported (must be 2-5)";
   if (c.profile != "lan" && c.profile != "wan" && c.profile != "local")
     return "Unknown profile: " + c.profile + " (must be lan, wan or local)";
+  // Serf's levels, compared case-insensitively as Serf's agent does.
   static const char* levels[] = {"trace", "debug", "info", "warn", "err"};
   std::string lvl = c.log_level;
   std::transform(lvl.begin(), lvl.end(), lvl.begin(), ::tolower);
@@ -309,9 +312,6 @@ std::string validate(const agent_config& c) {
   }
   if (!c.encrypt_key.empty() && !c.keyring_file.empty())
     return "Encryption key not allowed while using a keyring (-encrypt and -keyring-file are exclusive)";
-  if (!c.tags_file.empty() && !c.tags.empty() && !fs::exists(c.tags_file)) {
-    // Serf: tags from -tag are incompatible with a tags file.
-  }
   for (const auto& h : c.event_handlers) {
     handler_spec spec;
     if (auto e = parse_handler_spec(h, spec); !e.empty()) return e;

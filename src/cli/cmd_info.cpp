@@ -78,12 +78,16 @@ int run_info(const info_options& o) {
   if (!open_session(c, o.rpc)) return 1;
   rpc::stats_response stats;
   if (failed("Error querying agent", c.stats(stats))) return 1;
+  // The format is checked after the request, in Serf's order: a failed
+  // request is reported before a bad -format.
   if (o.format != "json" && o.format != "text") {
     out_line("Encoding error: Invalid output format \"" + o.format + "\"");
     return 1;
   }
   rpc::stats_response extra;
   if (!c.chorus_stats(extra).empty()) extra.clear();  // a Serf agent
+  // Serf's sections come first and win: a chorus-stats section of the same
+  // name is skipped, so `info` of a chorus agent still starts as serf's.
   if (o.format == "json") {
     nlohmann::ordered_json root = nlohmann::ordered_json::object();
     for (const auto* part : {&stats, &extra})

@@ -27,6 +27,9 @@ int run_monitor(const monitor_options& o) {
   }
   rpc::client c;
   if (!open_session(c, o.rpc)) return 1;
+  // Ctrl-C only raises a flag: the client's reads look at it (every 100 ms)
+  // and the monitor ends with exit 0, as Serf's does, instead of the signal's
+  // default death.
   struct sigaction sa {};
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
