@@ -26,8 +26,7 @@ int usage_error(const std::string& message) {
 }
 
 bool open_session(rpc::client& c, const rpc_target& target) {
-  if (failed("Error connecting to Serf agent", c.connect(target.address, target.auth))) return false;
-  return true;
+  return !failed("Error connecting to Serf agent", c.connect(target.address, target.auth));
 }
 
 bool read_tag_flags(const std::vector<std::string>& flags, rpc::string_map& into) {
