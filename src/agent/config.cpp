@@ -54,6 +54,8 @@ std::optional<std::chrono::nanoseconds> parse_go_duration(const std::string& tex
       return std::nullopt;
     total += std::stold(num) * mult;
   }
+  // Go refuses what does not fit an int64 of nanoseconds (~292 years); the
+  // margin below 2^63 keeps the rounding below from overflowing.
   if (total > 9.2e18L) return std::nullopt;
   const auto ns = static_cast<std::int64_t>(std::llround(static_cast<double>(total)));
   return std::chrono::nanoseconds(neg ? -ns : ns);
@@ -298,6 +300,7 @@ std::string validate(const agent_config& c) {
     return "Serf protocol version " + std::to_string(c.protocol) + " is not supported (must be 2-5)";
   if (c.profile != "lan" && c.profile != "wan" && c.profile != "local")
     return "Unknown profile: " + c.profile + " (must be lan, wan or local)";
+  // Serf's levels, compared case-insensitively as Serf's agent does.
   static const char* levels[] = {"trace", "debug", "info", "warn", "err"};
   std::string lvl = c.log_level;
   std::transform(lvl.begin(), lvl.end(), lvl.begin(), ::tolower);
@@ -309,9 +312,6 @@ std::string validate(const agent_config& c) {
   }
   if (!c.encrypt_key.empty() && !c.keyring_file.empty())
     return "Encryption key not allowed while using a keyring (-encrypt and -keyring-file are exclusive)";
-  if (!c.tags_file.empty() && !c.tags.empty() && !fs::exists(c.tags_file)) {
-    // Serf: tags from -tag are incompatible with a tags file.
-  }
   for (const auto& h : c.event_handlers) {
     handler_spec spec;
     if (auto e = parse_handler_spec(h, spec); !e.empty()) return e;
@@ -332,41 +332,39 @@ std::string validate(const agent_config& c) {
   return {};
 }
 
-config_result load_config(const agent_flags& f) {
-  config_result r;
-  agent_config& c = r.config;
+namespace {
 
-  // Config files and directories first (the command line wins over them).
+// Step 1 of load_config: the config files, then each config directory's
+// *.json files in name order (Serf's order: a later file overrides an
+// earlier one, lists accumulate).
+std::string read_config_files(const agent_flags& f, agent_config& c) {
   auto load = [&](const std::string& path) -> std::string {
     std::string text;
     if (auto e = read_file(path, text); !e.empty()) return "Error reading '" + path + "': " + e;
     return merge_json(c, text, path);
   };
   for (const auto& path : f.config_files) {
-    if (fs::is_directory(path)) return {c, "Error reading '" + path + "': is a directory (use -config-dir)"};
-    if (auto e = load(path); !e.empty()) return {c, e};
+    if (fs::is_directory(path)) return "Error reading '" + path + "': is a directory (use -config-dir)";
+    if (auto e = load(path); !e.empty()) return e;
     c.config_files.push_back(path);
   }
   for (const auto& dir : f.config_dirs) {
+    // error_code overloads: an unreadable directory is reported, not thrown.
     std::error_code ec;
-    if (!fs::is_directory(dir, ec)) return {c, "Error reading '" + dir + "': not a directory"};
+    if (!fs::is_directory(dir, ec)) return "Error reading '" + dir + "': not a directory";
     std::vector<std::string> names;
     for (const auto& entry : fs::directory_iterator(dir, ec))
       if (entry.is_regular_file() && entry.path().extension() == ".json") names.push_back(entry.path().string());
     std::sort(names.begin(), names.end());
     for (const auto& path : names)
-      if (auto e = load(path); !e.empty()) return {c, e};
+      if (auto e = load(path); !e.empty()) return e;
     c.config_dirs.push_back(dir);
   }
+  return {};
+}
 
-  auto duration_flag = [&](const std::optional<std::string>& v, const char* flag,
-                           std::chrono::nanoseconds& out) -> std::string {
-    if (!v) return {};
-    auto d = parse_go_duration(*v);
-    if (!d) return std::string("invalid value \"") + *v + "\" for flag -" + flag + ": invalid duration";
-    out = *d;
-    return {};
-  };
+// Step 2: the flags that replace a value of the files as they are.
+void apply_value_flags(const agent_flags& f, agent_config& c) {
   if (f.node) c.node_name = *f.node;
   if (f.role) c.tags["role"] = *f.role;
   if (f.bind) c.bind = *f.bind;
@@ -383,30 +381,47 @@ config_result load_config(const agent_flags& f) {
   if (f.discover) c.discover = *f.discover;
   if (f.label) c.label = *f.label;
   if (f.metrics_addr) c.metrics_addr = *f.metrics_addr;
-  if (f.protocol) {
-    try {
-      std::size_t used = 0;
-      c.protocol = std::stoi(*f.protocol, &used);
-      if (used != f.protocol->size()) throw std::invalid_argument("x");
-    } catch (...) {
-      return {c, "invalid value \"" + *f.protocol + "\" for flag -protocol"};
-    }
+}
+
+// An integer flag as Go's flag package takes it: all of the text must be the
+// number (std::stoi alone would accept "5x").
+std::string int_flag(const std::optional<std::string>& v, const char* flag, int& out) {
+  if (!v) return {};
+  try {
+    std::size_t used = 0;
+    out = std::stoi(*v, &used);
+    if (used != v->size()) throw std::invalid_argument("trailing characters");
+  } catch (...) {
+    return "invalid value \"" + *v + "\" for flag -" + flag;
   }
-  if (f.retry_max) {
-    try {
-      std::size_t used = 0;
-      c.retry_max_attempts = std::stoi(*f.retry_max, &used);
-      if (used != f.retry_max->size()) throw std::invalid_argument("x");
-    } catch (...) {
-      return {c, "invalid value \"" + *f.retry_max + "\" for flag -retry-max"};
-    }
-  }
+  return {};
+}
+
+std::string duration_flag(const std::optional<std::string>& v, const char* flag, std::chrono::nanoseconds& out) {
+  if (!v) return {};
+  auto d = parse_go_duration(*v);
+  if (!d) return "invalid value \"" + *v + "\" for flag -" + flag + ": invalid duration";
+  out = *d;
+  return {};
+}
+
+// Step 3: the numbers, each of which must parse; the first bad one is reported.
+std::string apply_number_flags(const agent_flags& f, agent_config& c) {
+  if (auto e = int_flag(f.protocol, "protocol", c.protocol); !e.empty()) return e;
+  if (auto e = int_flag(f.retry_max, "retry-max", c.retry_max_attempts); !e.empty()) return e;
   for (auto e : {duration_flag(f.retry_interval, "retry-interval", c.retry_interval),
                  duration_flag(f.broadcast_timeout, "broadcast-timeout", c.broadcast_timeout),
                  duration_flag(f.reconnect_interval, "reconnect-interval", c.reconnect_interval),
                  duration_flag(f.reconnect_timeout, "reconnect-timeout", c.reconnect_timeout),
                  duration_flag(f.tombstone_timeout, "tombstone-timeout", c.tombstone_timeout)})
-    if (!e.empty()) return {c, e};
+    if (!e.empty()) return e;
+  return {};
+}
+
+// Step 4: switches only turn a file's setting on (a flag left out is not
+// "false"), except compression, which the command line always decides
+// (serf.md 14); lists add to the files' lists.
+void apply_switch_and_list_flags(const agent_flags& f, agent_config& c) {
   if (f.replay) c.replay_on_join = true;
   if (f.rejoin) c.rejoin_after_leave = true;
   if (f.syslog) c.enable_syslog = true;
@@ -416,28 +431,51 @@ config_result load_config(const agent_flags& f) {
   c.start_join.insert(c.start_join.end(), f.join.begin(), f.join.end());
   c.retry_join.insert(c.retry_join.end(), f.retry_join.begin(), f.retry_join.end());
   c.event_handlers.insert(c.event_handlers.end(), f.event_handlers.begin(), f.event_handlers.end());
+}
+
+// Step 5: tags from -tag, or from the tags file, never both.
+std::string apply_tags(const agent_flags& f, agent_config& c) {
   for (const auto& t : f.tags) {
     const auto eq = t.find('=');
-    if (eq == std::string::npos) return {c, "invalid value \"" + t + "\" for flag -tag: expected KEY=VALUE"};
+    if (eq == std::string::npos) return "invalid value \"" + t + "\" for flag -tag: expected KEY=VALUE";
     c.tags[t.substr(0, eq)] = t.substr(eq + 1);
   }
   if (!f.tags.empty() && !c.tags_file.empty())
-    return {c, "Tags file and tags flags may not be used together (-tag and -tags-file are exclusive)"};
-  // A tags file replaces the tags when it exists (it is rewritten on changes).
-  if (!c.tags_file.empty() && fs::exists(c.tags_file)) {
-    std::string text;
-    if (auto e = read_file(c.tags_file, text); !e.empty()) return {c, e};
-    json doc = json::parse(text, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return {c, "Failed to decode tags file '" + c.tags_file + "'"};
-    c.tags.clear();
-    for (const auto& [k, v] : doc.items()) {
-      if (!v.is_string()) return {c, "Failed to decode tags file '" + c.tags_file + "': tag " + k + " is not a string"};
-      c.tags[k] = v.get<std::string>();
-    }
+    return "Tags file and tags flags may not be used together (-tag and -tags-file are exclusive)";
+  // A tags file replaces the tags when it exists: the agent rewrites it at
+  // every tag change, so it holds the latest set (a missing one is written at
+  // the first change).
+  if (c.tags_file.empty() || !fs::exists(c.tags_file)) return {};
+  std::string text;
+  if (auto e = read_file(c.tags_file, text); !e.empty()) return e;
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) return "Failed to decode tags file '" + c.tags_file + "'";
+  c.tags.clear();
+  for (const auto& [k, v] : doc.items()) {
+    if (!v.is_string()) return "Failed to decode tags file '" + c.tags_file + "': tag " + k + " is not a string";
+    c.tags[k] = v.get<std::string>();
   }
+  return {};
+}
+
+// Defaults <- config files <- flags, then validated; the first error stops.
+std::string assemble(const agent_flags& f, agent_config& c) {
+  if (auto e = read_config_files(f, c); !e.empty()) return e;
+  apply_value_flags(f, c);
+  if (auto e = apply_number_flags(f, c); !e.empty()) return e;
+  apply_switch_and_list_flags(f, c);
+  if (auto e = apply_tags(f, c); !e.empty()) return e;
   if (c.node_name.empty()) c.node_name = default_node_name();
+  // Kept so that a SIGHUP reload can redo all of this with the files re-read.
   c.origin = std::make_shared<const agent_flags>(f);
-  r.error = validate(c);
+  return validate(c);
+}
+
+}  // namespace
+
+config_result load_config(const agent_flags& f) {
+  config_result r;
+  r.error = assemble(f, r.config);
   return r;
 }
 

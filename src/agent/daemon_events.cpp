@@ -4,6 +4,31 @@
 
 namespace chorus::agent {
 
+namespace {
+
+// User events and queries reach the RPC streams and the handlers with the
+// same three fields: name, Lamport time and payload.
+template <class Record, class Event>
+Record rpc_record_of(const Event& e) {
+  Record r;
+  r.ltime = e.ltime;
+  r.name = e.name;
+  r.payload = e.payload;
+  return r;
+}
+
+template <class Event>
+handler_event handler_event_of(const char* kind, const Event& e) {
+  handler_event he;
+  he.event = kind;
+  he.name = e.name;
+  he.ltime = e.ltime;
+  he.payload.assign(e.payload.begin(), e.payload.end());
+  return he;
+}
+
+}  // namespace
+
 void daemon_impl::member_event_raw(const agent::member_event& e) {
   // What happened to whom, at once (the serf: EventMember... lines come
   // after coalescing).
@@ -71,19 +96,12 @@ void daemon_impl::member_event(const agent::member_event& e) {
 
 void daemon_impl::user_event(const user_event_data& e) {
   log_->info("agent: Received event: user-event: {}", e.name);
-  rpc::user_event_record rec;
+  auto rec = rpc_record_of<rpc::user_event_record>(e);
   rec.coalesce = e.coalesce;
-  rec.ltime = e.ltime;
-  rec.name = e.name;
-  rec.payload = e.payload;
   asio::post(io_, [this, rec] {
     if (rpc_) rpc_->publish(rec);
   });
-  handler_event he;
-  he.event = "user";
-  he.name = e.name;
-  he.ltime = e.ltime;
-  he.payload.assign(e.payload.begin(), e.payload.end());
+  const auto he = handler_event_of("user", e);
   if (handlers_ && !handlers_->submit(he)) {
     ++handler_dropped_;
     log_->warn("agent: event handler queue full, dropped user event");
@@ -92,20 +110,16 @@ void daemon_impl::user_event(const user_event_data& e) {
 
 void daemon_impl::query(const query_event& e) {
   log_->info("agent: Received event: query: {}", e.name);
-  rpc::query_event_record rec;
-  rec.ltime = e.ltime;
-  rec.name = e.name;
-  rec.payload = e.payload;
+  const auto rec = rpc_record_of<rpc::query_event_record>(e);
+  // The Serf layer's deadline is a swim time_point (integer time, no
+  // clock); the RPC server and the handlers time out on steady_clock, so
+  // what is carried over is the time left.
   const auto left = e.deadline - swim::transport::now();
   const auto deadline = steady::now() + std::chrono::duration_cast<steady::duration>(left);
   asio::post(io_, [this, rec, h = e.handle, deadline] {
     if (rpc_) rpc_->publish_query(h, rec, deadline);
   });
-  handler_event he;
-  he.event = "query";
-  he.name = e.name;
-  he.ltime = e.ltime;
-  he.payload.assign(e.payload.begin(), e.payload.end());
+  auto he = handler_event_of("query", e);
   he.query_handle = e.handle;
   he.deadline = deadline;
   if (handlers_ && !handlers_->submit(he)) ++handler_dropped_;

@@ -34,6 +34,7 @@
 #include "agent/serf/serf.hpp"
 #include "agent/snapshot.hpp"
 #include "chorus/version.hpp"
+#include "common/enum_names.hpp"
 #include "rpc/go_base64.hpp"
 #include "rpc/server.hpp"
 #include "swim/core.hpp"
@@ -43,18 +44,7 @@
 namespace chorus::agent {
 
 inline const char* status_name(member_status s) {
-  switch (s) {
-    case member_status::alive:
-      return "alive";
-    case member_status::leaving:
-      return "leaving";
-    case member_status::left:
-      return "left";
-    case member_status::failed:
-      return "failed";
-    default:
-      return "none";
-  }
+  return enum_name<member_status::failed>(s, {"none", "alive", "leaving", "left", "failed"}, "none");
 }
 
 inline std::string ip_text(const address& a) {
@@ -69,12 +59,7 @@ inline rpc::member to_rpc(const member& m) {
   r.name = m.name;
   r.tags = rpc::string_map(m.tags.begin(), m.tags.end());
   r.status = status_name(m.status);
-  r.protocol_min = m.vsn[0];
-  r.protocol_max = m.vsn[1];
-  r.protocol_cur = m.vsn[2];
-  r.delegate_min = m.vsn[3];
-  r.delegate_max = m.vsn[4];
-  r.delegate_cur = m.vsn[5];
+  set_vsn_fields(r, m.vsn);
   return r;
 }
 
@@ -134,32 +119,18 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
   // The transport's, mDNS's and the metrics listener's log callback: 0 debug, 1 info, 2+ warn.
   std::function<void(int, const std::string&)> leveled_log() {
     return [this](int level, const std::string& text) {
-      if (level >= 2)
-        log_->warn("{}", text);
-      else if (level == 1)
-        log_->info("{}", text);
-      else
-        log_->debug("{}", text);
+      using spdlog::level::level_enum;
+      log_->log(level >= 2 ? level_enum::warn : level == 1 ? level_enum::info : level_enum::debug, "{}", text);
     };
   }
+  // spdlog's level for each log_level, in log_level's order; a value past the
+  // table is logged as an error rather than dropped.
   void log(log_level level, std::string_view text) override {
-    switch (level) {
-      case log_level::trace:
-        log_->trace("{}", text);
-        break;
-      case log_level::debug:
-        log_->debug("{}", text);
-        break;
-      case log_level::info:
-        log_->info("{}", text);
-        break;
-      case log_level::warn:
-        log_->warn("{}", text);
-        break;
-      default:
-        log_->error("{}", text);
-        break;
-    }
+    using spdlog::level::level_enum;
+    static constexpr level_enum levels[] = {level_enum::trace, level_enum::debug, level_enum::info, level_enum::warn,
+                                            level_enum::err};
+    const auto i = static_cast<std::size_t>(level);
+    log_->log(i < std::size(levels) ? levels[i] : level_enum::err, "{}", text);
   }
 
   // --- transport driver -------------------------------------------------------
@@ -272,9 +243,9 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
   std::vector<prometheus::family> collect_metrics() const;
   void membership_metrics(metric_list& m) const;
   void detection_metrics(metric_list& m) const;
-  void traffic_metrics(metric_list& m) const;
-  void sync_and_broadcast_metrics(metric_list& m) const;
-  void agent_metrics(metric_list& m) const;
+  void traffic_metrics(metric_list& m, const serf_stats& ss) const;
+  void sync_and_broadcast_metrics(metric_list& m, const serf_stats& ss) const;
+  void agent_metrics(metric_list& m, const serf_stats& ss) const;
   std::string start_metrics();
 
   agent_config cfg_;

@@ -35,11 +35,15 @@ struct metric_list {
 
 std::vector<prometheus::family> daemon_impl::collect_metrics() const {
   metric_list m;
+  // One serf_stats per scrape, shared by the three sections that read it:
+  // each used to build its own copy, and one snapshot keeps the sections
+  // consistent with each other.
+  const serf_stats ss = serf_->stats();
   membership_metrics(m);
   detection_metrics(m);
-  traffic_metrics(m);
-  sync_and_broadcast_metrics(m);
-  agent_metrics(m);
+  traffic_metrics(m, ss);
+  sync_and_broadcast_metrics(m, ss);
+  agent_metrics(m, ss);
   return std::move(m.out);
 }
 
@@ -74,10 +78,9 @@ void daemon_impl::detection_metrics(metric_list& m) const {
   m.counter("chorus_self_refutations_total", "Suspicions about this agent that it refuted.", cs.refutations);
 }
 
-void daemon_impl::traffic_metrics(metric_list& m) const {
+void daemon_impl::traffic_metrics(metric_list& m, const serf_stats& ss) const {
   const auto& cs = serf_->core().stats();
   const auto& ts = transport_->stats();
-  const auto ss = serf_->stats();
   // Traffic.
   m.by_type("chorus_messages_received_total", "Gossip messages received (UDP, and TCP streams), by message type.",
             ts.in, false);
@@ -113,9 +116,8 @@ void daemon_impl::traffic_metrics(metric_list& m) const {
           static_cast<double>(transport_->inbound_tcp()));
 }
 
-void daemon_impl::sync_and_broadcast_metrics(metric_list& m) const {
+void daemon_impl::sync_and_broadcast_metrics(metric_list& m, const serf_stats& ss) const {
   const auto& ts = transport_->stats();
-  const auto ss = serf_->stats();
   // Push/pull (anti-entropy).
   auto& pp = m.add(metric_type::counter, "chorus_push_pulls_total", "Push/pull state exchanges, by direction.");
   pp.add(static_cast<double>(ts.push_pulls_started), {{"direction", "outbound"}});
@@ -140,8 +142,7 @@ void daemon_impl::sync_and_broadcast_metrics(metric_list& m) const {
             static_cast<double>(serf_->core().dropped_broadcasts()));
 }
 
-void daemon_impl::agent_metrics(metric_list& m) const {
-  const auto ss = serf_->stats();
+void daemon_impl::agent_metrics(metric_list& m, const serf_stats& ss) const {
   // Event handlers.
   m.counter("chorus_event_handler_runs_total", "Event handler script runs.", handler_runs_.load());
   m.counter("chorus_event_handler_failures_total", "Event handler runs that exited non-zero or could not start.",

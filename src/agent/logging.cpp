@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/enum_names.hpp"
+
 namespace chorus::agent {
 
 namespace {
@@ -26,18 +28,7 @@ rpc::log_level from_spdlog(spdlog::level::level_enum l) {
 }
 
 const char* level_name(rpc::log_level l) {
-  switch (l) {
-    case rpc::log_level::trace:
-      return "TRACE";
-    case rpc::log_level::debug:
-      return "DEBUG";
-    case rpc::log_level::info:
-      return "INFO";
-    case rpc::log_level::warn:
-      return "WARN";
-    default:
-      return "ERR";
-  }
+  return enum_name<rpc::log_level::err>(l, {"TRACE", "DEBUG", "INFO", "WARN", "ERR"}, "ERR");
 }
 
 class hub_sink final : public spdlog::sinks::base_sink<std::mutex> {

@@ -1,8 +1,8 @@
 #include "agent/mdns.hpp"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
+
+#include "agent/ip_port_text.hpp"
 
 namespace chorus::agent::mdns {
 
@@ -20,16 +20,6 @@ dns::name with_prefix(const std::string& label, const dns::name& rest) {
   dns::name n{label};
   n.insert(n.end(), rest.begin(), rest.end());
   return n;
-}
-
-std::string endpoint_text(const std::vector<std::uint8_t>& ip, std::uint16_t p) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (ip.size() == 4) {
-    inet_ntop(AF_INET, ip.data(), buf, sizeof buf);
-    return std::string(buf) + ":" + std::to_string(p);
-  }
-  inet_ntop(AF_INET6, ip.data(), buf, sizeof buf);
-  return "[" + std::string(buf) + "]:" + std::to_string(p);
 }
 
 // The records describing `self` beyond the PTR: SRV, TXT, address.
@@ -135,7 +125,7 @@ browse_result read_response(const std::string& cluster, const dns::message& resp
     // The address record of the SRV target, in this same response.
     for (const auto* a : all) {
       if ((a->rtype == dns::type_a || a->rtype == dns::type_aaaa) && dns::same_name(a->rname, r->target)) {
-        out.endpoints.push_back(endpoint_text(a->address, r->port));
+        out.endpoints.push_back(ip_port_text(a->address, r->port));
         break;
       }
     }
@@ -159,7 +149,7 @@ discovery::discovery(asio::io_context& io, options opt, join_fn join, log_fn log
       sock_(io),
       browse_timer_(io),
       quiet_timer_(io) {
-  self_endpoint_ = endpoint_text(opt_.self.address, opt_.self.gossip_port);
+  self_endpoint_ = ip_port_text(opt_.self.address, opt_.self.gossip_port);
 }
 
 discovery::~discovery() {

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "common/enum_names.hpp"
+
 namespace chorus::agent::prometheus {
 
 namespace {
@@ -22,14 +24,7 @@ bool valid_name(std::string_view n, bool colon) {
 }
 
 const char* type_name(metric_type t) {
-  switch (t) {
-    case metric_type::counter:
-      return "counter";
-    case metric_type::histogram:
-      return "histogram";
-    default:
-      return "gauge";
-  }
+  return enum_name<metric_type::histogram>(t, {"counter", "gauge", "histogram"}, "gauge");
 }
 
 bool valid_sample(const family& f, const sample& s) {

@@ -47,65 +47,38 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i, std::uint32_t& cp) 
   return len;
 }
 
+void append_hex(std::string& out, std::string_view prefix, std::uint32_t v, int digits) {
+  out += prefix;
+  for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4) out += hex[(v >> shift) & 15];
+}
+
+bool append_letter_escape(std::string& out, std::uint32_t c, std::string_view chars, std::string_view letters) {
+  // c < 0x80 keeps a code point from matching a char by its low byte.
+  const auto k = c < 0x80 ? chars.find(static_cast<char>(c)) : std::string_view::npos;
+  if (k == std::string_view::npos) return false;
+  out += '\\';
+  out += letters[k];
+  return true;
+}
+
 std::string escape_text(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\a':
-          out += "\\a";
-          break;
-        case '\b':
-          out += "\\b";
-          break;
-        case '\f':
-          out += "\\f";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        case '\v':
-          out += "\\v";
-          break;
-        default:
-          if (c < 0x20 || c == 0x7f) {
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-          } else {
-            out += static_cast<char>(c);
-          }
-      }
-      ++i;
-      continue;
+  escape_utf8(s, out, [](std::string& out, std::uint32_t cp, bool valid) {
+    if (!valid) {
+      append_hex(out, "\\x", cp, 2);  // the byte, so nothing is lost
+      return true;
     }
-    std::uint32_t cp = 0;
-    const std::size_t len = utf8_sequence(s, i, cp);
-    if (len == 0) {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-      ++i;
-    } else if (hidden(cp)) {
-      out += "\\u";
-      for (int shift = 12; shift >= 0; shift -= 4) out += hex[(cp >> shift) & 15];
-      i += len;
-    } else {
-      out.append(s.substr(i, len));
-      i += len;
+    if (cp >= 0x80) {
+      if (!hidden(cp)) return false;  // printable UTF-8 stays readable
+      append_hex(out, "\\u", cp, 4);
+      return true;
     }
-  }
+    if (append_letter_escape(out, cp, "\\\a\b\f\n\r\t\v", "\\abfnrtv")) return true;
+    if (cp >= 0x20 && cp != 0x7f) return false;
+    append_hex(out, "\\x", cp, 2);
+    return true;
+  });
   return out;
 }
 

@@ -25,4 +25,33 @@ std::string escape_text(std::string_view s);
 // points past U+10FFFF are invalid.
 std::size_t utf8_sequence(std::string_view s, std::size_t i, std::uint32_t& cp);
 
+// The walk shared by escape_text and the CLI's JSON strings
+// (cli/format.cpp), which differ only in what they escape: reads `s` as UTF-8
+// and calls `escape(out, cp, valid)` for each character, with the code point
+// of a valid sequence (ASCII included) or, with `valid` false, a byte that
+// starts none. `escape` appends the escaped form and returns true, or returns
+// false to have the character copied as it is.
+template <class Escape>
+void escape_utf8(std::string_view s, std::string& out, Escape escape) {
+  for (std::size_t i = 0; i < s.size();) {
+    std::uint32_t cp = 0;
+    std::size_t len = utf8_sequence(s, i, cp);
+    const bool valid = len > 0;
+    if (!valid) {
+      cp = static_cast<unsigned char>(s[i]);
+      len = 1;
+    }
+    if (!escape(out, cp, valid)) out.append(s.substr(i, len));
+    i += len;
+  }
+}
+
+// Appends `prefix` and the low `digits` hex digits of `v` in lower case
+// (prefix \x and 2 digits for a byte, \u and 4 for a code point).
+void append_hex(std::string& out, std::string_view prefix, std::uint32_t v, int digits);
+
+// If `c` is chars[k], appends a backslash and letters[k] and returns true:
+// the one-letter escapes (\n, \t, ...), whose sets differ by format.
+bool append_letter_escape(std::string& out, std::uint32_t c, std::string_view chars, std::string_view letters);
+
 }  // namespace chorus::agent

@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,116 +23,124 @@
 
 namespace chorus::cli {
 
+namespace {
+
+using agent::agent_flags;
+using F = agent_flags;  // short, so that each flag below is one row of its table
+
+// The flags taking one string. An empty value counts as not given, except
+// for the numbers: they keep it, and config.cpp refuses it naming the flag
+// (Serf's integer flags fail the same way).
+struct string_flag {
+  const char* name;
+  std::optional<std::string> agent_flags::*field;
+  const char* help;
+  bool empty_is_default = true;
+};
+
+// The repeatable flags, one value per occurrence; an empty one is refused.
+struct list_flag {
+  const char* name;
+  std::vector<std::string> agent_flags::*field;
+  const char* help;
+};
+
+// In the order --help lists them.
+const string_flag string_flags[] = {
+    {"node", &F::node, "Name of this node, unique in the cluster (default, also for -node=: host name)"},
+    {"role", &F::role, "Role of this node (deprecated: use -tag role=...)"},
+    {"bind", &F::bind, "Address to bind gossip to, ADDR[:PORT] (default 0.0.0.0:7946)"},
+    {"advertise", &F::advertise, "Address to advertise to other members, ADDR[:PORT]; a host name is resolved"},
+    {"iface", &F::iface, "Network interface to bind to (instead of -bind's address)"},
+    {"rpc-addr", &F::rpc_addr, "Address of the RPC server (default 127.0.0.1:7373)"},
+    {"rpc-auth", &F::rpc_auth, "RPC auth token clients must present (not empty)"},
+    {"encrypt", &F::encrypt, "Base64 32-byte key encrypting gossip (serf keygen / chorus keygen; not empty)"},
+    {"keyring-file", &F::keyring_file, "JSON file of base64 keys (primary first); incompatible with -encrypt"},
+    {"tags-file", &F::tags_file, "JSON file holding the tags, rewritten when tags change"},
+    {"profile", &F::profile, "Timing profile: lan (default), wan or local"},
+    {"snapshot", &F::snapshot, "Snapshot file (Serf's format): clocks, members and coordinate survive a restart"},
+    {"log-level", &F::log_level, "trace, debug, info (default), warn or err"},
+    {"protocol", &F::protocol, "Serf protocol version to speak, 2-5 (default 5)", false},
+    {"retry-interval", &F::retry_interval, "Time between -retry-join attempts (default 30s, min 1s)"},
+    {"retry-max", &F::retry_max, "Maximum -retry-join attempts (0 = unlimited)", false},
+    {"broadcast-timeout", &F::broadcast_timeout, "Time to wait for a leave/intent broadcast (default 5s, min 1s)"},
+    {"reconnect-interval", &F::reconnect_interval, "How often to try reconnecting to failed members (default 30s)"},
+    {"reconnect-timeout", &F::reconnect_timeout, "How long a failed member is remembered (default 24h)"},
+    {"tombstone-timeout", &F::tombstone_timeout, "How long a left member is remembered (default 24h)"},
+    {"discover", &F::discover, "mDNS cluster name: advertise _serf_NAME._tcp and join the agents found"},
+    {"label", &F::label, "Cluster label: traffic with another or no label is refused (not understood by Serf 0.9.4)"},
+    {"metrics-addr", &F::metrics_addr, "Serve Prometheus metrics at http://HOST:PORT/metrics (default: off)"},
+};
+
+const list_flag list_flags[] = {
+    {"join", &F::join, "Address of an agent to join at start-up (repeatable)"},
+    {"retry-join", &F::retry_join, "Address to join, retried until it succeeds (repeatable)"},
+    {"tag", &F::tags, "Tag KEY=VALUE (repeatable)"},
+    {"event-handler", &F::event_handlers, "Event handler script [FILTER=]SCRIPT (repeatable)"},
+    {"config-file", &F::config_files, "JSON configuration file (repeatable)"},
+    {"config-dir", &F::config_dirs, "Directory of *.json configuration files (repeatable)"},
+};
+
+// What CLI11 fills in. The string flags go through `values` rather than
+// straight into agent_flags so that "given empty" and "not given" stay
+// apart until the callback decides between them.
+struct parsed_flags {
+  agent_flags f;
+  std::map<std::string, std::string> values;
+  std::map<std::string, CLI::Option*> opts;
+
+  bool given(const char* name) const { return opts.at(name)->count() > 0; }
+};
+
+void add_switches(CLI::App* sub, agent_flags& f) {
+  sub->add_flag("--replay", f.replay, "Replay past user events when joining");
+  sub->add_flag("--rejoin", f.rejoin, "Rejoin the cluster from the snapshot even after a leave");
+  sub->add_flag("--disable-compression", f.disable_compression, "Do not compress gossip messages");
+  sub->add_flag("--syslog", f.syslog, "Also log to syslog (accepted; not implemented yet)");
+  sub->add_flag("--leave-on-terminate", f.leave_on_terminate, "Leave gracefully on SIGTERM");
+  sub->add_flag("--skip-leave-on-interrupt", f.skip_leave_on_interrupt, "Exit without leaving on SIGINT");
+}
+
+// The empty values refused outright (see the top of this file); "" if none.
+std::string empty_value_error(const parsed_flags& p) {
+  for (const char* name : {"encrypt", "rpc-auth"})
+    if (p.given(name) && p.values.at(name).empty())
+      return std::string("-") + name + "= is empty: give a value, or leave the flag out to run without " +
+             (std::string(name) == "encrypt" ? "gossip encryption" : "an RPC auth token");
+  for (const auto& l : list_flags)
+    for (const auto& v : p.f.*l.field)
+      if (v.empty()) return std::string("-") + l.name + "= is empty: give a value";
+  return {};
+}
+
+// The callback: checks, configuration, then the daemon until it exits.
+int run_agent(parsed_flags& p) {
+  if (const auto e = empty_value_error(p); !e.empty()) {
+    std::printf("==> %s\n", e.c_str());
+    return 1;
+  }
+  for (const auto& s : string_flags)
+    if (p.given(s.name) && !(s.empty_is_default && p.values.at(s.name).empty())) p.f.*s.field = p.values.at(s.name);
+  auto cfg = agent::load_config(p.f);
+  if (!cfg.ok()) {
+    std::printf("==> %s\n", cfg.error.c_str());
+    return 1;
+  }
+  agent::daemon d(std::move(cfg.config));
+  return d.run();
+}
+
+}  // namespace
+
 void add_agent_command(CLI::App& app, int& rc) {
   auto* sub = app.add_subcommand("agent", "Run a chorus agent (Serf 0.9 compatible)");
-  struct state {
-    agent::agent_flags f;
-    std::map<std::string, std::string> values;
-    std::map<std::string, CLI::Option*> opts;
-  };
-  auto st = std::make_shared<state>();
-  auto str = [&](const char* name, const char* help) {
-    st->opts[name] = sub->add_option(std::string("--") + name, st->values[name], help)->type_size(1);
-  };
-  str("node", "Name of this node, unique in the cluster (default, also for -node=: host name)");
-  str("role", "Role of this node (deprecated: use -tag role=...)");
-  str("bind", "Address to bind gossip to, ADDR[:PORT] (default 0.0.0.0:7946)");
-  str("advertise", "Address to advertise to other members, ADDR[:PORT]; a host name is resolved");
-  str("iface", "Network interface to bind to (instead of -bind's address)");
-  str("rpc-addr", "Address of the RPC server (default 127.0.0.1:7373)");
-  str("rpc-auth", "RPC auth token clients must present (not empty)");
-  str("encrypt", "Base64 32-byte key encrypting gossip (serf keygen / chorus keygen; not empty)");
-  str("keyring-file", "JSON file of base64 keys (primary first); incompatible with -encrypt");
-  str("tags-file", "JSON file holding the tags, rewritten when tags change");
-  str("profile", "Timing profile: lan (default), wan or local");
-  str("snapshot", "Snapshot file (Serf's format): clocks, members and coordinate survive a restart");
-  str("log-level", "trace, debug, info (default), warn or err");
-  str("protocol", "Serf protocol version to speak, 2-5 (default 5)");
-  str("retry-interval", "Time between -retry-join attempts (default 30s, min 1s)");
-  str("retry-max", "Maximum -retry-join attempts (0 = unlimited)");
-  str("broadcast-timeout", "Time to wait for a leave/intent broadcast (default 5s, min 1s)");
-  str("reconnect-interval", "How often to try reconnecting to failed members (default 30s)");
-  str("reconnect-timeout", "How long a failed member is remembered (default 24h)");
-  str("tombstone-timeout", "How long a left member is remembered (default 24h)");
-  str("discover", "mDNS cluster name: advertise _serf_NAME._tcp and join the agents found");
-  str("label", "Cluster label: traffic with another or no label is refused (not understood by Serf 0.9.4)");
-  str("metrics-addr", "Serve Prometheus metrics at http://HOST:PORT/metrics (default: off)");
-  sub->add_option("--join", st->f.join, "Address of an agent to join at start-up (repeatable)")->type_size(1);
-  sub->add_option("--retry-join", st->f.retry_join, "Address to join, retried until it succeeds (repeatable)")
-      ->type_size(1);
-  sub->add_option("--tag", st->f.tags, "Tag KEY=VALUE (repeatable)")->type_size(1);
-  sub->add_option("--event-handler", st->f.event_handlers, "Event handler script [FILTER=]SCRIPT (repeatable)")
-      ->type_size(1);
-  sub->add_option("--config-file", st->f.config_files, "JSON configuration file (repeatable)")->type_size(1);
-  sub->add_option("--config-dir", st->f.config_dirs, "Directory of *.json configuration files (repeatable)")
-      ->type_size(1);
-  sub->add_flag("--replay", st->f.replay, "Replay past user events when joining");
-  sub->add_flag("--rejoin", st->f.rejoin, "Rejoin the cluster from the snapshot even after a leave");
-  sub->add_flag("--disable-compression", st->f.disable_compression, "Do not compress gossip messages");
-  sub->add_flag("--syslog", st->f.syslog, "Also log to syslog (accepted; not implemented yet)");
-  sub->add_flag("--leave-on-terminate", st->f.leave_on_terminate, "Leave gracefully on SIGTERM");
-  sub->add_flag("--skip-leave-on-interrupt", st->f.skip_leave_on_interrupt, "Exit without leaving on SIGINT");
-
-  sub->callback([st, &rc] {
-    auto& f = st->f;
-    const auto empty_value = [&]() -> std::string {
-      for (const char* name : {"encrypt", "rpc-auth"})
-        if (st->opts[name]->count() > 0 && st->values[name].empty())
-          return std::string("-") + name + "= is empty: give a value, or leave the flag out to run without " +
-                 (std::string(name) == "encrypt" ? "gossip encryption" : "an RPC auth token");
-      const std::pair<const char*, const std::vector<std::string>*> lists[] = {{"join", &f.join},
-                                                                               {"retry-join", &f.retry_join},
-                                                                               {"tag", &f.tags},
-                                                                               {"event-handler", &f.event_handlers},
-                                                                               {"config-file", &f.config_files},
-                                                                               {"config-dir", &f.config_dirs}};
-      for (const auto& [name, values] : lists)
-        for (const auto& v : *values)
-          if (v.empty()) return std::string("-") + name + "= is empty: give a value";
-      return {};
-    }();
-    if (!empty_value.empty()) {
-      std::printf("==> %s\n", empty_value.c_str());
-      rc = 1;
-      return;
-    }
-    // Numbers keep an empty value, which config.cpp refuses naming the flag
-    // (Serf's integer flags fail the same way).
-    auto take = [&](const char* name, std::optional<std::string>& out, bool empty_is_default = true) {
-      if (st->opts[name]->count() > 0 && !(empty_is_default && st->values[name].empty())) out = st->values[name];
-    };
-    take("node", f.node);
-    take("role", f.role);
-    take("bind", f.bind);
-    take("advertise", f.advertise);
-    take("iface", f.iface);
-    take("rpc-addr", f.rpc_addr);
-    take("rpc-auth", f.rpc_auth);
-    take("encrypt", f.encrypt);
-    take("keyring-file", f.keyring_file);
-    take("tags-file", f.tags_file);
-    take("profile", f.profile);
-    take("snapshot", f.snapshot);
-    take("log-level", f.log_level);
-    take("protocol", f.protocol, false);
-    take("retry-interval", f.retry_interval);
-    take("retry-max", f.retry_max, false);
-    take("broadcast-timeout", f.broadcast_timeout);
-    take("reconnect-interval", f.reconnect_interval);
-    take("reconnect-timeout", f.reconnect_timeout);
-    take("tombstone-timeout", f.tombstone_timeout);
-    take("discover", f.discover);
-    take("label", f.label);
-    take("metrics-addr", f.metrics_addr);
-    auto cfg = agent::load_config(f);
-    if (!cfg.ok()) {
-      std::printf("==> %s\n", cfg.error.c_str());
-      rc = 1;
-      return;
-    }
-    agent::daemon d(std::move(cfg.config));
-    rc = d.run();
-  });
+  // Shared with the callback, which runs after this function has returned.
+  auto p = std::make_shared<parsed_flags>();
+  for (const auto& s : string_flags)
+    p->opts[s.name] = sub->add_option(std::string("--") + s.name, p->values[s.name], s.help)->type_size(1);
+  for (const auto& l : list_flags) sub->add_option(std::string("--") + l.name, p->f.*l.field, l.help)->type_size(1);
+  add_switches(sub, p->f);
+  sub->callback([p, &rc] { rc = run_agent(*p); });
 }
 
 }  // namespace chorus::cli

@@ -16,10 +16,7 @@ int run_join(const join_options& o) {
   // Host names go to the agent as given: it resolves them (to every A/AAAA
   // address) and reports resolution failures in Serf's words.
   rpc::join_response resp;
-  if (auto e = c.join({o.args, o.replay}, resp); !e.empty()) {
-    out_line("Error joining the cluster: " + e);
-    return 1;
-  }
+  if (failed("Error joining the cluster", c.join({o.args, o.replay}, resp))) return 1;
   out_line("Successfully joined cluster by contacting " + std::to_string(resp.num) + " nodes.");
   return 0;
 }
@@ -27,10 +24,7 @@ int run_join(const join_options& o) {
 int run_leave(const rpc_target& rpc) {
   rpc::client c;
   if (!open_session(c, rpc)) return 1;
-  if (auto e = c.leave(); !e.empty()) {
-    out_line("Error leaving: " + e);
-    return 1;
-  }
+  if (failed("Error leaving", c.leave())) return 1;
   out_line("Graceful leave complete");
   return 0;
 }
@@ -41,10 +35,7 @@ int run_force_leave(const force_leave_options& o) {
   }
   rpc::client c;
   if (!open_session(c, o.rpc)) return 1;
-  if (auto e = c.force_leave({o.args[0], o.prune}); !e.empty()) {
-    out_line("Error force leaving: " + e);
-    return 1;
-  }
+  if (failed("Error force leaving", c.force_leave({o.args[0], o.prune}))) return 1;
   return 0;
 }
 
@@ -61,10 +52,7 @@ int run_event(const event_options& o) {
   if (o.args.size() == 2) req.payload = rpc::bytes(o.args[1].begin(), o.args[1].end());  // "" stays an empty payload
   rpc::client c;
   if (!open_session(c, o.rpc)) return 1;
-  if (auto e = c.event(req); !e.empty()) {
-    out_line("Error sending event: " + e);
-    return 1;
-  }
+  if (failed("Error sending event", c.event(req))) return 1;
   out_line("Event '" + req.name + "' dispatched! Coalescing enabled: " + (o.coalesce ? "true" : "false"));
   return 0;
 }
@@ -73,21 +61,11 @@ int run_tags(const tags_options& o) {
   if (o.set.empty() && o.del.empty()) return show_usage;
   rpc::tags_request req;
   req.tags.emplace();  // Serf sends a map even when only deleting
-  for (const auto& t : o.set) {
-    auto kv = split_tag(t);
-    if (!kv) {
-      out_line("Error: Invalid tag: '" + t + "'");
-      return 1;
-    }
-    (*req.tags)[kv->first] = kv->second;
-  }
+  if (!read_tag_flags(o.set, *req.tags)) return 1;
   if (!o.del.empty()) req.delete_tags = o.del;
   rpc::client c;
   if (!open_session(c, o.rpc)) return 1;
-  if (auto e = c.tags(req); !e.empty()) {
-    out_line("Error setting tags: " + e);
-    return 1;
-  }
+  if (failed("Error setting tags", c.tags(req))) return 1;
   out_line("Successfully updated agent tags");
   return 0;
 }

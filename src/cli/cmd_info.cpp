@@ -26,10 +26,7 @@ std::string milliseconds(double seconds) {
 
 bool agent_name(rpc::client& c, std::string& name) {
   rpc::stats_response stats;
-  if (auto e = c.stats(stats); !e.empty()) {
-    out_line("Error querying agent: " + e);
-    return false;
-  }
+  if (failed("Error querying agent", c.stats(stats))) return false;
   name = stats["agent"]["name"];
   return true;
 }
@@ -37,20 +34,14 @@ bool agent_name(rpc::client& c, std::string& name) {
 // nullopt after printing the error; a response with ok=false if unknown.
 std::optional<rpc::coordinate_response> coordinate_of(rpc::client& c, const std::string& node) {
   rpc::coordinate_response r;
-  if (auto e = c.get_coordinate({node}, r); !e.empty()) {
-    out_line("Error getting coordinates: " + e);
-    return std::nullopt;
-  }
+  if (failed("Error getting coordinates", c.get_coordinate({node}, r))) return std::nullopt;
   return r;
 }
 
 int rtt_matrix(rpc::client& c, std::vector<std::string> nodes) {
   if (nodes.empty()) {
     rpc::members_response members;
-    if (auto e = c.members(members); !e.empty()) {
-      out_line("Error retrieving members: " + e);
-      return 1;
-    }
+    if (failed("Error retrieving members", c.members(members))) return 1;
     if (members.members)
       for (const auto& m : *members.members)
         if (m.status == "alive") nodes.push_back(m.name);
@@ -86,16 +77,17 @@ int run_info(const info_options& o) {
   rpc::client c;
   if (!open_session(c, o.rpc)) return 1;
   rpc::stats_response stats;
-  if (auto e = c.stats(stats); !e.empty()) {
-    out_line("Error querying agent: " + e);
-    return 1;
-  }
+  if (failed("Error querying agent", c.stats(stats))) return 1;
+  // The format is checked after the request, in Serf's order: a failed
+  // request is reported before a bad -format.
   if (o.format != "json" && o.format != "text") {
     out_line("Encoding error: Invalid output format \"" + o.format + "\"");
     return 1;
   }
   rpc::stats_response extra;
   if (!c.chorus_stats(extra).empty()) extra.clear();  // a Serf agent
+  // Serf's sections come first and win: a chorus-stats section of the same
+  // name is skipped, so `info` of a chorus agent still starts as serf's.
   if (o.format == "json") {
     nlohmann::ordered_json root = nlohmann::ordered_json::object();
     for (const auto* part : {&stats, &extra})

@@ -72,22 +72,12 @@ int run_members(const members_options& o) {
   req.status = o.status;
   req.tags.emplace();  // Serf always sends a (possibly empty) map
   if (!o.role.empty()) (*req.tags)["role"] = o.role;
-  for (const auto& t : o.tags) {
-    auto kv = split_tag(t);
-    if (!kv) {
-      out_line("Error: Invalid tag: '" + t + "'");
-      return 1;
-    }
-    (*req.tags)[kv->first] = kv->second;
-  }
+  if (!read_tag_flags(o.tags, *req.tags)) return 1;
 
   rpc::client c;
   if (!open_session(c, o.rpc)) return 1;
   rpc::members_response resp;
-  if (auto e = c.members_filtered(req, resp); !e.empty()) {
-    out_line("Error retrieving members: " + e);
-    return 1;
-  }
+  if (failed("Error retrieving members", c.members_filtered(req, resp))) return 1;
 
   std::vector<placed_member> members;
   if (resp.members)
@@ -96,20 +86,14 @@ int run_members(const members_options& o) {
   const bool near = !o.near.empty();
   if (near) {
     rpc::coordinate_response origin;
-    if (auto e = c.get_coordinate({o.near}, origin); !e.empty()) {
-      out_line("Error getting coordinates: " + e);
-      return 1;
-    }
+    if (failed("Error getting coordinates", c.get_coordinate({o.near}, origin))) return 1;
     if (!origin.ok) {
       out_line("Could not find a coordinate for node \"" + o.near + "\"");
       return 1;
     }
     for (auto& p : members) {
       rpc::coordinate_response cr;
-      if (auto e = c.get_coordinate({p.m.name}, cr); !e.empty()) {
-        out_line("Error getting coordinates: " + e);
-        return 1;
-      }
+      if (failed("Error getting coordinates", c.get_coordinate({p.m.name}, cr))) return 1;
       if (!cr.ok) continue;
       p.coord = cr.coord;
       if (auto est = estimate(origin.coord, cr.coord); est.ok) p.rtt_seconds = est.seconds;

@@ -27,6 +27,9 @@ int run_monitor(const monitor_options& o) {
   }
   rpc::client c;
   if (!open_session(c, o.rpc)) return 1;
+  // Ctrl-C only raises a flag: the client's reads look at it (every 100 ms)
+  // and the monitor ends with exit 0, as Serf's does, instead of the signal's
+  // default death.
   struct sigaction sa {};
   sa.sa_handler = on_interrupt;
   sigemptyset(&sa.sa_mask);
@@ -38,19 +41,13 @@ int run_monitor(const monitor_options& o) {
     out_raw(go_event_info_lines(raw));
     std::fflush(stdout);
   };
-  if (auto e = c.stream_raw({"*"}, on_event, stream_seq); !e.empty()) {
-    out_line("Error starting stream: " + e);
-    return 1;
-  }
+  if (failed("Error starting stream", c.stream_raw({"*"}, on_event, stream_seq))) return 1;
   std::uint64_t monitor_seq = 0;
   auto on_log = [](const rpc::log_record& r) {
     out_line(r.log);
     std::fflush(stdout);
   };
-  if (auto e = c.monitor({o.log_level}, on_log, monitor_seq); !e.empty()) {
-    out_line("Error starting monitor: " + e);
-    return 1;
-  }
+  if (failed("Error starting monitor", c.monitor({o.log_level}, on_log, monitor_seq))) return 1;
   const auto result = c.pump(rpc::client::clock::time_point::max(), nullptr, &interrupted);
   if (result == rpc::client::pump_result::interrupted) return 0;
   if (result == rpc::client::pump_result::failed) out_line("Error reading from the agent: " + c.last_error());

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -26,6 +27,21 @@ constexpr auto default_wait = std::chrono::seconds(120);
 std::string as_text(const std::optional<rpc::bytes>& b) { return b ? std::string(b->begin(), b->end()) : ""; }
 
 bool end_of_query(const rpc::query_record& r) { return r.type == rpc::query_record_type::done || r.from.empty(); }
+
+// A record callback for client::query: passes the acks and responses to
+// `each` until the end of the query, sets `done` there, and ignores whatever
+// the agent still sends after it.
+template <class Each>
+std::function<void(const rpc::query_record&)> until_end(bool& done, Each each) {
+  return [&done, each](const rpc::query_record& r) {
+    if (done) return;
+    if (end_of_query(r)) {
+      done = true;
+      return;
+    }
+    each(r);
+  };
+}
 
 }  // namespace
 
@@ -55,14 +71,7 @@ int run_query(const query_options& o) {
   if (o.args.size() == 2) req.payload = rpc::bytes(o.args[1].begin(), o.args[1].end());
   if (!o.nodes.empty()) req.filter_nodes = o.nodes;
   req.filter_tags.emplace();  // Serf sends a map even without -tag
-  for (const auto& t : o.tags) {
-    auto kv = split_tag(t);
-    if (!kv) {
-      out_line("Error: Invalid tag: '" + t + "'");
-      return 1;
-    }
-    (*req.filter_tags)[kv->first] = kv->second;
-  }
+  if (!read_tag_flags(o.tags, *req.filter_tags)) return 1;
   req.request_ack = !o.no_ack;
   req.relay_factor = static_cast<std::uint8_t>(o.relay_factor);
   req.timeout_ns = timeout->count();
@@ -74,12 +83,7 @@ int run_query(const query_options& o) {
   std::map<std::string, std::string> responses;
   bool done = false;
   std::uint64_t seq = 0;
-  auto on_record = [&](const rpc::query_record& r) {
-    if (done) return;
-    if (end_of_query(r)) {
-      done = true;
-      return;
-    }
+  auto on_record = until_end(done, [&](const rpc::query_record& r) {
     if (r.type == rpc::query_record_type::ack) {
       acks.push_back(r.from);
       if (text) out_line("Ack from '" + agent::escape_text(r.from) + "'");
@@ -92,11 +96,8 @@ int run_query(const query_options& o) {
         out_line("Response from '" + agent::escape_text(r.from) + "': " + std::string(trim_one_newline(payload)));
     }
     std::fflush(stdout);
-  };
-  if (auto e = c.query(req, on_record, seq); !e.empty()) {
-    out_line("Error sending query: " + e);
-    return 1;
-  }
+  });
+  if (failed("Error sending query", c.query(req, on_record, seq))) return 1;
   if (text) {
     out_line("Query '" + req.name + "' dispatched");
     std::fflush(stdout);
@@ -133,10 +134,7 @@ int run_reachability(const reachability_options& o) {
   rpc::client c;
   if (!open_session(c, o.rpc)) return 1;
   rpc::members_response members;
-  if (auto e = c.members(members); !e.empty()) {
-    out_line("Error getting members: " + e);
-    return 1;
-  }
+  if (failed("Error getting members", c.members(members))) return 1;
   std::set<std::string> live;
   std::size_t total = 0;
   if (members.members) {
@@ -157,12 +155,7 @@ int run_reachability(const reachability_options& o) {
   std::set<std::string> seen;
   bool done = false;
   std::uint64_t seq = 0;
-  auto on_record = [&](const rpc::query_record& r) {
-    if (done) return;
-    if (end_of_query(r)) {
-      done = true;
-      return;
-    }
+  auto on_record = until_end(done, [&](const rpc::query_record& r) {
     if (r.type != rpc::query_record_type::ack) return;
     if (!seen.insert(r.from).second) {
       out_line("Duplicate response from '" + agent::escape_text(r.from) + "'");
@@ -172,11 +165,8 @@ int run_reachability(const reachability_options& o) {
     last_ack = clock::now();
     if (o.verbose) out_line("\tAck from '" + agent::escape_text(r.from) + "'");
     std::fflush(stdout);
-  };
-  if (auto e = c.query(req, on_record, seq); !e.empty()) {
-    out_line("Error sending query: " + e);
-    return 1;
-  }
+  });
+  if (failed("Error sending query", c.query(req, on_record, seq))) return 1;
   const auto result = c.pump(clock::now() + default_wait, [&] { return done; });
   if (result != rpc::client::pump_result::done) {
     out_line("Error receiving query results: " +

@@ -38,31 +38,30 @@ struct members_options {
 };
 int run_members(const members_options& o);
 
-struct join_options {
+// The options of a command taking positional arguments (names, addresses).
+struct rpc_args {
   rpc_target rpc;
-  bool replay = false;
   std::vector<std::string> args;
+};
+
+struct join_options : rpc_args {
+  bool replay = false;
 };
 int run_join(const join_options& o);
 
 int run_leave(const rpc_target& rpc);
 
-struct force_leave_options {
-  rpc_target rpc;
+struct force_leave_options : rpc_args {
   bool prune = false;
-  std::vector<std::string> args;
 };
 int run_force_leave(const force_leave_options& o);
 
-struct event_options {
-  rpc_target rpc;
+struct event_options : rpc_args {
   bool coalesce = true;
-  std::vector<std::string> args;
 };
 int run_event(const event_options& o);
 
-struct query_options {
-  rpc_target rpc;
+struct query_options : rpc_args {
   std::vector<std::string> nodes;
   std::vector<std::string> tags;  // key=regexp
   std::string timeout;            // Go duration; not given = agent default
@@ -70,7 +69,6 @@ struct query_options {
   bool no_ack = false;
   int relay_factor = 0;
   std::string format = "text";
-  std::vector<std::string> args;
 };
 int run_query(const query_options& o);
 
@@ -80,10 +78,8 @@ struct reachability_options {
 };
 int run_reachability(const reachability_options& o);
 
-struct rtt_options {
-  rpc_target rpc;
+struct rtt_options : rpc_args {
   bool matrix = false;  // chorus: every pair of the listed (or all) members
-  std::vector<std::string> args;
 };
 int run_rtt(const rtt_options& o);
 

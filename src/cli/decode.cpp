@@ -60,17 +60,19 @@ bool load_keys(const decode_options& opt, keyring& ring, json& doc) {
   return true;
 }
 
-decode_report decode_packet(std::span<const std::uint8_t> in, const decode_options& opt) {
-  decode_report r;
+// Open options that show what is there: whatever label, and the plaintext
+// when a --key decrypts it.
+template <class Options>
+Options inspecting(const keyring& ring) {
+  Options o;
+  o.skip_label_check = true;
+  if (!ring.empty()) o.keys = &ring;
+  return o;
+}
+
+void packet_report(std::span<const std::uint8_t> in, const keyring& ring, decode_report& r) {
   json& doc = r.doc;
-  doc["transport"] = "udp";
-  doc["length"] = in.size();
-  keyring ring;
-  if (!load_keys(opt, ring, doc)) return r;
-  open_options oo;
-  oo.skip_label_check = true;  // show whatever label is there
-  if (!ring.empty()) oo.keys = &ring;
-  auto p = open(in, oo);
+  auto p = open(in, inspecting<open_options>(ring));
   if (p.label) doc["label"] = *p.label;
   if (p.encrypted) {
     doc["encryption"] = {{"version", p.encryption_version},
@@ -104,7 +106,6 @@ decode_report decode_packet(std::span<const std::uint8_t> in, const decode_optio
       doc["hint"] = "this may be an encrypted packet (version byte " + std::to_string(in[0]) + "): pass --key";
   }
   r.ok = p.ok() && p.part_errors.empty();
-  return r;
 }
 
 json stream_message_json(const stream_message& m) {
@@ -130,17 +131,9 @@ json stream_message_json(const stream_message& m) {
       m);
 }
 
-decode_report decode_stream_dir(std::span<const std::uint8_t> in, const decode_options& opt) {
-  decode_report r;
+void stream_report(std::span<const std::uint8_t> in, const keyring& ring, decode_report& r) {
   json& doc = r.doc;
-  doc["transport"] = "tcp";
-  doc["length"] = in.size();
-  keyring ring;
-  if (!load_keys(opt, ring, doc)) return r;
-  stream_open_options oo;
-  oo.skip_label_check = true;
-  if (!ring.empty()) oo.keys = &ring;
-  auto d = decode_stream(in, oo);
+  auto d = decode_stream(in, inspecting<stream_open_options>(ring));
   const auto& l = d.layers;
   if (l.label) doc["label"] = *l.label;
   if (l.encrypted)
@@ -158,13 +151,12 @@ decode_report decode_stream_dir(std::span<const std::uint8_t> in, const decode_o
     doc["error"] = error_json(d.error);
     if (d.incomplete) doc["incomplete"] = true;
     if (!l.inner.empty()) doc["inner_hex"] = hex_string(l.inner);
-    return r;
+    return;
   }
   const json fields = stream_message_json(d.msg);
   for (auto it = fields.begin(); it != fields.end(); ++it) doc[it.key()] = it.value();
   if (d.consumed < in.size()) doc["trailing_bytes"] = in.size() - d.consumed;
   r.ok = true;
-  return r;
 }
 
 int hexval(char c) {
@@ -225,7 +217,16 @@ json push_node_state_json(const push_node_state& s) {
 }
 
 decode_report decode_capture(std::span<const std::uint8_t> input, const decode_options& opt) {
-  return opt.stream ? decode_stream_dir(input, opt) : decode_packet(input, opt);
+  decode_report r;
+  r.doc["transport"] = opt.stream ? "tcp" : "udp";
+  r.doc["length"] = input.size();
+  keyring ring;
+  if (!load_keys(opt, ring, r.doc)) return r;
+  if (opt.stream)
+    stream_report(input, ring, r);
+  else
+    packet_report(input, ring, r);
+  return r;
 }
 
 parsed_input parse_input(const std::string& text, bool allow_raw) {

@@ -1,11 +1,11 @@
 #include "cli/format.hpp"
 
-#include <arpa/inet.h>
-
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 
+#include "agent/ip_port_text.hpp"
 #include "agent/text_escape.hpp"
 
 namespace chorus::cli {
@@ -96,56 +96,25 @@ std::string serf_table(const std::vector<std::vector<std::string>>& rows) {
 }
 
 std::string go_json_string(std::string_view s) {
-  static const char* hex = "0123456789abcdef";
+  // What Go's encoding/json escapes: quote, backslash, \n \r \t by letter,
+  // other controls and the HTML-sensitive < > & as \u00XX, U+2028/U+2029
+  // (line breaks to JavaScript); invalid UTF-8 becomes U+FFFD.
   std::string out = "\"";
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        case '<':
-        case '>':
-        case '&':
-        default:
-          if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-            out += "\\u00";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-          } else {
-            out += static_cast<char>(c);
-          }
-      }
-      ++i;
-      continue;
-    }
-    std::uint32_t cp = 0;
-    const std::size_t len = agent::utf8_sequence(s, i, cp);
-    if (len == 0) {
+  agent::escape_utf8(s, out, [](std::string& out, std::uint32_t cp, bool valid) {
+    if (!valid) {
       out += "\ufffd";
-      ++i;
-      continue;
+      return true;
     }
     if (cp == 0x2028 || cp == 0x2029) {
-      out += cp == 0x2028 ? "\\u2028" : "\\u2029";
-    } else {
-      out.append(s.substr(i, len));
+      agent::append_hex(out, "\\u", cp, 4);
+      return true;
     }
-    i += len;
-  }
+    if (cp >= 0x80) return false;
+    if (agent::append_letter_escape(out, cp, "\"\\\n\r\t", "\"\\nrt")) return true;
+    if (cp >= 0x20 && cp != '<' && cp != '>' && cp != '&') return false;
+    agent::append_hex(out, "\\u00", cp, 2);
+    return true;
+  });
   out += '"';
   return out;
 }
@@ -224,21 +193,12 @@ std::string_view trim_one_newline(std::string_view s) {
 }
 
 std::string host_port(const std::vector<std::uint8_t>& addr, std::uint16_t port) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (addr.size() == 4) {
-    inet_ntop(AF_INET, addr.data(), buf, sizeof buf);
-    return std::string(buf) + ":" + std::to_string(port);
-  }
   if (addr.size() == 16) {
     // An IPv4-mapped address prints as plain IPv4, as Go's net.IP does.
     static const std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::equal(mapped, mapped + 12, addr.begin())) {
-      inet_ntop(AF_INET, addr.data() + 12, buf, sizeof buf);
-      return std::string(buf) + ":" + std::to_string(port);
-    }
-    inet_ntop(AF_INET6, addr.data(), buf, sizeof buf);
-    return "[" + std::string(buf) + "]:" + std::to_string(port);
+    if (std::equal(mapped, mapped + 12, addr.begin())) return agent::ip_port_text(std::span(addr).subspan(12), port);
   }
+  if (addr.size() == 4 || addr.size() == 16) return agent::ip_port_text(addr, port);
   // Go prints an IP of another length as "?" followed by its hex digits.
   std::string s = "?";
   static const char* hex = "0123456789abcdef";

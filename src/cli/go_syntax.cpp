@@ -28,6 +28,15 @@ class walker {
     if ((t & 0xf0) == 0x80) return map(out, t & 0x0f, depth, nullptr);
     if ((t & 0xf0) == 0x90) return array(out, t & 0x0f, depth);
     if ((t & 0xe0) == 0xa0) return str(out, t & 0x1f);
+    // The sized families (bin 8/16/32, uint 8-64, int 8-64, str 8/16/32): the
+    // type byte's place in its family gives the width, 1 << place bytes.
+    if (t >= 0xc4 && t <= 0xc6) return be(1 << (t - 0xc4), n) && bin(out, n, top);
+    if (t >= 0xcc && t <= 0xcf) return be(1 << (t - 0xcc), n) && put_uint(out, n);
+    if (t >= 0xd0 && t <= 0xd3) {
+      const int width = 1 << (t - 0xd0);
+      return be(width, n) && put_int(out, sign_extend(n, width));
+    }
+    if (t >= 0xd9 && t <= 0xdb) return be(1 << (t - 0xd9), n) && str(out, n);
     switch (t) {
       case 0xc0:
         out += top ? "<nil>" : "interface {}(nil)";
@@ -38,40 +47,12 @@ class walker {
       case 0xc3:
         out += "true";
         return true;
-      case 0xc4:
-        return be(1, n) && bin(out, n, top);
-      case 0xc5:
-        return be(2, n) && bin(out, n, top);
-      case 0xc6:
-        return be(4, n) && bin(out, n, top);
       case 0xca: {
         if (!be(4, n)) return false;
         return put_float(out, std::bit_cast<float>(static_cast<std::uint32_t>(n)));
       }
       case 0xcb:
         return be(8, n) && put_float(out, std::bit_cast<double>(n));
-      case 0xcc:
-        return be(1, n) && put_uint(out, n);
-      case 0xcd:
-        return be(2, n) && put_uint(out, n);
-      case 0xce:
-        return be(4, n) && put_uint(out, n);
-      case 0xcf:
-        return be(8, n) && put_uint(out, n);
-      case 0xd0:
-        return be(1, n) && put_int(out, static_cast<std::int8_t>(n));
-      case 0xd1:
-        return be(2, n) && put_int(out, static_cast<std::int16_t>(n));
-      case 0xd2:
-        return be(4, n) && put_int(out, static_cast<std::int32_t>(n));
-      case 0xd3:
-        return be(8, n) && put_int(out, static_cast<std::int64_t>(n));
-      case 0xd9:
-        return be(1, n) && str(out, n);
-      case 0xda:
-        return be(2, n) && str(out, n);
-      case 0xdb:
-        return be(4, n) && str(out, n);
       case 0xdc:
         return be(2, n) && array(out, n, depth);
       case 0xdd:
@@ -120,6 +101,11 @@ class walker {
     s = std::string_view(reinterpret_cast<const char*>(in_.data() + pos_), static_cast<std::size_t>(n));
     pos_ += static_cast<std::size_t>(n);
     return true;
+  }
+  // The `width`-byte two's complement integer in the low bytes of `v`.
+  static std::int64_t sign_extend(std::uint64_t v, int width) {
+    const int unused = 64 - 8 * width;
+    return static_cast<std::int64_t>(v << unused) >> unused;
   }
   static bool put_int(std::string& out, std::int64_t v) {
     out += std::to_string(v);

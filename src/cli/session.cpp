@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "cli/format.hpp"
 #include "vivaldi/coordinate.hpp"
 
 namespace chorus::cli {
@@ -25,9 +26,17 @@ int usage_error(const std::string& message) {
 }
 
 bool open_session(rpc::client& c, const rpc_target& target) {
-  if (auto e = c.connect(target.address, target.auth); !e.empty()) {
-    out_line("Error connecting to Serf agent: " + e);
-    return false;
+  return !failed("Error connecting to Serf agent", c.connect(target.address, target.auth));
+}
+
+bool read_tag_flags(const std::vector<std::string>& flags, rpc::string_map& into) {
+  for (const auto& t : flags) {
+    auto kv = split_tag(t);
+    if (!kv) {
+      out_line("Error: Invalid tag: '" + t + "'");
+      return false;
+    }
+    into[kv->first] = kv->second;
   }
   return true;
 }

@@ -2,7 +2,9 @@
 // What every RPC subcommand does first: connect, handshake, authenticate,
 // and the output conventions they share.
 #include <cstdio>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "rpc/client.hpp"
@@ -19,6 +21,19 @@ inline void out_line(std::string_view s) {
   std::fputc('\n', stdout);
 }
 inline void out_raw(std::string_view s) { std::fwrite(s.data(), 1, s.size(), stdout); }
+
+// How every command reports a failed request, in Serf's words: when `error`
+// is not empty, prints "<what>: <error>" and returns true (the command then
+// exits 1).
+inline bool failed(std::string_view what, const std::string& error) {
+  if (error.empty()) return false;
+  out_line(std::string(what) + ": " + error);
+  return true;
+}
+
+// Adds the KEY=VALUE (or KEY=REGEXP) flags to `into`; on one without '='
+// prints Serf's "Error: Invalid tag: '...'" and returns false.
+bool read_tag_flags(const std::vector<std::string>& flags, rpc::string_map& into);
 
 // A Vivaldi distance between two RPC coordinates in Serf's arithmetic
 // (vivaldi.md section 3): nullopt if either is missing or they are not

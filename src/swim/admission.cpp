@@ -1,5 +1,7 @@
 #include "swim/admission.hpp"
 
+#include "common/enum_names.hpp"
+
 namespace chorus::swim {
 
 namespace {
@@ -20,25 +22,10 @@ refusal check_fields(std::string_view name, std::span<const std::uint8_t> addr, 
 }  // namespace
 
 const char* to_string(refusal r) {
-  switch (r) {
-    case refusal::none:
-      return "accepted";
-    case refusal::vsn_length:
-      return "Vsn is not 6 bytes";
-    case refusal::vsn_range:
-      return "Vsn protocol range is invalid";
-    case refusal::address_length:
-      return "address is not 4 or 16 bytes";
-    case refusal::port_zero:
-      return "port is 0";
-    case refusal::meta_too_large:
-      return "meta is over the size limit";
-    case refusal::bad_name:
-      return "node name is empty or too long";
-    case refusal::incarnation_too_high:
-      return "incarnation is too high to refute";
-  }
-  return "?";
+  return enum_name<refusal::incarnation_too_high>(
+      r,
+      {"accepted", "Vsn is not 6 bytes", "Vsn protocol range is invalid", "address is not 4 or 16 bytes", "port is 0",
+       "meta is over the size limit", "node name is empty or too long", "incarnation is too high to refute"});
 }
 
 refusal check(const alive& a, std::size_t meta_max) {

@@ -6,22 +6,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/enum_names.hpp"
 #include "swim/codec.hpp"
 
 namespace chorus::swim {
 
 const char* to_string(member_event_kind k) {
-  switch (k) {
-    case member_event_kind::join:
-      return "join";
-    case member_event_kind::update:
-      return "update";
-    case member_event_kind::leave:
-      return "leave";
-    case member_event_kind::failed:
-      return "failed";
-  }
-  return "?";
+  return enum_name<member_event_kind::failed>(k, {"join", "update", "leave", "failed"});
 }
 
 core::core(config cfg, std::uint64_t seed, delegate* d)

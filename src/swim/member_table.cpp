@@ -4,21 +4,11 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "common/enum_names.hpp"
+
 namespace chorus::swim {
 
-const char* to_string(member_state s) {
-  switch (s) {
-    case member_state::alive:
-      return "alive";
-    case member_state::suspect:
-      return "suspect";
-    case member_state::dead:
-      return "dead";
-    case member_state::left:
-      return "left";
-  }
-  return "?";
-}
+const char* to_string(member_state s) { return enum_name<member_state::left>(s, {"alive", "suspect", "dead", "left"}); }
 
 std::uint64_t member_table::hash(std::string_view s) {
   std::uint64_t h = 1469598103934665603ULL;

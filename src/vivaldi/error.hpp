@@ -3,6 +3,8 @@
 // refusal leaves the client exactly as it was (vivaldi.md section 4).
 #include <string_view>
 
+#include "common/enum_names.hpp"
+
 namespace chorus::vivaldi {
 
 enum class error {
@@ -14,17 +16,10 @@ enum class error {
 
 // Human-readable reason; the first three match Serf's wording.
 constexpr std::string_view to_string(error e) {
-  switch (e) {
-    case error::none:
-      return "ok";
-    case error::incompatible_dimensions:
-      return "dimensions aren't compatible";
-    case error::invalid_coordinate:
-      return "coordinate is invalid";
-    case error::rtt_out_of_range:
-      return "round trip time not in valid range (0 to 10 s)";
-  }
-  return "unknown error";
+  return enum_name<error::rtt_out_of_range>(
+      e,
+      {"ok", "dimensions aren't compatible", "coordinate is invalid", "round trip time not in valid range (0 to 10 s)"},
+      "unknown error");
 }
 
 // A value or the reason there is none; never throws.

@@ -2,20 +2,12 @@
 
 #include <algorithm>
 
+#include "common/enum_names.hpp"
+
 namespace chorus::agent {
 
 const char* to_string(buffer_verdict v) {
-  switch (v) {
-    case buffer_verdict::fresh:
-      return "fresh";
-    case buffer_verdict::too_early:
-      return "too_early";
-    case buffer_verdict::old:
-      return "old";
-    case buffer_verdict::duplicate:
-      return "duplicate";
-  }
-  return "?";
+  return enum_name<buffer_verdict::duplicate>(v, {"fresh", "too_early", "old", "duplicate"});
 }
 
 namespace {

@@ -19,12 +19,7 @@ member_info conflict_view(const member& m) {
   i.port = m.addr.port;
   i.tags = m.tags;
   i.status = m.status;
-  i.protocol_min = m.vsn[0];
-  i.protocol_max = m.vsn[1];
-  i.protocol_cur = m.vsn[2];
-  i.delegate_min = m.vsn[3];
-  i.delegate_max = m.vsn[4];
-  i.delegate_cur = m.vsn[5];
+  set_vsn_fields(i, m.vsn);
   return i;
 }
 }  // namespace

@@ -11,24 +11,14 @@
 #include "agent/serf/coordinate_payload.hpp"
 #include "agent/serf/impl.hpp"
 #include "agent/serf/tags.hpp"
+#include "common/enum_names.hpp"
 #include "swim/keyring.hpp"
 
 namespace chorus::agent {
 
 const char* to_string(member_event_type t) {
-  switch (t) {
-    case member_event_type::join:
-      return "member-join";
-    case member_event_type::leave:
-      return "member-leave";
-    case member_event_type::failed:
-      return "member-failed";
-    case member_event_type::update:
-      return "member-update";
-    case member_event_type::reap:
-      return "member-reap";
-  }
-  return "?";
+  return enum_name<member_event_type::reap>(
+      t, {"member-join", "member-leave", "member-failed", "member-update", "member-reap"});
 }
 
 std::map<std::string, std::string> serf_stats::as_map() const {

@@ -108,6 +108,19 @@ struct member {
   failure_report failure;  // empty while nothing went wrong
 };
 
+// Spreads a Vsn over the six fields that Serf's wire and RPC member structs
+// (member_info, rpc::member) spell out one by one, in one place so the two
+// cannot disagree on the order.
+template <class Fields>
+void set_vsn_fields(Fields& out, const std::array<std::uint8_t, 6>& vsn) {
+  out.protocol_min = vsn[0];
+  out.protocol_max = vsn[1];
+  out.protocol_cur = vsn[2];
+  out.delegate_min = vsn[3];
+  out.delegate_max = vsn[4];
+  out.delegate_cur = vsn[5];
+}
+
 enum class member_event_type : std::uint8_t { join, leave, failed, update, reap };
 const char* to_string(member_event_type t);  // "member-join", ...
 
