@@ -26,7 +26,7 @@ void simulator::dispatch(event& e) {
   if (e.kind == ev::packet && nd.backlog_bytes > 0) nd.backlog_bytes -= std::min(nd.backlog_bytes, e.data.size());
   ++totals_.events;
   swim::opened_stream opened;
-  const swim::push_pull* table = record(e, opened);
+  const swim::push_pull* table = trace_event(e, opened);
   host& h = *nd.machine;
   switch (e.kind) {
     case ev::packet:
@@ -101,7 +101,7 @@ bool simulator::hold_while_stalled(event& e) {
   return true;
 }
 
-const swim::push_pull* simulator::record(event& e, swim::opened_stream& opened) {
+const swim::push_pull* simulator::trace_event(event& e, swim::opened_stream& opened) {
   trace_.mix(static_cast<std::uint64_t>(now_.time_since_epoch().count()));
   trace_.mix((std::uint64_t{e.node} << 8) | static_cast<std::uint64_t>(e.kind));
   // A push/pull table is hashed as a table (whether it came as bytes or as

@@ -3,6 +3,7 @@
 #include "sim/serf_scenario.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "sim/bootstrap.hpp"
 
@@ -34,7 +35,6 @@ class arrivals {
     seen_[n] = true;
     times_.push_back(secs(t - at_));
   }
-  bool has(node_id n) const { return n < seen_.size() && seen_[n]; }
   spread result(std::size_t of) const { return make_spread(times_, of); }
 
  private:
@@ -192,6 +192,7 @@ class serf_run {
 }  // namespace
 
 serf_scenario_result run_serf_scenario(const serf_scenario_params& p) {
+  if (p.nodes <= leave_node) throw std::invalid_argument("the Serf scenario needs at least 4 nodes");
   return timed([&] { return serf_run(p).run(); });
 }
 

@@ -60,7 +60,7 @@ struct options {
   // The packet layer (wire.hpp): datagrams sealed and opened, streams sealed;
   // nodes given a keyring encrypt.
   bool seal = false;
-  bool compress = true;
+  bool compress = true;      // with seal: LZW (datagrams only when it is shorter, as memberlist)
   bool record_serf = false;  // keep what each Serf node reported (simulator::seen)
 };
 
@@ -124,7 +124,6 @@ class simulator : private node_sink {
   void leave(node_id n);  // graceful leave
 
   // --- observing ----------------------------------------------------------
-  const options& opts() const { return opt_; }
   std::size_t size() const { return nodes_.size(); }
   bool up(node_id n) const { return nodes_[n].up; }
   bool stalled(node_id n) const { return nodes_[n].stalled_until > now_; }
@@ -210,7 +209,9 @@ class simulator : private node_sink {
   void dispatch(event& e);
   void fail_at_down_node(event& e);
   bool hold_while_stalled(event& e);
-  const swim::push_pull* record(event& e, swim::opened_stream& opened);
+  // Mixes the event into the trace; a push/pull event's table (decoded into
+  // `opened` when it came as bytes; nullptr when undecodable).
+  const swim::push_pull* trace_event(event& e, swim::opened_stream& opened);
   void deliver_packet(event& e);
   void answer_push_pull(event& e, const swim::push_pull* table);
   void answer_ping(event& e);
