@@ -1,5 +1,7 @@
-// chorus-sim: runs the SWIM core at N nodes in one process over virtual time
-// and prints what it measured as JSON. See bench/README.md, "Simulation".
+// chorus-sim: runs N nodes in one process over virtual time and prints what
+// it measured as JSON: bare SWIM cores (--layer swim: membership, failure
+// detection) or Serf agents (--layer serf: user events, queries, intents).
+// See bench/README.md, "Simulation".
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/scenario.hpp"
+#include "sim/serf_scenario.hpp"
 
 namespace {
 using chorus::sim::duration;
@@ -35,82 +38,113 @@ void tune_malloc(char** argv) {
   ::setenv("CHORUS_SIM_MALLOC_TUNED", "1", 1);
   ::execv("/proc/self/exe", argv);  // returns only on failure: run untuned
 }
-}  // namespace
 
-int main(int argc, char** argv) {
-  tune_malloc(argv);
-  CLI::App app{"chorus-sim: SWIM + Lifeguard at N nodes over virtual time"};
+// Every flag, for both layers; each layer reads what applies to it.
+struct flags {
+  std::string layer = "swim";
   chorus::sim::scenario_params p;
   double secs = 60, crash_every = 0, stall_every = 0, stall_for = 3, latency_ms = 0.5, reclaim = 0, spacing_ms = 10;
   double partition_at = -1, heal_at = -1;
   std::string lifeguard = "on";
   std::string stall_mode = "freeze";
+  bool seal = false;
   bool check_determinism = false;
-  std::size_t repeat_seed_check = 0;
+};
+
+void add_options(CLI::App& app, flags& f) {
+  auto& p = f.p;
   p.wire_every = 16;  // 10,000 nodes: encoding and decoding every table was a sixth of the run
+  app.add_option("--layer", f.layer, "swim (bare memberlist cores) | serf (Serf agents: events, queries, intents)")
+      ->check(CLI::IsMember({"swim", "serf"}));
   app.add_option("--nodes", p.nodes, "number of nodes")->required();
-  app.add_option("--seconds", secs, "virtual seconds measured after warm-up")->required();
+  app.add_option("--seconds", f.secs, "virtual seconds measured after warm-up")->required();
   app.add_option("--seed", p.seed, "root seed");
   app.add_option("--profile", p.profile, "lan | wan | local")->check(CLI::IsMember({"lan", "wan", "local"}));
   app.add_option("--loss", p.loss, "uniform UDP loss probability")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--crash-every", crash_every, "crash a random node every S seconds");
-  app.add_flag("--restart", p.restart_crashed, "restart crashed nodes after --restart-after seconds");
-  app.add_option("--stall-every", stall_every, "stall a random node every S seconds");
-  app.add_option("--stall-for", stall_for, "stall duration, seconds");
-  app.add_option("--stall-mode", stall_mode,
-                 "freeze (the whole process pauses) | receive (only the receive path starves)")
+  app.add_option("--crash-every", f.crash_every, "swim: crash a random node every S seconds");
+  app.add_flag("--restart", p.restart_crashed, "swim: restart crashed nodes after --restart-after seconds");
+  app.add_option("--stall-every", f.stall_every, "swim: stall a random node every S seconds");
+  app.add_option("--stall-for", f.stall_for, "swim: stall duration, seconds");
+  app.add_option("--stall-mode", f.stall_mode,
+                 "swim: freeze (the whole process pauses) | receive (only the receive path starves)")
       ->check(CLI::IsMember({"freeze", "receive"}));
-  app.add_option("--partition-at", partition_at, "split the cluster 50/50 at S seconds into the window");
-  app.add_option("--heal-at", heal_at, "heal the partition at S seconds into the window");
-  app.add_option("--lifeguard", lifeguard, "on | off")->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--partition-at", f.partition_at, "swim: split the cluster 50/50 at S seconds into the window");
+  app.add_option("--heal-at", f.heal_at, "swim: heal the partition at S seconds into the window");
+  app.add_option("--lifeguard", f.lifeguard, "swim: on | off")->check(CLI::IsMember({"on", "off"}));
   app.add_option("--latency-matrix", p.latency_matrix, "RTT matrix (ms), e.g. seattle99.rtt");
-  app.add_option("--latency-ms", latency_ms, "constant one-way latency when no matrix");
-  app.add_option("--reclaim", reclaim, "dead node reclaim time, seconds");
-  app.add_option("--join-spacing-ms", spacing_ms, "time between bootstrap joins");
-  app.add_option("--max-broadcasts", p.max_broadcasts, "broadcast queue cap per node");
+  app.add_option("--latency-ms", f.latency_ms, "constant one-way latency when no matrix");
+  app.add_option("--reclaim", f.reclaim, "swim: dead node reclaim time, seconds");
+  app.add_option("--join-spacing-ms", f.spacing_ms, "time between bootstrap joins");
+  app.add_option("--max-broadcasts", p.max_broadcasts, "swim: broadcast queue cap per node");
   app.add_flag("--warm-start", p.warm_start, "start from a formed cluster (no join storm)");
-  app.add_flag("--chain", p.chain_join, "bootstrap as a chain (node i joins i-1)");
+  app.add_flag("--chain", p.chain_join, "swim: bootstrap as a chain (node i joins i-1)");
   app.add_option("--wire-every", p.wire_every,
-                 "encode and decode every Nth push/pull table; hand the others to the receiving core as structs, "
+                 "encode and decode every Nth push/pull table; hand the others to the receiving node as structs, "
                  "charged at their exact encoded size (1: all through the codec, 0: none)");
-  app.add_flag("--check-determinism", check_determinism, "run twice and assert identical traces");
-  CLI11_PARSE(app, argc, argv);
-  (void)repeat_seed_check;
+  app.add_flag("--seal", f.seal,
+               "serf: the packet layer on every datagram and stream (LZW, CRC; all tables through the codec)");
+  app.add_flag("--check-determinism", f.check_determinism, "run twice and assert identical traces");
+}
 
-  p.measure = seconds(secs);
-  p.crash_every = seconds(crash_every);
-  p.stall_every = seconds(stall_every);
-  p.stall_for = seconds(stall_for);
-  p.stall_mode = stall_mode == "receive" ? chorus::sim::simulator::stall_mode::receive
-                                         : chorus::sim::simulator::stall_mode::freeze;
-  p.latency = seconds(latency_ms / 1000.0);
-  p.dead_node_reclaim_time = seconds(reclaim);
-  p.join_spacing = seconds(spacing_ms / 1000.0);
-  p.lifeguard = lifeguard == "on";
-  if (partition_at >= 0) p.partition_at = seconds(partition_at);
-  if (heal_at >= 0) p.heal_at = seconds(heal_at);
+chorus::sim::scenario_params swim_params(flags& f) {
+  auto p = f.p;
+  p.measure = seconds(f.secs);
+  p.crash_every = seconds(f.crash_every);
+  p.stall_every = seconds(f.stall_every);
+  p.stall_for = seconds(f.stall_for);
+  p.stall_mode = f.stall_mode == "receive" ? chorus::sim::simulator::stall_mode::receive
+                                           : chorus::sim::simulator::stall_mode::freeze;
+  p.latency = seconds(f.latency_ms / 1000.0);
+  p.dead_node_reclaim_time = seconds(f.reclaim);
+  p.join_spacing = seconds(f.spacing_ms / 1000.0);
+  p.lifeguard = f.lifeguard == "on";
+  if (f.partition_at >= 0) p.partition_at = seconds(f.partition_at);
+  if (f.heal_at >= 0) p.heal_at = seconds(f.heal_at);
+  return p;
+}
 
-  chorus::sim::scenario_result r;
-  try {
-    r = chorus::sim::run_scenario(p);
-  } catch (const std::exception& e) {
-    std::cerr << "chorus-sim: " << e.what() << "\n";
-    return 2;
-  }
-  nlohmann::json out = {
+chorus::sim::serf_scenario_params serf_params(flags& f) {
+  chorus::sim::serf_scenario_params p;
+  static_cast<chorus::sim::run_params&>(p) = swim_params(f);  // the flags both layers read
+  p.seal = f.seal;
+  return p;
+}
+
+// What both layers report: the window's load, the whole run's counters, the
+// trace hash, what the run cost.
+template <class Result>
+nlohmann::json run_json(const Result& r) {
+  return {
+      {"msgs_per_node_s", r.msgs_per_node_s},
+      {"bytes_per_node_s", r.bytes_per_node_s},
+      {"tcp_bytes_per_node_s", r.tcp_bytes_per_node_s},
+      {"events", r.events},
+      {"decode_errors", r.decode_errors},
+      {"push_pull_tables", r.push_pull_tables},
+      {"push_pull_tables_encoded", r.push_pull_tables_encoded},
+      {"udp_oversize", r.udp_oversize},
+      {"trace_hash", r.trace_hash},
+      {"wall_s", r.wall_s},
+      {"peak_rss_mib", r.peak_rss_mib},
+  };
+}
+
+nlohmann::json swim_json(const flags& f, const chorus::sim::scenario_params& p, const chorus::sim::scenario_result& r) {
+  return {
       {"params",
-       {{"nodes", p.nodes},
-        {"seconds", secs},
+       {{"layer", "swim"},
+        {"nodes", p.nodes},
+        {"seconds", f.secs},
         {"seed", p.seed},
         {"profile", p.profile},
         {"loss", p.loss},
-        {"lifeguard", lifeguard},
-        {"crash_every_s", crash_every},
-        {"stall_every_s", stall_every},
-        {"stall_for_s", stall_for},
-        {"stall_mode", stall_mode},
-        {"partition_at_s", partition_at},
-        {"heal_at_s", heal_at},
+        {"lifeguard", f.lifeguard},
+        {"crash_every_s", f.crash_every},
+        {"stall_every_s", f.stall_every},
+        {"stall_for_s", f.stall_for},
+        {"stall_mode", f.stall_mode},
+        {"partition_at_s", f.partition_at},
+        {"heal_at_s", f.heal_at},
         {"latency_matrix", p.latency_matrix},
         {"warm_start", p.warm_start},
         {"wire_every", p.wire_every}}},
@@ -130,24 +164,49 @@ int main(int argc, char** argv) {
       {"false_suspicions", r.false_suspicions},
       {"stalls", r.stalls},
       {"healed_s", r.healed_s},
-      {"msgs_per_node_s", r.msgs_per_node_s},
-      {"bytes_per_node_s", r.bytes_per_node_s},
-      {"tcp_bytes_per_node_s", r.tcp_bytes_per_node_s},
-      {"events", r.events},
-      {"decode_errors", r.decode_errors},
-      {"push_pull_tables", r.push_pull_tables},
-      {"push_pull_tables_encoded", r.push_pull_tables_encoded},
-      {"udp_oversize", r.udp_oversize},
-      {"trace_hash", r.trace_hash},
       {"member_entries", r.member_entries},
       {"member_table_bytes", r.member_table_bytes},
       {"bytes_per_member_entry",
        r.member_entries ? static_cast<double>(r.member_table_bytes) / static_cast<double>(r.member_entries) : 0.0},
-      {"wall_s", r.wall_s},
-      {"peak_rss_mib", r.peak_rss_mib},
   };
+}
+
+nlohmann::json serf_json(const chorus::sim::serf_scenario_params& p, const chorus::sim::serf_scenario_result& r) {
+  return {
+      {"params",
+       {{"layer", "serf"},
+        {"nodes", p.nodes},
+        {"seconds", chorus::sim::secs(p.measure)},
+        {"seed", p.seed},
+        {"profile", p.profile},
+        {"loss", p.loss},
+        {"latency_matrix", p.latency_matrix},
+        {"seal", p.seal},
+        {"warm_start", p.warm_start},
+        {"wire_every", p.wire_every}}},
+      {"converged", r.converged},
+      {"warmup_s", r.warmup_s},
+      {"user_event", to_json(r.user_event)},
+      {"query",
+       {{"expected", r.query.expected},
+        {"timeout_s", r.query.timeout_s},
+        {"acks", to_json(r.query.acks)},
+        {"responses", to_json(r.query.responses)}}},
+      {"tag_update", to_json(r.tag_update)},
+      {"leave_intent", to_json(r.leave_intent)},
+      {"leave", to_json(r.leave)},
+  };
+}
+
+// Runs `run` (once, or twice with --check-determinism) and prints its JSON;
+// the exit code.
+template <class Run, class Json>
+int report(bool check_determinism, Run run, Json json) {
+  const auto r = run();
+  nlohmann::json out = json(r);
+  out.update(run_json(r));
   if (check_determinism) {
-    const auto again = chorus::sim::run_scenario(p);
+    const auto again = run();
     out["deterministic"] = again.trace_hash == r.trace_hash;
     if (again.trace_hash != r.trace_hash) {
       std::cout << out.dump(2) << "\n";
@@ -157,4 +216,28 @@ int main(int argc, char** argv) {
   }
   std::cout << out.dump(2) << "\n";
   return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  tune_malloc(argv);
+  CLI::App app{"chorus-sim: SWIM + Lifeguard (or Serf on top) at N nodes over virtual time"};
+  flags f;
+  add_options(app, f);
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (f.layer == "serf") {
+      const auto p = serf_params(f);
+      return report(
+          f.check_determinism, [&] { return chorus::sim::run_serf_scenario(p); },
+          [&](const auto& r) { return serf_json(p, r); });
+    }
+    const auto p = swim_params(f);
+    return report(
+        f.check_determinism, [&] { return chorus::sim::run_scenario(p); },
+        [&](const auto& r) { return swim_json(f, p, r); });
+  } catch (const std::exception& e) {
+    std::cerr << "chorus-sim: " << e.what() << "\n";
+    return 2;
+  }
 }

@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace chorus::sim {
 
@@ -44,6 +45,15 @@ bool network::load_rtt_matrix(const std::string& path, std::string& error) {
       rtt_ms_[i * n + j] = static_cast<std::uint16_t>(rows[i][j] < 0 ? 0 : rows[i][j]);
   matrix_n_ = n;
   return true;
+}
+
+void network::use_latency(const std::string& matrix_path, duration one_way) {
+  if (matrix_path.empty()) {
+    set_latency(one_way);
+    return;
+  }
+  std::string err;
+  if (!load_rtt_matrix(matrix_path, err)) throw std::runtime_error(err);
 }
 
 duration network::one_way(std::uint32_t a, std::uint32_t b) const {

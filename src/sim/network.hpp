@@ -26,6 +26,10 @@ class network {
   // node i sits at row i % size. Returns false (and an error) if unreadable.
   bool load_rtt_matrix(const std::string& path, std::string& error);
   duration one_way(std::uint32_t a, std::uint32_t b) const;
+  // A scenario's latency: the matrix at `matrix_path` when one is given,
+  // else `one_way` everywhere. Throws std::runtime_error when the matrix is
+  // unreadable (bad input to a scenario, not a network event).
+  void use_latency(const std::string& matrix_path, duration one_way);
 
   // --- loss and partitions ------------------------------------------------
   void set_loss(double p) { loss_ = p; }

@@ -1,18 +1,18 @@
+// run_scenario: one scripted run of bare cores, as a class whose members are
+// what the simulator's hooks keep and whose methods are the run's steps.
 #include "sim/scenario.hpp"
 
 #include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <fstream>
 #include <map>
 #include <set>
 #include <string>
 #include <unordered_map>
 
+#include "sim/bootstrap.hpp"
+
 namespace chorus::sim {
 
 namespace {
-double secs(duration d) { return static_cast<double>(d.count()) / 1e6; }
 
 struct crash_record {
   node_id subject;
@@ -21,285 +21,266 @@ struct crash_record {
   std::unordered_map<node_id, double> failed;  // observer -> seconds after the crash
 };
 
-spread make_spread(std::vector<double> times, std::size_t of) {
-  spread s;
-  s.of = of;
-  s.reached = times.size();
-  std::sort(times.begin(), times.end());
-  auto at = [&](double share) -> double {
-    const auto need = static_cast<std::size_t>(std::ceil(share * static_cast<double>(of)));
-    if (need == 0) return 0;
-    return need <= times.size() ? times[need - 1] : -1;
-  };
-  s.t50 = at(0.5);
-  s.t99 = at(0.99);
-  s.t100 = at(1.0);
-  return s;
-}
-}  // namespace
-
-summary summarize(std::vector<double> v) {
-  summary s;
-  s.count = v.size();
-  if (v.empty()) return s;
-  std::sort(v.begin(), v.end());
-  auto q = [&](double p) {
-    return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5))];
-  };
-  s.median = q(0.5);
-  s.p99 = q(0.99);
-  s.max = v.back();
-  return s;
-}
-
-double peak_rss_mib() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0;
-}
-
-scenario_result run_scenario(const scenario_params& p) {
-  const auto wall_start = std::chrono::steady_clock::now();
-  scenario_result r;
-  options o;
-  o.seed = p.seed;
-  o.profile = p.profile;
+options simulator_options(const scenario_params& p) {
+  options o = options_for(p, node_layer::swim);
   o.lifeguard = p.lifeguard ? swim::lifeguard_config{} : swim::lifeguard_config::off();
   o.dead_node_reclaim_time = p.dead_node_reclaim_time;
   o.max_broadcasts = p.max_broadcasts;
-  o.record_trace = p.record_trace;
-  o.wire_every = p.wire_every;
-  simulator sim(o);
-  if (!p.latency_matrix.empty()) {
-    std::string err;
-    if (!sim.net().load_rtt_matrix(p.latency_matrix, err)) throw std::runtime_error(err);
-  } else {
-    sim.net().set_latency(p.latency);
+  return o;
+}
+
+const std::string bcast_payload = "chorus-sim-broadcast";
+std::span<const std::uint8_t> bcast_bytes() {
+  return {reinterpret_cast<const std::uint8_t*>(bcast_payload.data()), bcast_payload.size()};
+}
+
+class swim_run {
+ public:
+  explicit swim_run(const scenario_params& p) : p_(p), sim_(simulator_options(p)), rng_(p.seed ^ 0x5ce7a210ULL) {
+    sim_.net().use_latency(p.latency_matrix, p.latency);
+    sim_.on_member_event = [this](time_point t, node_id obs, const swim::member_event& e) { member_event(t, obs, e); };
+    sim_.on_suspect = [this](time_point t, node_id, node_id subj) { suspected(t, subj); };
+    sim_.on_user_message = [this](time_point t, node_id n, std::span<const std::uint8_t> p) { user_message(t, n, p); };
   }
-  chorus::random_source rng(p.seed ^ 0x5ce7a210ULL);
 
+  scenario_result run() {
+    bootstrap();
+    window();
+    return results();
+  }
+
+ private:
   // --- bookkeeping through the simulator's hooks ---------------------------
-  std::vector<std::int64_t> alive_count;  // per observer: members it holds alive or suspect
-  std::size_t up_count = 0;
-  std::vector<crash_record> crashes;
-  std::unordered_map<node_id, std::size_t> active_crash;  // subject -> index in crashes
-  std::vector<time_point> last_stall_end;
-  std::set<node_id> false_failed;
-  std::map<std::pair<node_id, std::uint32_t>, std::size_t> false_deaths;  // (node, incarnation) -> observers
-  node_id probe_node = ~node_id{0};
-  std::vector<double> join_times, bcast_times;
-  time_point window_start{};
-  bool measuring = false;
-  const duration stall_grace = 120s;  // a node stalled this recently is not "healthy"
+  // A node stalled this recently is not "healthy": its false failure is
+  // the stall's doing.
+  bool healthy(node_id n, time_point t) const {
+    constexpr duration stall_grace = 120s;
+    if (!sim_.up(n) || sim_.stalled(n)) return false;
+    return n >= last_stall_end_.size() || last_stall_end_[n] == time_point{} || t - last_stall_end_[n] > stall_grace;
+  }
 
-  auto healthy = [&](node_id n, time_point t) {
-    if (!sim.up(n) || sim.stalled(n)) return false;
-    return n >= last_stall_end.size() || last_stall_end[n] == time_point{} || t - last_stall_end[n] > stall_grace;
-  };
-  sim.on_member_event = [&](time_point t, node_id obs, const swim::member_event& e) {
-    const node_id subj = sim.id_of(e.member.name);
-    if (alive_count.size() <= obs) alive_count.resize(obs + 1, 0);
+  void member_event(time_point t, node_id obs, const swim::member_event& e) {
+    const node_id subj = sim_.id_of(e.member.name);
     const bool was_alive = e.previous == swim::member_state::alive || e.previous == swim::member_state::suspect;
-    if (e.kind == swim::member_event_kind::join && !was_alive) ++alive_count[obs];
+    if (e.kind == swim::member_event_kind::join && !was_alive) alive_.add(obs, 1);
     if ((e.kind == swim::member_event_kind::failed || e.kind == swim::member_event_kind::leave) && was_alive)
-      --alive_count[obs];
-    if (!measuring) return;
-    if (e.kind == swim::member_event_kind::join && subj == probe_node && obs != probe_node)
-      join_times.push_back(secs(t - window_start));
-    if (e.kind == swim::member_event_kind::failed) {
-      if (auto it = active_crash.find(subj); it != active_crash.end()) {
-        auto& c = crashes[it->second];
-        c.failed.emplace(obs, secs(t - c.at));
-      } else if (subj < sim.size() && healthy(subj, t)) {
-        ++r.false_failures;
-        false_failed.insert(subj);
-        r.false_failure_max_observers =
-            std::max(r.false_failure_max_observers, ++false_deaths[{subj, e.member.incarnation}]);
-      }
+      alive_.add(obs, -1);
+    if (!measuring_) return;
+    if (e.kind == swim::member_event_kind::join && subj == probe_node_ && obs != probe_node_)
+      join_times_.push_back(secs(t - window_start_));
+    if (e.kind != swim::member_event_kind::failed) return;
+    if (auto it = active_crash_.find(subj); it != active_crash_.end()) {
+      auto& c = crashes_[it->second];
+      c.failed.emplace(obs, secs(t - c.at));
+    } else if (subj < sim_.size() && healthy(subj, t)) {
+      ++r_.false_failures;
+      false_failed_.insert(subj);
+      r_.false_failure_max_observers =
+          std::max(r_.false_failure_max_observers, ++false_deaths_[{subj, e.member.incarnation}]);
     }
-  };
-  sim.on_suspect = [&](time_point t, node_id, node_id subj) {
-    if (!measuring) return;
-    if (auto it = active_crash.find(subj); it != active_crash.end()) {
-      auto& c = crashes[it->second];
+  }
+
+  void suspected(time_point t, node_id subj) {
+    if (!measuring_) return;
+    if (auto it = active_crash_.find(subj); it != active_crash_.end()) {
+      auto& c = crashes_[it->second];
       if (c.first_suspect < 0) c.first_suspect = secs(t - c.at);
-    } else if (subj < sim.size() && healthy(subj, t)) {
-      ++r.false_suspicions;
+    } else if (subj < sim_.size() && healthy(subj, t)) {
+      ++r_.false_suspicions;
     }
-  };
-  const std::string bcast_payload = "chorus-sim-broadcast";
-  std::vector<bool> got_bcast;
-  sim.on_user_message = [&](time_point t, node_id n, std::span<const std::uint8_t> payload) {
+  }
+
+  void user_message(time_point t, node_id n, std::span<const std::uint8_t> payload) {
     if (std::string(payload.begin(), payload.end()) != bcast_payload) return;
-    if (got_bcast.size() <= n) got_bcast.resize(n + 1, false);
-    if (got_bcast[n]) return;
-    got_bcast[n] = true;
-    if (n != 0) bcast_times.push_back(secs(t - window_start));
+    if (got_bcast_.size() <= n) got_bcast_.resize(n + 1, false);
+    if (got_bcast_[n]) return;
+    got_bcast_[n] = true;
+    if (n != 0) bcast_times_.push_back(secs(t - window_start_));
     // Serf re-broadcasts an event it sees for the first time; do it as an
     // action so the core is not re-entered from its own runtime call.
-    sim.at(t, [&, n] {
-      if (sim.up(n))
-        sim.queue_user_broadcast(
-            n, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bcast_payload.data()),
-                                             bcast_payload.size()));
+    sim_.at(t, [this, n] {
+      if (sim_.up(n)) sim_.queue_user_broadcast(n, bcast_bytes());
     });
-  };
+  }
 
   // --- bootstrap -------------------------------------------------------------
-  if (p.warm_start) {
-    for (std::size_t i = 0; i < p.nodes; ++i) sim.add_node();
-    up_count = p.nodes;
-    sim.restore_full_membership();
-    alive_count.assign(p.nodes, static_cast<std::int64_t>(p.nodes));
+  void bootstrap() {
+    if (p_.warm_start) {
+      for (std::size_t i = 0; i < p_.nodes; ++i) sim_.add_node();
+      up_count_ = p_.nodes;
+      sim_.restore_full_membership();
+      alive_.assign(p_.nodes, static_cast<std::int64_t>(p_.nodes));
+      converge();
+      return;
+    }
+    join_storm(
+        sim_, p_, [this](node_id n) { return p_.chain_join ? n - 1 : static_cast<node_id>(rng_.below(n)); },
+        [this](node_id) { ++up_count_; });
+    converge();
   }
-  for (std::size_t i = 0; i < (p.warm_start ? 0 : p.nodes); ++i) {
-    sim.at(time_point{p.join_spacing * static_cast<std::int64_t>(i)}, [&] {
-      const node_id n = sim.add_node();
-      ++up_count;
-      if (n == 0) return;
-      const node_id seed = p.chain_join ? n - 1 : static_cast<node_id>(rng.below(n));
-      sim.join(n, {seed});
-    });
+
+  // Until every up node holds every up node alive.
+  void converge() {
+    const auto w =
+        sim::converge(sim_, p_, [this] { return alive_.everywhere(sim_, static_cast<std::int64_t>(up_count_)); });
+    r_.converged = w.converged;
+    r_.warmup_s = w.seconds;
   }
-  if (!p.warm_start) sim.run_until(time_point{p.join_spacing * static_cast<std::int64_t>(p.nodes)});
-  auto all_converged = [&] {
-    if (alive_count.size() < sim.size()) return false;
-    for (node_id n = 0; n < sim.size(); ++n)
-      if (sim.up(n) && alive_count[n] != static_cast<std::int64_t>(up_count)) return false;
-    return true;
-  };
-  r.converged = sim.run_until_true(all_converged, p.max_warmup, 500ms);
-  r.warmup_s = secs(sim.now().time_since_epoch());
 
   // --- measurement window ------------------------------------------------------
-  window_start = sim.now();
-  measuring = true;
-  last_stall_end.assign(p.nodes + 1, time_point{});
-  sim.net().set_loss(p.loss);
-  const auto totals0 = sim.stats();
-  const time_point end = window_start + p.measure;
+  void window() {
+    window_start_ = sim_.now();
+    measuring_ = true;
+    last_stall_end_.assign(p_.nodes + 1, time_point{});
+    sim_.net().set_loss(p_.loss);
+    totals0_ = sim_.stats();
+    end_ = window_start_ + p_.measure;
+    probe_node_ = sim_.add_node();
+    ++up_count_;
+    sim_.join(probe_node_, {static_cast<node_id>(rng_.below(p_.nodes))});
+    sim_.queue_user_broadcast(0, bcast_bytes());
+    schedule_crashes();
+    schedule_stalls();
+    if (p_.partition_at) {
+      sim_.at(window_start_ + *p_.partition_at, [this] {
+        for (node_id n = 0; n < sim_.size(); ++n) sim_.net().set_group(n, n < p_.nodes / 2 ? 1 : 2);
+      });
+    }
+    if (p_.heal_at) heal();
+    sim_.run_until(end_);
+  }
 
-  probe_node = sim.add_node();
-  ++up_count;
-  sim.join(probe_node, {static_cast<node_id>(rng.below(p.nodes))});
-  sim.queue_user_broadcast(0, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bcast_payload.data()),
-                                                            bcast_payload.size()));
-
-  auto pick_victim = [&]() -> std::optional<node_id> {
+  std::optional<node_id> pick_victim() {
     for (int tries = 0; tries < 100; ++tries) {
-      const auto n = static_cast<node_id>(1 + rng.below(p.nodes - 1));
-      if (sim.up(n) && !active_crash.count(n)) return n;
+      const auto n = static_cast<node_id>(1 + rng_.below(p_.nodes - 1));
+      if (sim_.up(n) && !active_crash_.count(n)) return n;
     }
     return std::nullopt;
-  };
-  if (p.crash_every > duration::zero() && p.nodes > 2) {
+  }
+
+  void schedule_crashes() {
+    if (p_.crash_every <= duration::zero() || p_.nodes <= 2) return;
     // No crash in the last 30 s: detection (a suspicion timeout, ~8-16 s at
     // LAN) must be able to finish inside the window to be measured.
-    for (time_point t = window_start + p.crash_every; t + 30s < end; t += p.crash_every) {
-      sim.at(t, [&] {
-        auto v = pick_victim();
-        if (!v) return;
-        sim.crash(*v);
-        --up_count;
-        active_crash[*v] = crashes.size();
-        crashes.push_back(crash_record{*v, sim.now(), -1, {}});
-        if (p.restart_crashed) {
-          const node_id victim = *v;
-          sim.at(sim.now() + p.restart_after, [&, victim] {
-            active_crash.erase(victim);
-            sim.restart(victim);
-            ++up_count;
-          });
-        }
-      });
-    }
+    for (time_point t = window_start_ + p_.crash_every; t + 30s < end_; t += p_.crash_every)
+      sim_.at(t, [this] { crash_one(); });
   }
-  if (p.stall_every > duration::zero() && p.nodes > 2) {
-    for (time_point t = window_start + p.stall_every; t < end; t += p.stall_every) {
-      sim.at(t, [&] {
-        auto v = pick_victim();
-        if (!v) return;
-        sim.stall(*v, p.stall_for, p.stall_mode);
-        last_stall_end[*v] = sim.now() + p.stall_for;
-        ++r.stalls;
-      });
-    }
-  }
-  if (p.partition_at) {
-    sim.at(window_start + *p.partition_at, [&] {
-      for (node_id n = 0; n < sim.size(); ++n) sim.net().set_group(n, n < p.nodes / 2 ? 1 : 2);
+
+  void crash_one() {
+    auto v = pick_victim();
+    if (!v) return;
+    sim_.crash(*v);
+    --up_count_;
+    active_crash_[*v] = crashes_.size();
+    crashes_.push_back(crash_record{*v, sim_.now(), -1, {}});
+    if (!p_.restart_crashed) return;
+    const node_id victim = *v;
+    sim_.at(sim_.now() + p_.restart_after, [this, victim] {
+      active_crash_.erase(victim);
+      sim_.restart(victim);
+      ++up_count_;
     });
   }
-  if (p.heal_at) {
-    sim.at(window_start + *p.heal_at, [&] { sim.net().heal(); });
-    sim.run_until(window_start + *p.heal_at);
-    auto everyone_alive = [&] {
-      for (node_id a = 0; a < sim.size(); ++a) {
-        if (!sim.up(a)) continue;
-        for (node_id b = 0; b < sim.size(); ++b) {
-          if (!sim.up(b)) continue;
-          auto s = sim.state_in(a, b);
+
+  void schedule_stalls() {
+    if (p_.stall_every <= duration::zero() || p_.nodes <= 2) return;
+    for (time_point t = window_start_ + p_.stall_every; t < end_; t += p_.stall_every) {
+      sim_.at(t, [this] {
+        auto v = pick_victim();
+        if (!v) return;
+        sim_.stall(*v, p_.stall_for, p_.stall_mode);
+        last_stall_end_[*v] = sim_.now() + p_.stall_for;
+        ++r_.stalls;
+      });
+    }
+  }
+
+  // Heals at heal_at and measures until all up nodes are alive everywhere.
+  void heal() {
+    sim_.at(window_start_ + *p_.heal_at, [this] { sim_.net().heal(); });
+    sim_.run_until(window_start_ + *p_.heal_at);
+    auto everyone_alive = [this] {
+      for (node_id a = 0; a < sim_.size(); ++a) {
+        if (!sim_.up(a)) continue;
+        for (node_id b = 0; b < sim_.size(); ++b) {
+          if (!sim_.up(b)) continue;
+          auto s = sim_.state_in(a, b);
           if (!s || *s != swim::member_state::alive) return false;
         }
       }
       return true;
     };
-    if (sim.run_until_true(everyone_alive, end - sim.now(), 1s))
-      r.healed_s = secs(sim.now() - (window_start + *p.heal_at));
+    if (sim_.run_until_true(everyone_alive, end_ - sim_.now(), 1s))
+      r_.healed_s = secs(sim_.now() - (window_start_ + *p_.heal_at));
   }
-  sim.run_until(end);
 
   // --- results -----------------------------------------------------------------
-  r.join = make_spread(join_times, p.nodes);
-  std::size_t bcast_of = 0;
-  for (node_id n = 1; n < sim.size(); ++n) bcast_of += sim.up(n) ? 1 : 0;
-  r.broadcast = make_spread(bcast_times, bcast_of);
-  std::vector<double> first, det, det_all;
-  for (const auto& c : crashes) {
-    ++r.crashes;
-    if (c.first_suspect >= 0) first.push_back(c.first_suspect);
-    double last = 0;
-    bool complete = true;
-    for (node_id n = 0; n < sim.size(); ++n) {
-      if (n == c.subject || !sim.up(n)) continue;
-      auto it = c.failed.find(n);
-      if (it == c.failed.end()) {
-        ++r.undetected;
-        complete = false;
-        continue;
-      }
-      det.push_back(it->second);
-      last = std::max(last, it->second);
+  scenario_result results() {
+    r_.join = make_spread(join_times_, p_.nodes);
+    std::size_t bcast_of = 0;
+    for (node_id n = 1; n < sim_.size(); ++n) bcast_of += sim_.up(n) ? 1 : 0;
+    r_.broadcast = make_spread(bcast_times_, bcast_of);
+    detection_results();
+    r_.false_failed_nodes = false_failed_.size();
+    static_cast<totals&>(r_) = sim_.stats();
+    static_cast<window_load&>(r_) = load_between(totals0_, r_, p_.measure, sim_.size());
+    r_.trace_hash = sim_.trace_hash();
+    r_.trace = sim_.trace();
+    for (node_id n = 0; n < sim_.size(); ++n) {
+      r_.member_table_bytes += sim_.core(n).members().memory_bytes();
+      r_.member_entries += sim_.core(n).members().size();
     }
-    if (complete) det_all.push_back(last);
+    return std::move(r_);
   }
-  r.first_suspect = summarize(first);
-  r.detection = summarize(det);
-  r.detection_all = summarize(det_all);
-  r.false_failed_nodes = false_failed.size();
 
-  const auto& t1 = sim.stats();
-  const double node_seconds = secs(p.measure) * static_cast<double>(sim.size());
-  r.msgs_per_node_s = static_cast<double>(t1.udp_packets - totals0.udp_packets) / node_seconds;
-  r.bytes_per_node_s = static_cast<double>(t1.udp_bytes - totals0.udp_bytes) / node_seconds;
-  r.tcp_bytes_per_node_s = static_cast<double>(t1.tcp_bytes - totals0.tcp_bytes) / node_seconds;
-  r.events = t1.events;
-  r.decode_errors = t1.decode_errors;
-  r.push_pull_tables = t1.push_pull_tables;
-  r.push_pull_tables_encoded = t1.push_pull_tables_encoded;
-  r.stall_dropped = t1.stall_dropped;
-  r.udp_oversize = t1.udp_oversize;
-  r.trace_hash = sim.trace_hash();
-  r.trace = sim.trace();
-  for (node_id n = 0; n < sim.size(); ++n) {
-    r.member_table_bytes += sim.core(n).members().memory_bytes();
-    r.member_entries += sim.core(n).members().size();
+  void detection_results() {
+    std::vector<double> first, det, det_all;
+    for (const auto& c : crashes_) {
+      ++r_.crashes;
+      if (c.first_suspect >= 0) first.push_back(c.first_suspect);
+      double last = 0;
+      bool complete = true;
+      for (node_id n = 0; n < sim_.size(); ++n) {
+        if (n == c.subject || !sim_.up(n)) continue;
+        auto it = c.failed.find(n);
+        if (it == c.failed.end()) {
+          ++r_.undetected;
+          complete = false;
+          continue;
+        }
+        det.push_back(it->second);
+        last = std::max(last, it->second);
+      }
+      if (complete) det_all.push_back(last);
+    }
+    r_.first_suspect = summarize(first);
+    r_.detection = summarize(det);
+    r_.detection_all = summarize(det_all);
   }
-  r.peak_rss_mib = peak_rss_mib();
-  r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  return r;
+
+  const scenario_params& p_;
+  scenario_result r_;
+  simulator sim_;
+  chorus::random_source rng_;
+  alive_counts alive_;  // per observer: members it holds alive or suspect
+  std::size_t up_count_ = 0;
+  std::vector<crash_record> crashes_;
+  std::unordered_map<node_id, std::size_t> active_crash_;  // subject -> index in crashes_
+  std::vector<time_point> last_stall_end_;
+  std::set<node_id> false_failed_;
+  std::map<std::pair<node_id, std::uint32_t>, std::size_t> false_deaths_;  // (node, incarnation) -> observers
+  node_id probe_node_ = ~node_id{0};
+  std::vector<double> join_times_, bcast_times_;
+  std::vector<bool> got_bcast_;
+  time_point window_start_{}, end_{};
+  bool measuring_ = false;
+  totals totals0_;
+};
+
+}  // namespace
+
+scenario_result run_scenario(const scenario_params& p) {
+  return timed([&] { return swim_run(p).run(); });
 }
 
 }  // namespace chorus::sim

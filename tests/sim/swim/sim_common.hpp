@@ -3,10 +3,10 @@
 // CHORUS_SIM_SEED to replay a failure) and sizes (smaller under sanitizers,
 // where everything runs several times slower).
 #include <catch2/catch.hpp>
-#include <cstdlib>
 #include <string>
 
 #include "sim/scenario.hpp"
+#include "sim/seed.hpp"
 
 namespace chorus::sim::testing {
 
@@ -22,10 +22,7 @@ inline constexpr bool sanitized = false;
 inline constexpr bool sanitized = false;
 #endif
 
-inline std::uint64_t seed(std::uint64_t fallback) {
-  if (const char* s = std::getenv("CHORUS_SIM_SEED")) return std::strtoull(s, nullptr, 10);
-  return fallback;
-}
+inline std::uint64_t seed(std::uint64_t fallback) { return seed_from_env(fallback); }
 
 inline std::string describe(const scenario_result& r) {
   auto sum = [](const summary& s) {

@@ -1,40 +1,53 @@
-// N Serf nodes over virtual time (serf_cluster.hpp): the behaviours a user
+// N Serf nodes on the simulator (src/sim, layer serf): the behaviours a user
 // checks with `serf members`, `serf event`, `serf query`, `serf keys`.
-// Deterministic per seed: CHORUS_SEED=<n> replays a run.
-#include "serf_cluster.hpp"
-
+// Deterministic per seed: CHORUS_SIM_SEED=<n> replays a run.
 #include <algorithm>
 #include <catch2/catch.hpp>
-#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <set>
 
 #include "agent/serf/key_queries.hpp"
+#include "sim/seed.hpp"
+#include "sim/simulator.hpp"
 #include "swim/core.hpp"
 
 using namespace chorus;
-using namespace chorus::serf_sim;
+using namespace chorus::sim;
 using agent::member_status;
 
 namespace {
 
 std::uint64_t test_seed() {
   static const std::uint64_t seed = [] {
-    const char* env = std::getenv("CHORUS_SEED");
-    const std::uint64_t s = env ? std::strtoull(env, nullptr, 10) : 20261122;
-    std::cout << "serf sim seed: " << s << " (set CHORUS_SEED to replay)\n";
+    const std::uint64_t s = seed_from_env(20261122);
+    std::cout << "serf sim seed: " << s << " (set " << seed_variable << " to replay)\n";
     return s;
   }();
   return seed;
 }
 
+// Serf nodes as an agent runs them: the packet layer on every datagram and
+// stream (LZW, CRC, AES-GCM for nodes given a keyring), 1 ms links, and what
+// each node reported kept for the assertions (simulator::seen).
+struct cluster : simulator {
+  explicit cluster(std::uint64_t seed) : simulator(serf_options(seed)) { net().set_latency(1ms); }
+  static options serf_options(std::uint64_t seed) {
+    options o;
+    o.seed = seed;
+    o.layer = node_layer::serf;
+    o.seal = true;
+    o.record_serf = true;
+    return o;
+  }
+};
+
 // n nodes, each joining node 0 at once, run until everyone sees everyone
 // alive (checked every `step`); returns the seconds that took.
 double form(cluster& c, std::size_t n, const swim::keyring* ring = nullptr, duration step = 100ms) {
-  for (std::size_t i = 0; i < n; ++i) c.add_node({{"role", i % 2 ? "web" : "db"}, {"idx", std::to_string(i)}}, ring);
+  for (std::size_t i = 0; i < n; ++i) c.add_node({{{"role", i % 2 ? "web" : "db"}, {"idx", std::to_string(i)}}, ring});
   const time_point start = c.now();
-  for (std::size_t i = 1; i < n; ++i) c.join(i, 0);
+  for (std::size_t i = 1; i < n; ++i) c.join(i, {0});
   const bool converged = c.run_until_true(
       [&] {
         for (std::size_t i = 0; i < n; ++i)
@@ -51,7 +64,7 @@ double form(cluster& c, std::size_t n, const swim::keyring* ring = nullptr, dura
 std::optional<double> event_spread_seconds(cluster& c, std::size_t n, std::size_t from, const std::string& name,
                                            duration step) {
   const time_point sent = c.now();
-  REQUIRE(c.with(from, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) {
+  REQUIRE(c.with_serf(from, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) {
              return s.user_event(now, name, swim::bytes(name.begin(), name.end()), false, rt);
            }).empty());
   const auto has_it = [&](std::size_t i) {
@@ -76,9 +89,9 @@ TEST_CASE("join converges with tags everywhere", "[sim][serf]") {
   cluster c(test_seed());
   form(c, 8);
   for (std::size_t obs = 0; obs < 8; ++obs) {
-    REQUIRE(c.node(obs).members().size() == 8);
+    REQUIRE(c.serf(obs).members().size() == 8);
     for (std::size_t i = 0; i < 8; ++i) {
-      auto m = c.node(obs).find_member(cluster::name_of(i));
+      auto m = c.serf(obs).find_member(cluster::name_of(i));
       REQUIRE(m);
       CHECK(m->tags.at("idx") == std::to_string(i));
       CHECK(m->tags.at("role") == (i % 2 ? "web" : "db"));
@@ -95,7 +108,7 @@ TEST_CASE("join converges with tags everywhere", "[sim][serf]") {
     CHECK(joined.size() == 8);
   }
   // Member clocks agree once the join intents settled.
-  CHECK(c.node(0).stats().member_time > 1);
+  CHECK(c.serf(0).stats().member_time > 1);
 }
 
 // Fifty nodes join one seed at once. A node that joined early learns the
@@ -120,7 +133,7 @@ TEST_CASE("a user event reaches every node exactly once", "[sim][serf]") {
   cluster c(test_seed() + 1);
   form(c, 10);
   const std::string payload = "v1.2.3";
-  REQUIRE(c.with(3, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) {
+  REQUIRE(c.with_serf(3, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) {
              return s.user_event(now, "deploy", swim::bytes(payload.begin(), payload.end()), false, rt);
            }).empty());
   c.run_for(65s);  // every retransmit, and push/pull rounds to repair what gossip missed
@@ -137,7 +150,7 @@ TEST_CASE("a user event reaches every node exactly once", "[sim][serf]") {
   // A coalescable burst: only the newest LTime of that name is delivered.
   for (int k = 0; k < 3; ++k) {
     const std::string p = "burst" + std::to_string(k);
-    c.with(1, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) {
+    c.with_serf(1, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) {
       return s.user_event(now, "burst", swim::bytes(p.begin(), p.end()), true, rt);
     });
   }
@@ -193,7 +206,7 @@ TEST_CASE("a user event in a quiet cluster is relayed without waiting for gossip
 
 TEST_CASE("a query collects a response from every node", "[sim][serf]") {
   cluster c(test_seed() + 2);
-  c.responder = [](std::size_t n, const agent::query_event& q) -> std::optional<std::string> {
+  c.serf_events.responder = [](std::size_t n, const agent::query_event& q) -> std::optional<std::string> {
     if (q.name != "whoami") return std::nullopt;
     return "I am n" + std::to_string(n);
   };
@@ -202,7 +215,7 @@ TEST_CASE("a query collects a response from every node", "[sim][serf]") {
   p.name = "whoami";
   p.request_ack = true;
   auto started =
-      c.with(4, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) { return s.query(now, p, rt); });
+      c.with_serf(4, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) { return s.query(now, p, rt); });
   REQUIRE(started.ok());
   // Default timeout: 200 ms * 16 * ceil(log10(10)) = 3.2 s.
   CHECK(started.deadline - c.now() == 3200ms);
@@ -233,7 +246,8 @@ TEST_CASE("a query collects a response from every node", "[sim][serf]") {
   f.name = "whoami";
   f.filter_tags = {{"role", "^we"}};
   f.relay_factor = 2;  // relayed copies are de-duplicated
-  auto s2 = c.with(0, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) { return s.query(now, f, rt); });
+  auto s2 =
+      c.with_serf(0, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) { return s.query(now, f, rt); });
   REQUIRE(s2.ok());
   c.run_for(4s);
   std::set<std::string> web, expected;
@@ -266,7 +280,7 @@ TEST_CASE("back-to-back queries in a small cluster reach every node", "[sim][ser
     agent::query_params p;
     p.name = "q" + std::to_string(k);
     auto started =
-        c.with(3, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) { return s.query(now, p, rt); });
+        c.with_serf(3, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) { return s.query(now, p, rt); });
     REQUIRE(started.ok());
     c.run_until_true([&] { return c.seen(3).done.size() == static_cast<std::size_t>(k + 1); }, 10s, 50ms);
   }
@@ -280,10 +294,10 @@ TEST_CASE("back-to-back queries in a small cluster reach every node", "[sim][ser
 TEST_CASE("a graceful leave shows left everywhere", "[sim][serf]") {
   cluster c(test_seed() + 3);
   form(c, 6);
-  c.with(2, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) { s.leave(now, rt); });
+  c.with_serf(2, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) { s.leave(now, rt); });
   REQUIRE(c.run_until_true([&] { return c.seen(2).leave_result.has_value(); }, 15s));
   CHECK(c.seen(2).leave_result->empty());
-  CHECK(c.node(2).local_status() == member_status::left);
+  CHECK(c.serf(2).local_status() == member_status::left);
   c.crash(2);  // the agent exits after leaving
   REQUIRE(c.run_until_true([&] { return c.status_everywhere(2, member_status::left); }, 30s));
   c.run_for(5s);
@@ -299,7 +313,7 @@ TEST_CASE("a graceful leave shows left everywhere", "[sim][serf]") {
     INFO("node " << i);
     CHECK(leave_event);
     CHECK_FALSE(failed_event);
-    CHECK(c.node(i).stats().left == 1);
+    CHECK(c.serf(i).stats().left == 1);
   }
 }
 
@@ -312,7 +326,7 @@ TEST_CASE("a crash shows failed everywhere, with an explanation", "[sim][serf]")
   int with_accuser = 0, with_probes = 0;
   for (std::size_t i = 0; i < 7; ++i) {
     if (i == 5) continue;
-    auto m = c.node(i).find_member("n5");
+    auto m = c.serf(i).find_member("n5");
     REQUIRE(m);
     CHECK(m->failure.failed_at.has_value());
     if (!m->failure.suspected_by.empty()) ++with_accuser;
@@ -325,13 +339,13 @@ TEST_CASE("a crash shows failed everywhere, with an explanation", "[sim][serf]")
         CHECK_FALSE(p.tcp_ok);
         break;
       }
-    CHECK(c.node(i).stats().failed == 1);
+    CHECK(c.serf(i).stats().failed == 1);
   }
   CHECK(with_accuser > 0);
   CHECK(with_probes > 0);
   // force-leave turns failed into left everywhere.
-  c.with(0,
-         [&](agent::serf& s, agent::serf_runtime& rt, time_point now) { return s.force_leave(now, "n5", false, rt); });
+  c.with_serf(
+      0, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) { return s.force_leave(now, "n5", false, rt); });
   CHECK(c.run_until_true([&] { return c.status_everywhere(5, member_status::left); }, 30s));
 }
 
@@ -348,7 +362,7 @@ TEST_CASE("key rotation through internal queries reaches every node", "[sim][ser
   cluster c(test_seed() + 5);
   form(c, 5, &ring);
   auto op = [&](agent::key_op o, const swim::key_bytes& key) {
-    const auto id = c.with(
+    const auto id = c.with_serf(
         1, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) { return s.key_operation(now, o, key, rt); });
     REQUIRE(id != 0);
     REQUIRE(c.run_until_true([&] { return c.seen(1).key_results.count(id) > 0; }, 10s));
@@ -390,34 +404,34 @@ TEST_CASE("a restarted node without snapshot rejoins", "[sim][serf]") {
   REQUIRE(c.run_until_true([&] { return c.status_everywhere(3, member_status::failed); }, 60s));
   c.restart(3, 0);
   REQUIRE(c.run_until_true([&] { return c.status_everywhere(3, member_status::alive); }, 30s));
-  CHECK(c.node(3).members().size() == 6);
+  CHECK(c.serf(3).members().size() == 6);
   for (std::size_t i = 0; i < 6; ++i) CHECK(c.status_in(3, i) == member_status::alive);
 }
 
 TEST_CASE("the same seed gives the same run", "[sim][serf]") {
   auto run = [](std::uint64_t seed) {
     cluster c(seed);
-    c.loss = 0.05;
+    c.net().set_loss(0.05);
     for (int i = 0; i < 5; ++i) c.add_node();
-    for (std::size_t i = 1; i < 5; ++i) c.join(i, 0);
+    for (std::size_t i = 1; i < 5; ++i) c.join(i, {0});
     c.run_for(20s);
-    return std::make_pair(c.udp_packets, c.udp_bytes);
+    return std::make_pair(c.stats().udp_packets, c.stats().udp_bytes);
   };
   CHECK(run(test_seed()) == run(test_seed()));
 }
 
 TEST_CASE("an impostor with a taken name loses the conflict vote and shuts down", "[sim][serf]") {
   cluster c(test_seed() + 7);
-  c.configure = [](agent::serf_config& cfg, std::size_t i) {
+  c.configure_serf = [](agent::serf_config& cfg, std::size_t i) {
     if (i == 4) cfg.memberlist.name = "n0";  // same name, other address
   };
   form(c, 4);
   const auto impostor = c.add_node();
-  c.join(impostor, 1);
+  c.join(impostor, {1});
   REQUIRE(c.run_until_true([&] { return c.seen(impostor).shutdown.has_value(); }, 30s));
   CHECK(c.seen(impostor).shutdown->find("minority in name conflict resolution, quitting") == 0);
   c.run_for(10s);
   CHECK_FALSE(c.seen(0).shutdown.has_value());
   // The others kept the original's address for n0.
-  for (std::size_t i = 1; i < 4; ++i) CHECK(c.node(i).find_member("n0")->addr == cluster::address_of(0));
+  for (std::size_t i = 1; i < 4; ++i) CHECK(c.serf(i).find_member("n0")->addr == cluster::address_of(0));
 }
