@@ -27,4 +27,33 @@ std::string_view keyring_reason(const decode_error& e) {
   return w;
 }
 
+std::string to_string(const exchange_error& e) {
+  switch (e.fault) {
+    case exchange_fault::unknown:
+      return "exchange failed";
+    case exchange_fault::connect:
+      return "connect: " + e.detail;
+    case exchange_fault::write:
+      return "write: " + e.detail;
+    case exchange_fault::eof:
+      // Asio's text for asio::error::eof, which this fault replaced.
+      return "read: End of file";
+    case exchange_fault::read:
+      return "read: " + e.detail;
+    case exchange_fault::timeout:
+      return "deadline passed";
+    case exchange_fault::reply:
+      return "reply: " + e.reply.what;
+    case exchange_fault::remote:
+      return "remote error: " + e.detail;
+    case exchange_fault::unexpected:
+      return "unexpected reply to " + e.detail;
+    case exchange_fault::encode:
+      return "encode: " + e.detail;
+    case exchange_fault::incompatible:
+      return "protocol version is incompatible";
+  }
+  return "?";
+}
+
 }  // namespace chorus::swim

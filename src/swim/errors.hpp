@@ -5,7 +5,9 @@
 // for logs, the CLI's `decode` and join reports, and stays as it always was:
 // operators and tests read it.
 //
-// Decoding errors change no protocol state: decoders are pure functions.
+// Neither kind of error changes protocol state: decoders are pure functions,
+// and a failed exchange is reported to the core as a failure, nothing of the
+// reply applied.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -73,5 +75,67 @@ struct decode_error {
 // alone, which keyring_reason gives back.
 decode_error decrypt_error(std::string_view keyring_reason, std::size_t offset);
 std::string_view keyring_reason(const decode_error& decrypt);
+
+// ---------------------------------------------------------------------------
+// TCP exchanges we start (io::start_push_pull, io::start_tcp_ping).
+//
+// Whatever the fault, the exchange is over and nothing of a reply was
+// applied: the core counts a join's address as failed (and reports the join
+// once its last exchange ended), a periodic push/pull merged nothing and
+// runs again at its next interval, a failed TCP ping leaves the probe to its
+// UDP answers. The Serf layer hands the error, per address, to join reports,
+// which the agent words as Serf does (agent/join_text.hpp).
+enum class exchange_fault : std::uint8_t {
+  // Failed, reason not given (a driver that does not tell, e.g. a simulator).
+  unknown,
+  // The TCP connection was not made (refused, unreachable): `detail` is the
+  // operating system's reason.
+  connect,
+  // Writing our request failed: `detail` is the OS's reason.
+  write,
+  // The peer closed the connection without answering a byte.
+  eof,
+  // Reading failed before the first byte of the reply: `detail` is the OS's
+  // reason.
+  read,
+  // The deadline passed before the reply was complete.
+  timeout,
+  // A reply came but was refused: `reply` says why (cut short by the peer,
+  // malformed, too long, or refused by our label, encryption or keys).
+  reply,
+  // The peer answered with an err message: `detail` is its text.
+  remote,
+  // The reply is another message than the request asks for (or the ack of a
+  // TCP ping carries another sequence number): `detail` names the request,
+  // "push/pull" or "TCP ping".
+  unexpected,
+  // Our own request could not be encoded or sealed (a configuration fault,
+  // e.g. a label over 255 bytes): nothing was sent.
+  encode,
+  // The reply arrived whole, but the core refused its protocol range
+  // (memberlist.md 13.4): nothing of it was merged. Only the Serf layer's
+  // join report uses it; drivers never do.
+  incompatible,
+};
+
+struct exchange_error {
+  exchange_fault fault = exchange_fault::unknown;
+  std::string detail;  // see the fault
+  decode_error reply;  // fault == reply: why the reply was refused
+
+  exchange_error() = default;
+  exchange_error(exchange_fault f, std::string text = {}) : fault(f), detail(std::move(text)) {}
+  // exchange_fault::reply: the reply came and was refused for `why`.
+  static exchange_error refused_reply(decode_error why) {
+    exchange_error e(exchange_fault::reply);
+    e.reply = std::move(why);
+    return e;
+  }
+};
+
+// The transport's words for it, as its log lines show them:
+// "connect: Connection refused", "deadline passed", "read: End of file",
+// "reply: <the decoder's text>", "remote error: <text>", ...
+std::string to_string(const exchange_error& e);
 
 }  // namespace chorus::swim
