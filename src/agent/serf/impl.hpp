@@ -160,8 +160,18 @@ class serf_impl final : public swim::listener, public swim::delegate {
   // Coalescers.
   member_coalescer member_coalescer_;
   user_coalescer user_coalescer_;
-  swim::timer_token member_quantum_ = 0, member_quiescent_ = 0;
-  swim::timer_token user_quantum_ = 0, user_quiescent_ = 0;
+  // Each coalescer's two flush timers (serf.md 8): the quantum bounds how
+  // long the first held event waits; the quiescent timer, re-armed by every
+  // event, flushes as soon as events stop coming.
+  struct flush_timers {
+    swim::timer_token quantum = 0, quiescent = 0;
+  };
+  flush_timers member_flush_, user_flush_;
+  // An event was held: starts the quantum unless it runs, restarts the
+  // quiescent timer. Both fire `kind`.
+  void hold(flush_timers& t, duration quantum, duration quiescent, timer_kind kind);
+  // The coalescer is being flushed: its timers are done.
+  void release(flush_timers& t);
 
   // Joins: ids started by join() (broadcast a join intent on success) and
   // those that must not replay old events.

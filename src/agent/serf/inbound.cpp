@@ -89,40 +89,38 @@ member serf_impl::with_report(const member& m) const {
 // ---------------------------------------------------------------------------
 // Events to the agent, through the coalescers (7, 8).
 
+void serf_impl::hold(flush_timers& t, duration quantum, duration quiescent, timer_kind kind) {
+  if (t.quantum == 0) t.quantum = arm(now_ + quantum, kind);
+  timers_.erase(t.quiescent);
+  t.quiescent = arm(now_ + quiescent, kind);
+}
+
+void serf_impl::release(flush_timers& t) {
+  timers_.erase(t.quantum);
+  timers_.erase(t.quiescent);
+  t = {};
+}
+
 void serf_impl::emit_member_event(const member_event& e) {
   rt_->member_event_raw(e);
-  if (cfg_.coalesce_period <= duration::zero() || !member_coalescer::handles(e)) {
-    rt_->member_event(e);
-    return;
-  }
+  if (cfg_.coalesce_period <= duration::zero() || !member_coalescer::handles(e)) return rt_->member_event(e);
   member_coalescer_.add(e);
-  if (member_quantum_ == 0) member_quantum_ = arm(now_ + cfg_.coalesce_period, timer_kind::member_flush);
-  timers_.erase(member_quiescent_);
-  member_quiescent_ = arm(now_ + cfg_.quiescent_period, timer_kind::member_flush);
+  hold(member_flush_, cfg_.coalesce_period, cfg_.quiescent_period, timer_kind::member_flush);
 }
 
 void serf_impl::flush_members() {
-  timers_.erase(member_quantum_);
-  timers_.erase(member_quiescent_);
-  member_quantum_ = member_quiescent_ = 0;
+  release(member_flush_);
   for (const auto& e : member_coalescer_.flush()) rt_->member_event(e);
 }
 
 void serf_impl::emit_user_event(const user_event_data& e) {
-  if (cfg_.user_coalesce_period <= duration::zero() || !user_coalescer::handles(e)) {
-    rt_->user_event(e);
-    return;
-  }
+  if (cfg_.user_coalesce_period <= duration::zero() || !user_coalescer::handles(e)) return rt_->user_event(e);
   user_coalescer_.add(e);
-  if (user_quantum_ == 0) user_quantum_ = arm(now_ + cfg_.user_coalesce_period, timer_kind::user_flush);
-  timers_.erase(user_quiescent_);
-  user_quiescent_ = arm(now_ + cfg_.user_quiescent_period, timer_kind::user_flush);
+  hold(user_flush_, cfg_.user_coalesce_period, cfg_.user_quiescent_period, timer_kind::user_flush);
 }
 
 void serf_impl::flush_users() {
-  timers_.erase(user_quantum_);
-  timers_.erase(user_quiescent_);
-  user_quantum_ = user_quiescent_ = 0;
+  release(user_flush_);
   for (const auto& e : user_coalescer_.flush()) rt_->user_event(e);
 }
 
