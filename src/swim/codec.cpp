@@ -242,66 +242,22 @@ decoded<message> body_at(message_type type, std::span<const std::uint8_t> body, 
 }  // namespace
 
 message_type type_of(const message& m) {
-  return std::visit(
-      [](const auto& v) {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, ping>)
-          return message_type::ping;
-        else if constexpr (std::is_same_v<T, indirect_ping>)
-          return message_type::indirect_ping;
-        else if constexpr (std::is_same_v<T, ack>)
-          return message_type::ack;
-        else if constexpr (std::is_same_v<T, nack>)
-          return message_type::nack;
-        else if constexpr (std::is_same_v<T, suspect>)
-          return message_type::suspect;
-        else if constexpr (std::is_same_v<T, alive>)
-          return message_type::alive;
-        else if constexpr (std::is_same_v<T, dead>)
-          return message_type::dead;
-        else if constexpr (std::is_same_v<T, user>)
-          return message_type::user;
-        else
-          return message_type::err;
-      },
-      m);
+  // By alternative, in the order of `message` (messages.hpp).
+  static constexpr std::array<message_type, 9> types{
+      message_type::ping,  message_type::indirect_ping, message_type::ack,  message_type::nack, message_type::suspect,
+      message_type::alive, message_type::dead,          message_type::user, message_type::err};
+  static_assert(std::variant_size_v<message> == types.size());
+  return types[m.index()];
 }
 
 std::string type_name(std::uint8_t type) {
-  switch (type) {
-    case 0:
-      return "ping";
-    case 1:
-      return "indirectPing";
-    case 2:
-      return "ack";
-    case 3:
-      return "suspect";
-    case 4:
-      return "alive";
-    case 5:
-      return "dead";
-    case 6:
-      return "pushPull";
-    case 7:
-      return "compound";
-    case 8:
-      return "user";
-    case 9:
-      return "compress";
-    case 10:
-      return "encrypt";
-    case 11:
-      return "nack";
-    case 12:
-      return "hasCrc";
-    case 13:
-      return "err";
-    case 244:
-      return "hasLabel";
-    default:
-      return "unknown(" + std::to_string(type) + ")";
-  }
+  // By type byte (messages.hpp), as memberlist.md §3 names them.
+  static constexpr std::array<const char*, 14> names{"ping",    "indirectPing", "ack",      "suspect", "alive",
+                                                     "dead",    "pushPull",     "compound", "user",    "compress",
+                                                     "encrypt", "nack",         "hasCrc",   "err"};
+  if (type < names.size()) return names[type];
+  if (type == static_cast<std::uint8_t>(message_type::has_label)) return "hasLabel";
+  return "unknown(" + std::to_string(type) + ")";
 }
 
 void encode(const message& m, bytes& out) {

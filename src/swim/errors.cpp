@@ -28,32 +28,33 @@ std::string_view keyring_reason(const decode_error& e) {
 }
 
 std::string to_string(const exchange_error& e) {
-  switch (e.fault) {
-    case exchange_fault::unknown:
-      return "exchange failed";
-    case exchange_fault::connect:
-      return "connect: " + e.detail;
-    case exchange_fault::write:
-      return "write: " + e.detail;
-    case exchange_fault::eof:
-      // Asio's text for asio::error::eof, which this fault replaced.
-      return "read: End of file";
-    case exchange_fault::read:
-      return "read: " + e.detail;
-    case exchange_fault::timeout:
-      return "deadline passed";
-    case exchange_fault::reply:
-      return "reply: " + e.reply.what;
-    case exchange_fault::remote:
-      return "remote error: " + e.detail;
-    case exchange_fault::unexpected:
-      return "unexpected reply to " + e.detail;
-    case exchange_fault::encode:
-      return "encode: " + e.detail;
-    case exchange_fault::incompatible:
-      return "protocol version is incompatible";
-  }
-  return "?";
+  // The transport's words, by fault: a fixed text, or a prefix and then the
+  // detail (or, for a refused reply, the decoder's text).
+  enum class then : std::uint8_t { nothing, detail, reply };
+  struct words {
+    std::string_view text;
+    then rest;
+  };
+  static constexpr std::array<words, 11> table{{
+      {"exchange failed", then::nothing},
+      {"connect: ", then::detail},
+      {"write: ", then::detail},
+      {"read: End of file", then::nothing},  // Asio's text for the EOF this fault stands for
+      {"read: ", then::detail},
+      {"deadline passed", then::nothing},
+      {"reply: ", then::reply},
+      {"remote error: ", then::detail},
+      {"unexpected reply to ", then::detail},
+      {"encode: ", then::detail},
+      {"protocol version is incompatible", then::nothing},
+  }};
+  static_assert(static_cast<std::size_t>(exchange_fault::incompatible) + 1 == table.size());
+  const auto i = static_cast<std::size_t>(e.fault);
+  if (i >= table.size()) return "?";
+  std::string s(table[i].text);
+  if (table[i].rest == then::detail) s += e.detail;
+  if (table[i].rest == then::reply) s += e.reply.what;
+  return s;
 }
 
 }  // namespace chorus::swim

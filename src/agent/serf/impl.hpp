@@ -157,21 +157,23 @@ class serf_impl final : public swim::listener, public swim::delegate {
   std::unordered_map<swim::timer_token, serf_timer> timers_;
   swim::timer_token next_token_ = serf_timer_bit | 1;
 
-  // Coalescers.
-  member_coalescer member_coalescer_;
-  user_coalescer user_coalescer_;
-  // Each coalescer's two flush timers (serf.md 8): the quantum bounds how
-  // long the first held event waits; the quiescent timer, re-armed by every
-  // event, flushes as soon as events stop coming.
-  struct flush_timers {
+  // Coalescers (serf.md 8), each with its two flush timers: the quantum
+  // bounds how long the first held event waits; the quiescent timer,
+  // re-armed by every event, flushes as soon as events stop coming.
+  template <class Coalescer>
+  struct coalescing {
+    Coalescer events;
     swim::timer_token quantum = 0, quiescent = 0;
   };
-  flush_timers member_flush_, user_flush_;
-  // An event was held: starts the quantum unless it runs, restarts the
-  // quiescent timer. Both fire `kind`.
-  void hold(flush_timers& t, duration quantum, duration quiescent, timer_kind kind);
-  // The coalescer is being flushed: its timers are done.
-  void release(flush_timers& t);
+  coalescing<member_coalescer> member_coalescing_;
+  coalescing<user_coalescer> user_coalescing_;
+  // Holds `e` back (true) unless coalescing is off (`quantum` <= 0) or the
+  // coalescer does not take its kind; both timers fire `kind` (inbound.cpp).
+  template <class Coalescer, class Event>
+  bool hold(coalescing<Coalescer>& c, const Event& e, duration quantum, duration quiescent, timer_kind kind);
+  // The held events, in order; the timers are done.
+  template <class Coalescer>
+  auto release(coalescing<Coalescer>& c);
 
   // Joins: ids started by join() (broadcast a join intent on success) and
   // those that must not replay old events.

@@ -89,39 +89,41 @@ member serf_impl::with_report(const member& m) const {
 // ---------------------------------------------------------------------------
 // Events to the agent, through the coalescers (7, 8).
 
-void serf_impl::hold(flush_timers& t, duration quantum, duration quiescent, timer_kind kind) {
-  if (t.quantum == 0) t.quantum = arm(now_ + quantum, kind);
-  timers_.erase(t.quiescent);
-  t.quiescent = arm(now_ + quiescent, kind);
+template <class Coalescer, class Event>
+bool serf_impl::hold(coalescing<Coalescer>& c, const Event& e, duration quantum, duration quiescent, timer_kind kind) {
+  if (quantum <= duration::zero() || !Coalescer::handles(e)) return false;
+  c.events.add(e);
+  if (c.quantum == 0) c.quantum = arm(now_ + quantum, kind);
+  timers_.erase(c.quiescent);
+  c.quiescent = arm(now_ + quiescent, kind);
+  return true;
 }
 
-void serf_impl::release(flush_timers& t) {
-  timers_.erase(t.quantum);
-  timers_.erase(t.quiescent);
-  t = {};
+template <class Coalescer>
+auto serf_impl::release(coalescing<Coalescer>& c) {
+  timers_.erase(c.quantum);
+  timers_.erase(c.quiescent);
+  c.quantum = c.quiescent = 0;
+  return c.events.flush();
 }
 
 void serf_impl::emit_member_event(const member_event& e) {
   rt_->member_event_raw(e);
-  if (cfg_.coalesce_period <= duration::zero() || !member_coalescer::handles(e)) return rt_->member_event(e);
-  member_coalescer_.add(e);
-  hold(member_flush_, cfg_.coalesce_period, cfg_.quiescent_period, timer_kind::member_flush);
+  if (!hold(member_coalescing_, e, cfg_.coalesce_period, cfg_.quiescent_period, timer_kind::member_flush))
+    rt_->member_event(e);
 }
 
 void serf_impl::flush_members() {
-  release(member_flush_);
-  for (const auto& e : member_coalescer_.flush()) rt_->member_event(e);
+  for (const auto& e : release(member_coalescing_)) rt_->member_event(e);
 }
 
 void serf_impl::emit_user_event(const user_event_data& e) {
-  if (cfg_.user_coalesce_period <= duration::zero() || !user_coalescer::handles(e)) return rt_->user_event(e);
-  user_coalescer_.add(e);
-  hold(user_flush_, cfg_.user_coalesce_period, cfg_.user_quiescent_period, timer_kind::user_flush);
+  if (!hold(user_coalescing_, e, cfg_.user_coalesce_period, cfg_.user_quiescent_period, timer_kind::user_flush))
+    rt_->user_event(e);
 }
 
 void serf_impl::flush_users() {
-  release(user_flush_);
-  for (const auto& e : user_coalescer_.flush()) rt_->user_event(e);
+  for (const auto& e : release(user_coalescing_)) rt_->user_event(e);
 }
 
 // ---------------------------------------------------------------------------

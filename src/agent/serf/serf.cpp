@@ -71,7 +71,7 @@ serf_impl::serf_impl(serf_config cfg, std::uint64_t seed, swim::keyring* ring)
       queries_q_(cfg_.max_queue_depth),
       events_q_(cfg_.max_queue_depth),
       coord_client_(cfg_.coordinates),
-      member_coalescer_(cfg_.repeat_member_updates) {
+      member_coalescing_{member_coalescer(cfg_.repeat_member_updates)} {
   auto mc = memberlist_config(cfg_);
   mc.encryption = mc.encryption || (ring != nullptr && !ring->empty());
   core_ = std::make_unique<swim::core>(std::move(mc), rng_.fork_seed(), this);
