@@ -168,7 +168,7 @@ std::string daemon_impl::start_transport(endpoints& ep, const swim::config& ml) 
   if (cfg_.gossip_tcp_first_byte_timeout)
     topt.tcp_first_byte_timeout = std::chrono::duration_cast<duration>(*cfg_.gossip_tcp_first_byte_timeout);
   if (cfg_.gossip_tcp_min_bytes_per_second) topt.tcp_min_bytes_per_second = *cfg_.gossip_tcp_min_bytes_per_second;
-  transport_ = std::make_unique<swim::transport::transport>(io_, topt, *this, nullptr, leveled_log());
+  transport_ = std::make_unique<swim::transport::transport>(io_, topt, *this, leveled_log());
   if (auto e = transport_->open(); !e.empty()) return "Failed to start the Serf agent: " + e;
   if (ep.port == 0) ep.adv_port = transport_->port();  // -bind with port 0: the kernel chose
   bind_text_ = (ep.bind_ip.is_v6() ? "[" + ep.bind_ip.to_string() + "]" : ep.bind_ip.to_string()) + ":" +
@@ -245,7 +245,7 @@ std::string daemon_impl::start_handlers() {
     if (r.event.event == "query" && r.exit_code == 0 && !r.output.empty()) {
       asio::post(io_, [this, h = r.event.query_handle, out = r.output] {
         if (!serf_) return;
-        auto e = serf_->respond(swim::transport::now(), h, bytes(out.begin(), out.end()), *this);
+        auto e = serf_->respond(swim::transport::now(), h, bytes(out.begin(), out.end()), sink());
         if (!e.empty()) log_->warn("agent: failed to respond to query: {}", e);
       });
     }
@@ -310,7 +310,7 @@ int daemon_impl::run() {
     const auto& st = snapshot_->restored();
     restored = restored_clocks{st.member_clock, st.event_clock, st.query_clock};
   }
-  serf_->start(swim::transport::now(), *this, restored);
+  serf_->start(swim::transport::now(), sink(), restored);
   if (snapshot_) {
     const auto& st = snapshot_->restored();
     if (st.coordinate && !cfg_.disable_coordinates) {
@@ -414,7 +414,7 @@ void daemon_impl::reload() {
 
   // Tags: the new set replaces the old one, so removed tags disappear too.
   if (next.tags != serf_->tags()) {
-    if (auto e = serf_->set_tags(swim::transport::now(), next.tags, *this); !e.empty()) {
+    if (auto e = serf_->set_tags(swim::transport::now(), next.tags, sink()); !e.empty()) {
       log_->error("agent: reload: {}", e);
     } else {
       log_->info("agent: reload: tags updated ({} tags)", next.tags.size());

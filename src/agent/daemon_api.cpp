@@ -10,7 +10,7 @@ std::string daemon_impl::set_tags(const rpc::string_map& set, const std::vector<
   tag_map t = serf_->tags();
   for (const auto& d : del) t.erase(d);
   for (const auto& [k, v] : set) t[k] = v;
-  if (auto e = serf_->set_tags(swim::transport::now(), t, *this); !e.empty()) return e;
+  if (auto e = serf_->set_tags(swim::transport::now(), t, sink()); !e.empty()) return e;
   handlers_->configure(handlers_->specs(), cfg_.node_name, t);
   if (!cfg_.tags_file.empty()) {
     nlohmann::json j = t;
@@ -85,7 +85,7 @@ void daemon_impl::key_operation(rpc::command c, const std::string& key,
     const auto k = rpc::go_base64_decode(key);
     raw.assign(k.begin(), k.end());
   }
-  const auto id = serf_->key_operation(swim::transport::now(), op, raw, *this);
+  const auto id = serf_->key_operation(swim::transport::now(), op, raw, sink());
   key_ops_[id] = {c, std::move(done)};
   if (pending_key_result_ && pending_key_result_->first == id) {
     auto r = std::move(pending_key_result_->second);
@@ -124,7 +124,7 @@ std::string daemon_impl::query(const rpc::query_request& q, std::function<void(c
   p.request_ack = q.request_ack;
   p.relay_factor = q.relay_factor;
   p.timeout = std::chrono::duration_cast<duration>(std::chrono::nanoseconds(q.timeout_ns));
-  auto started = serf_->query(swim::transport::now(), p, *this);
+  auto started = serf_->query(swim::transport::now(), p, sink());
   if (!started.ok()) return started.error;
   queries_[started.handle] = std::move(rec);
   return {};

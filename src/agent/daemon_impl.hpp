@@ -6,9 +6,11 @@
 //   daemon_api.cpp      the rpc::agent_api bridge: tags, stats, key operations, queries
 //   daemon_events.cpp   Serf's events out to logs, handlers, RPC streams and the snapshot
 //   daemon_metrics.cpp  what /metrics and `chorus info` show
-// It is the Serf layer's runtime (serf_runtime), the transport's driver and
-// the RPC server's agent_api at once; everything runs on io_'s thread except
-// the handler worker's result callback and the snapshot writer's log lines.
+// It is the Serf layer's listener (serf_listener), the transport's driver
+// and the RPC server's agent_api at once; the transport is the Serf layer's
+// io (sink()), so packets and timers go from the core straight to it.
+// Everything runs on io_'s thread except the handler worker's result
+// callback and the snapshot writer's log lines.
 #include <algorithm>
 #include <asio.hpp>
 #include <atomic>
@@ -68,24 +70,18 @@ struct metric_list;
 
 using steady = std::chrono::steady_clock;
 
-class daemon_impl final : public serf_runtime, public swim::transport::driver, public rpc::agent_api {
+class daemon_impl final : public serf_listener, public swim::transport::driver, public rpc::agent_api {
  public:
   explicit daemon_impl(agent_config cfg)
       : cfg_(std::move(cfg)), signals_(io_), retry_timer_(io_), snapshot_timer_(io_) {}
 
   int run();
 
-  // --- serf_runtime -----------------------------------------------------------
-  void send_packet(const address& to, bytes packet, bool crc) override {
-    transport_->send_packet(to, std::move(packet), crc);
-  }
-  void set_timer(time_point at, swim::timer_token token) override { transport_->set_timer(at, token); }
-  void start_push_pull(const address& to, swim::exchange_id id, const swim::push_pull& req, time_point dl) override {
-    transport_->start_push_pull(to, id, req, dl);
-  }
-  void start_tcp_ping(const address& to, swim::exchange_id id, const swim::ping& req, time_point dl) override {
-    transport_->start_tcp_ping(to, id, req, dl);
-  }
+  // What each call into the Serf layer writes to: the transport does the
+  // I/O, we hear the rest.
+  serf_sink sink() { return {*transport_, *this}; }
+
+  // --- serf_listener ----------------------------------------------------------
   void member_event(const agent::member_event& e) override;
   void member_event_raw(const agent::member_event& e) override;
   void user_event(const user_event_data& e) override;
@@ -134,31 +130,22 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
   }
 
   // --- transport driver -------------------------------------------------------
-  void on_message(time_point now, const address& from, const swim::message&, std::span<const std::uint8_t> wire,
-                  swim::runtime&) override {
-    serf_->handle_packet(now, from, wire, *this);
+  void on_message(time_point now, const address& from, const swim::message& m) override {
+    serf_->handle_message(now, from, m, sink());
   }
-  void on_timer(time_point now, swim::timer_token token, swim::runtime&) override {
-    serf_->handle_timer(now, token, *this);
-  }
-  swim::push_pull on_push_pull(time_point now, const address& from, const swim::push_pull& remote,
-                               swim::runtime&) override {
-    return serf_->handle_push_pull(now, from, remote, *this);
+  void on_timer(time_point now, swim::timer_token token) override { serf_->handle_timer(now, token, sink()); }
+  swim::push_pull on_push_pull(time_point now, const address& from, const swim::push_pull& remote) override {
+    return serf_->handle_push_pull(now, from, remote, sink());
   }
   std::optional<swim::ack> on_stream_ping(const swim::ping& p) override { return serf_->handle_stream_ping(p); }
-  void on_push_pull_done(time_point now, swim::exchange_id id, const swim::push_pull* reply, swim::runtime&) override {
-    if (reply)
-      serf_->push_pull_completed(now, id, *reply, *this);
-    else
-      serf_->push_pull_failed(now, id, *this, join_text::after_address(transport_->last_exchange_error()));
+  void on_push_pull_done(time_point now, swim::exchange_id id, const swim::push_pull& reply) override {
+    serf_->push_pull_completed(now, id, reply, sink());
   }
-  void on_tcp_ping_done(time_point now, swim::exchange_id id, bool ok, swim::runtime&) override {
-    serf_->tcp_ping_completed(now, id, ok, *this);
+  void on_push_pull_failed(time_point now, swim::exchange_id id, const swim::exchange_error& why) override {
+    serf_->push_pull_failed(now, id, sink(), why);
   }
-  void on_stream_user(time_point now, std::span<const std::uint8_t> payload, swim::runtime&) override {
-    bytes b{static_cast<std::uint8_t>(swim::message_type::user)};
-    b.insert(b.end(), payload.begin(), payload.end());
-    serf_->handle_packet(now, address{}, b, *this);
+  void on_tcp_ping_done(time_point now, swim::exchange_id id, bool ok) override {
+    serf_->tcp_ping_completed(now, id, ok, sink());
   }
   bool is_member_ip(const address& ip) override;
 
@@ -176,10 +163,10 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
     start_leave();
   }
   std::string force_leave(const std::string& node, bool prune) override {
-    return serf_->force_leave(swim::transport::now(), node, prune, *this);
+    return serf_->force_leave(swim::transport::now(), node, prune, sink());
   }
   std::string user_event(const std::string& name, const bytes& payload, bool coalesce) override {
-    return serf_->user_event(swim::transport::now(), name, payload, coalesce, *this);
+    return serf_->user_event(swim::transport::now(), name, payload, coalesce, sink());
   }
   std::string set_tags(const rpc::string_map& set, const std::vector<std::string>& del) override;
   rpc::stats_response stats() override;
@@ -196,7 +183,7 @@ class daemon_impl final : public serf_runtime, public swim::transport::driver, p
                      std::function<void(rpc::key_response, std::string)> done) override;
   std::string query(const rpc::query_request& q, std::function<void(const rpc::query_record&)> rec) override;
   std::string respond(std::uint64_t handle, const bytes& payload) override {
-    return serf_->respond(swim::transport::now(), handle, payload, *this);
+    return serf_->respond(swim::transport::now(), handle, payload, sink());
   }
   bool valid_filter(const std::string& filter) override {
     std::vector<event_filter> f;

@@ -57,7 +57,7 @@ void daemon_impl::join_addresses(std::vector<std::string> addrs, bool replay,
       done(0, all.empty() ? std::string("no addresses to join") : join_text::multierror(all));
     };
     if (seeds.empty()) return report(join_result{});
-    joins_[serf_->join(swim::transport::now(), seeds, replay, *this)] = report;
+    joins_[serf_->join(swim::transport::now(), seeds, replay, sink())] = report;
   };
   // memberlist's default port is its own bind port.
   const std::uint16_t default_port = transport_ ? transport_->port() : 7946;
@@ -108,7 +108,7 @@ void daemon_impl::start_leave() {
   leaving_ = true;
   if (snapshot_) snapshot_->leave();
   log_->info("agent: requesting graceful leave from Serf");
-  serf_->leave(swim::transport::now(), *this);
+  serf_->leave(swim::transport::now(), sink());
   // Graceful shutdown gives up after 3 s (serf.md 14) plus the broadcast wait.
   retry_timer_.cancel();
   auto guard = std::make_shared<asio::steady_timer>(io_, cfg_.broadcast_timeout + std::chrono::seconds(3));

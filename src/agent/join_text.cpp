@@ -11,8 +11,6 @@ namespace chorus::agent::join_text {
 
 namespace {
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
 // Go's strconv.ParseUint(s, 10, 16) as memberlist reports it.
 std::string parse_port(std::string_view s, std::uint16_t& out) {
   const std::string quoted = "strconv.ParseUint: parsing \"" + std::string(s) + "\": ";
@@ -154,29 +152,38 @@ std::string host_port_text(const swim::address& a) {
   return (ip.find(':') != std::string::npos ? "[" + ip + "]" : ip) + ":" + std::to_string(a.port);
 }
 
-std::string_view after_address(std::string_view e) {
-  const auto sep = e.find(": ");
-  return sep == std::string_view::npos ? e : e.substr(sep + 2);
-}
-
-std::string go_reason(const swim::address& to, std::string_view why) {
+std::string go_reason(const swim::address& to, const swim::exchange_error& why) {
+  using swim::exchange_fault;
   const std::string hp = host_port_text(to);
-  if (starts_with(why, "connect: ")) return "dial tcp " + hp + ": connect: " + lower_first(why.substr(9));
-  if (why == "deadline passed") return "dial tcp " + hp + ": i/o timeout";
-  if (starts_with(why, "read: ")) {
-    why.remove_prefix(6);
-    if (why == "End of file") return "EOF";
-    return "read tcp " + hp + ": read: " + lower_first(why);
+  switch (why.fault) {
+    case exchange_fault::connect:
+      return "dial tcp " + hp + ": connect: " + lower_first(why.detail);
+    case exchange_fault::timeout:
+      return "dial tcp " + hp + ": i/o timeout";
+    case exchange_fault::eof:
+      return "EOF";
+    case exchange_fault::read:
+      return "read tcp " + hp + ": read: " + lower_first(why.detail);
+    case exchange_fault::write:
+      return "write tcp " + hp + ": write: " + lower_first(why.detail);
+    case exchange_fault::reply:
+      // Serf shows the keyring's words for a reply that did not decrypt,
+      // and the decoder's for anything else.
+      return std::string(swim::keyring_reason(why.reply));
+    case exchange_fault::encode:
+      return why.detail;
+    case exchange_fault::unknown:
+      return "push/pull failed";
+    case exchange_fault::remote:
+    case exchange_fault::unexpected:
+    case exchange_fault::incompatible:
+      return swim::to_string(why);
   }
-  if (starts_with(why, "write: ")) return "write tcp " + hp + ": write: " + lower_first(why.substr(7));
-  if (starts_with(why, "reply: ")) why.remove_prefix(7);
-  if (starts_with(why, "decrypt: ")) why.remove_prefix(9);
-  if (starts_with(why, "encode: ")) why.remove_prefix(8);
-  return std::string(why);
+  return swim::to_string(why);
 }
 
-std::string join_failure(const swim::address& to, std::string_view transport_reason) {
-  return "Failed to join " + ip_text(to) + ": " + go_reason(to, transport_reason);
+std::string join_failure(const swim::address& to, const swim::exchange_error& why) {
+  return "Failed to join " + ip_text(to) + ": " + go_reason(to, why);
 }
 
 std::string multierror(const std::vector<std::string>& errors) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "swim/address.hpp"
+#include "swim/errors.hpp"
 
 namespace chorus::agent::join_text {
 
@@ -43,13 +44,11 @@ std::string dns_server(const std::string& resolv_conf_path = "/etc/resolv.conf")
 
 // "Failed to resolve TEXT: WHY".
 std::string resolve_failure(std::string_view text, std::string_view why);
-// "Failed to join IP: WHY" with the transport's reason ("connect: Connection
-// refused", "deadline passed", "reply: ...") in Go's words.
-std::string join_failure(const swim::address& to, std::string_view transport_reason);
-// The reason in the transport's "ADDR: REASON" failure text.
-std::string_view after_address(std::string_view transport_error);
-// The transport's reason for an exchange with `to` in Go's words.
-std::string go_reason(const swim::address& to, std::string_view transport_reason);
+// "Failed to join IP: WHY", why the push/pull with `to` failed in Go's words.
+std::string join_failure(const swim::address& to, const swim::exchange_error& why);
+// Why an exchange with `to` failed, in Go's words ("dial tcp IP:PORT:
+// connect: connection refused", "EOF", ...).
+std::string go_reason(const swim::address& to, const swim::exchange_error& why);
 // Go's multierror list ("N errors occurred:\n\t* a\n\t* b\n\n"); "" if none.
 std::string multierror(const std::vector<std::string>& errors);
 

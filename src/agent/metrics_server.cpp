@@ -2,6 +2,7 @@
 
 #include "agent/prometheus.hpp"
 #include "common/tcp_listen.hpp"
+#include "swim/transport/connection.hpp"
 
 namespace chorus::agent {
 
@@ -151,14 +152,7 @@ struct metrics_server::connection : std::enable_shared_from_this<metrics_server:
     });
   }
 
-  void finish() {
-    if (done_) return;
-    done_ = true;
-    asio::error_code ec;
-    timer_.cancel();
-    sock_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    sock_.close(ec);
-  }
+  void finish() { swim::transport::close_once(done_, sock_, timer_); }
 
   metrics_server& s_;
   std::shared_ptr<bool> alive_;

@@ -24,7 +24,7 @@ void serf_host::query(const agent::query_event& e) {
   // Not from inside this callback: the serf object is mid-call.
   sink_.defer(id_, [this, h = e.handle, a = std::move(*answer)] {
     machine_.respond(sink_.now(), h,
-                     std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(a.data()), a.size()), *this);
+                     std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(a.data()), a.size()), rt());
   });
 }
 

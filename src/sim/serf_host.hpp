@@ -59,9 +59,10 @@ class serf_host final : public adapter<agent::serf, agent::serf_runtime> {
   void join(time_point now, std::span<const swim::address> seeds, bool replay) override {
     machine_.join(now, seeds, replay, rt());
   }
-  // The Serf layer takes a message's bytes (it decodes them again).
+  // Decoded once, by the network's open: the Serf layer takes the message
+  // as the transport hands it over in an agent.
   void handle_message(time_point now, const swim::address& from, const swim::packet_message& m) override {
-    machine_.handle_packet(now, from, m.wire, rt());
+    machine_.handle_message(now, from, m.msg, rt());
   }
   const swim::core& core() const override { return machine_.core(); }
 

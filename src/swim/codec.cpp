@@ -1,5 +1,6 @@
 #include "swim/codec.hpp"
 
+#include <array>
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
@@ -125,10 +126,15 @@ void body(writer& w, const err& m) {
 // --- decoding --------------------------------------------------------------
 
 template <class T>
-decoded<T> fail(std::string what, std::size_t offset) {
+decoded<T> fail(decode_fault f, std::string what, std::size_t offset) {
   decoded<T> d;
-  d.error = {std::move(what), offset};
+  d.error = {f, offset, std::move(what)};
   return d;
+}
+
+// A msgpack value that did not read: cut short, or not msgpack.
+decode_fault fault_of(const msgpack::read_result& r) {
+  return r.truncated ? decode_fault::truncated : decode_fault::malformed;
 }
 
 void get_source(msgpack::struct_reader& r, bytes& addr, std::string& node, std::uint16_t& port) {
@@ -179,118 +185,79 @@ template <class T>
 decoded<message> read_struct(std::span<const std::uint8_t> body, std::size_t base, std::size_t* consumed) {
   auto r = msgpack::read(body);
   if (!r.ok())
-    return fail<message>(type_name(static_cast<std::uint8_t>(type_of(T{}))) + " body: " + r.error, base + r.consumed);
+    return fail<message>(fault_of(r), type_name(static_cast<std::uint8_t>(type_of(T{}))) + " body: " + r.error,
+                         base + r.consumed);
   msgpack::struct_reader sr(r.v);
   T m;
   fields(sr, m);
-  if (!sr.ok()) return fail<message>(type_name(static_cast<std::uint8_t>(type_of(T{}))) + ": " + sr.error(), base);
+  if (!sr.ok())
+    return fail<message>(decode_fault::malformed,
+                         type_name(static_cast<std::uint8_t>(type_of(T{}))) + ": " + sr.error(), base);
   if (consumed) *consumed = base + r.consumed;
   decoded<message> d;
   d.value = std::move(m);
   return d;
 }
 
+decoded<message> read_user(std::span<const std::uint8_t> body, std::size_t base, std::size_t* consumed) {
+  decoded<message> d;
+  d.value = user{bytes(body.begin(), body.end())};
+  if (consumed) *consumed = base + body.size();
+  return d;
+}
+
+// The body reader of each single-message type, indexed by type byte
+// (messages.hpp); nullptr where the type is a packet or stream layer.
+using body_reader = decoded<message> (*)(std::span<const std::uint8_t>, std::size_t, std::size_t*);
+constexpr std::array<body_reader, 14> body_readers{
+    &read_struct<ping>,
+    &read_struct<indirect_ping>,
+    &read_struct<ack>,
+    &read_struct<suspect>,
+    &read_struct<alive>,
+    &read_struct<dead>,
+    nullptr,  // push_pull: streams only (stream.hpp)
+    nullptr,  // compound
+    &read_user,
+    nullptr,  // compress
+    nullptr,  // encrypt
+    &read_struct<nack>,
+    nullptr,  // has_crc
+    &read_struct<err>,
+};
+static_assert(static_cast<std::size_t>(message_type::err) + 1 == body_readers.size());
+
 decoded<message> body_at(message_type type, std::span<const std::uint8_t> body, std::size_t base,
                          std::size_t* consumed) {
-  switch (type) {
-    case message_type::ping:
-      return read_struct<ping>(body, base, consumed);
-    case message_type::indirect_ping:
-      return read_struct<indirect_ping>(body, base, consumed);
-    case message_type::ack:
-      return read_struct<ack>(body, base, consumed);
-    case message_type::nack:
-      return read_struct<nack>(body, base, consumed);
-    case message_type::suspect:
-      return read_struct<suspect>(body, base, consumed);
-    case message_type::alive:
-      return read_struct<alive>(body, base, consumed);
-    case message_type::dead:
-      return read_struct<dead>(body, base, consumed);
-    case message_type::err:
-      return read_struct<err>(body, base, consumed);
-    case message_type::user: {
-      decoded<message> d;
-      d.value = user{bytes(body.begin(), body.end())};
-      if (consumed) *consumed = base + body.size();
-      return d;
-    }
-    case message_type::push_pull:
-    case message_type::compound:
-    case message_type::compress:
-    case message_type::encrypt:
-    case message_type::has_crc:
-    case message_type::has_label:
-      return fail<message>(
-          type_name(static_cast<std::uint8_t>(type)) + " is a packet/stream layer, not a single message",
-          base == 0 ? 0 : base - 1);
-  }
-  return fail<message>("unknown message type " + std::to_string(static_cast<unsigned>(type)), base == 0 ? 0 : base - 1);
+  const auto t = static_cast<std::size_t>(type);
+  if (t < body_readers.size() && body_readers[t] != nullptr) return body_readers[t](body, base, consumed);
+  const std::size_t at = base == 0 ? 0 : base - 1;  // the type byte, when the input has it
+  if (t < body_readers.size() || type == message_type::has_label)
+    return fail<message>(decode_fault::unknown_type,
+                         type_name(static_cast<std::uint8_t>(t)) + " is a packet/stream layer, not a single message",
+                         at);
+  return fail<message>(decode_fault::unknown_type, "unknown message type " + std::to_string(t), at);
 }
 
 }  // namespace
 
 message_type type_of(const message& m) {
-  return std::visit(
-      [](const auto& v) {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, ping>)
-          return message_type::ping;
-        else if constexpr (std::is_same_v<T, indirect_ping>)
-          return message_type::indirect_ping;
-        else if constexpr (std::is_same_v<T, ack>)
-          return message_type::ack;
-        else if constexpr (std::is_same_v<T, nack>)
-          return message_type::nack;
-        else if constexpr (std::is_same_v<T, suspect>)
-          return message_type::suspect;
-        else if constexpr (std::is_same_v<T, alive>)
-          return message_type::alive;
-        else if constexpr (std::is_same_v<T, dead>)
-          return message_type::dead;
-        else if constexpr (std::is_same_v<T, user>)
-          return message_type::user;
-        else
-          return message_type::err;
-      },
-      m);
+  // By alternative, in the order of `message` (messages.hpp).
+  static constexpr std::array<message_type, 9> types{
+      message_type::ping,  message_type::indirect_ping, message_type::ack,  message_type::nack, message_type::suspect,
+      message_type::alive, message_type::dead,          message_type::user, message_type::err};
+  static_assert(std::variant_size_v<message> == types.size());
+  return types[m.index()];
 }
 
 std::string type_name(std::uint8_t type) {
-  switch (type) {
-    case 0:
-      return "ping";
-    case 1:
-      return "indirectPing";
-    case 2:
-      return "ack";
-    case 3:
-      return "suspect";
-    case 4:
-      return "alive";
-    case 5:
-      return "dead";
-    case 6:
-      return "pushPull";
-    case 7:
-      return "compound";
-    case 8:
-      return "user";
-    case 9:
-      return "compress";
-    case 10:
-      return "encrypt";
-    case 11:
-      return "nack";
-    case 12:
-      return "hasCrc";
-    case 13:
-      return "err";
-    case 244:
-      return "hasLabel";
-    default:
-      return "unknown(" + std::to_string(type) + ")";
-  }
+  // By type byte (messages.hpp), as memberlist.md §3 names them.
+  static constexpr std::array<const char*, 14> names{"ping",    "indirectPing", "ack",      "suspect", "alive",
+                                                     "dead",    "pushPull",     "compound", "user",    "compress",
+                                                     "encrypt", "nack",         "hasCrc",   "err"};
+  if (type < names.size()) return names[type];
+  if (type == static_cast<std::uint8_t>(message_type::has_label)) return "hasLabel";
+  return "unknown(" + std::to_string(type) + ")";
 }
 
 void encode(const message& m, bytes& out) {
@@ -308,10 +275,10 @@ bytes encode(const message& m) {
 decoded<message> decode(std::span<const std::uint8_t> in) { return decode(in, nullptr); }
 
 decoded<message> decode(std::span<const std::uint8_t> in, std::size_t* consumed) {
-  if (in.empty()) return fail<message>("empty message", 0);
+  if (in.empty()) return fail<message>(decode_fault::truncated, "empty message", 0);
   const std::uint8_t t = in[0];
   if (t > static_cast<std::uint8_t>(message_type::err) && t != static_cast<std::uint8_t>(message_type::has_label))
-    return fail<message>("unknown message type " + std::to_string(t), 0);
+    return fail<message>(decode_fault::unknown_type, "unknown message type " + std::to_string(t), 0);
   return body_at(static_cast<message_type>(t), in.subspan(1), 1, consumed);
 }
 
@@ -334,15 +301,17 @@ void encode_compound(std::span<const bytes> parts, bytes& out) {
 
 decoded<compound_view> split_compound(std::span<const std::uint8_t> in) {
   if (in.empty() || in[0] != static_cast<std::uint8_t>(message_type::compound))
-    return fail<compound_view>("not a compound message", 0);
-  if (in.size() < compound_header_len) return fail<compound_view>("compound: missing part count", 1);
+    return fail<compound_view>(decode_fault::unknown_type, "not a compound message", 0);
+  if (in.size() < compound_header_len)
+    return fail<compound_view>(decode_fault::truncated, "compound: missing part count", 1);
   decoded<compound_view> d;
   const std::size_t n = in[1];
   d.value.declared = n;
   // Unlike 0.2.2 (8-bit count*2), compute the length table size correctly.
   const std::size_t table_end = compound_header_len + n * compound_overhead_per_part;
   if (in.size() < table_end)
-    return fail<compound_view>("compound: truncated length table (" + std::to_string(n) + " parts)", in.size());
+    return fail<compound_view>(decode_fault::truncated,
+                               "compound: truncated length table (" + std::to_string(n) + " parts)", in.size());
   std::size_t pos = table_end;
   for (std::size_t i = 0; i < n; ++i) {
     const std::size_t len = (std::size_t{in[compound_header_len + 2 * i]} << 8) | in[compound_header_len + 2 * i + 1];
@@ -396,25 +365,11 @@ struct flat_writer {
     else
       raw(b.data(), b.size());
   }
-  static std::size_t uint_size(std::uint64_t v) {
-    return v <= 0x7f ? 1 : v <= 0xff ? 2 : v <= 0xffff ? 3 : v <= 0xffffffffULL ? 5 : 9;
-  }
+  static std::size_t uint_size(std::uint64_t v) { return 1 + static_cast<std::size_t>(msgpack::uint_form_of(v).len); }
   void uint(std::uint64_t v) {
-    if (v <= 0x7f) {
-      byte(static_cast<std::uint8_t>(v));
-    } else if (v <= 0xff) {
-      byte(0xcc);
-      be(v, 1);
-    } else if (v <= 0xffff) {
-      byte(0xcd);
-      be(v, 2);
-    } else if (v <= 0xffffffffULL) {
-      byte(0xce);
-      be(v, 4);
-    } else {
-      byte(0xcf);
-      be(v, 8);
-    }
+    const auto f = msgpack::uint_form_of(v);
+    byte(f.type);
+    be(v, f.len);
   }
 };
 }  // namespace
@@ -558,7 +513,7 @@ decoded<push_node_state> decode_push_node_state(std::span<const std::uint8_t> in
     }
   }
   auto r = msgpack::read(in);
-  if (!r.ok()) return fail<push_node_state>("pushNodeState: " + r.error, r.consumed);
+  if (!r.ok()) return fail<push_node_state>(fault_of(r), "pushNodeState: " + r.error, r.consumed);
   msgpack::struct_reader sr(r.v);
   decoded<push_node_state> d;
   auto& s = d.value;
@@ -570,13 +525,13 @@ decoded<push_node_state> decode_push_node_state(std::span<const std::uint8_t> in
   std::int64_t state = 0;
   sr.int_field("State", state);
   sr.bytes_field("Vsn", s.vsn);
-  if (!sr.ok()) return fail<push_node_state>("pushNodeState: " + sr.error(), 0);
+  if (!sr.ok()) return fail<push_node_state>(decode_fault::malformed, "pushNodeState: " + sr.error(), 0);
   if (state < 0 || state > static_cast<std::int64_t>(node_state::left))
-    return fail<push_node_state>("pushNodeState: unknown State " + std::to_string(state), 0);
+    return fail<push_node_state>(decode_fault::malformed, "pushNodeState: unknown State " + std::to_string(state), 0);
   // No peer sends a state without a name, and a table of 2^20 empty maps
   // (1 MiB of input) would otherwise become 2^20 states in memory before the
   // merge refuses them one by one.
-  if (s.name.empty()) return fail<push_node_state>("pushNodeState: no Name", 0);
+  if (s.name.empty()) return fail<push_node_state>(decode_fault::malformed, "pushNodeState: no Name", 0);
   s.state = static_cast<node_state>(state);
   if (consumed) *consumed = r.consumed;
   return d;

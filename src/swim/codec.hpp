@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "swim/errors.hpp"
 #include "swim/messages.hpp"
 
 namespace chorus::swim {
@@ -47,16 +48,12 @@ inline constexpr std::size_t compound_overhead_per_part = 2;
 // ---------------------------------------------------------------------------
 // Errors.
 
-struct decode_error {
-  std::string what;        // what broke; empty = no error
-  std::size_t offset = 0;  // byte offset in the input given to the decoder
-};
-
+// decode_error and its faults: errors.hpp.
 template <class T>
 struct decoded {
   T value{};
   decode_error error;
-  bool ok() const { return error.what.empty(); }
+  bool ok() const { return !error.failed(); }
 };
 
 // The wire type of a message value (alternatives of `message` map 1:1).

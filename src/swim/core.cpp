@@ -23,14 +23,14 @@ core::core(config cfg, std::uint64_t seed, delegate* d)
       broadcasts_(cfg_.max_broadcasts),
       user_broadcasts_(cfg_.max_user_broadcasts) {}
 
-timer_token core::arm(time_point at, pending_timer t, runtime& rt) {
+timer_token core::arm(time_point at, pending_timer t, core_sink rt) {
   const timer_token token = next_token_++;
   timers_.emplace(token, std::move(t));
-  rt.set_timer(at, token);
+  rt.out.set_timer(at, token);
   return token;
 }
 
-void core::start(time_point now, runtime& rt) {
+void core::start(time_point now, core_sink rt) {
   if (started_) return;
   started_ = true;
   incarnation_ = 1;
@@ -48,7 +48,7 @@ void core::start(time_point now, runtime& rt) {
     push_pull_timer_ = arm(now + stagger(rng_, cfg_.push_pull_interval), {timer_kind::push_pull_tick}, rt);
 }
 
-std::uint64_t core::join(time_point now, std::span<const address> seeds, runtime& rt) {
+std::uint64_t core::join(time_point now, std::span<const address> seeds, core_sink rt) {
   static_assert(sizeof(std::uint64_t) >= sizeof(exchange_id));
   const std::uint64_t join_id = next_exchange_;  // unique, shares the counter
   join_state& js = joins_[join_id];
@@ -59,16 +59,16 @@ std::uint64_t core::join(time_point now, std::span<const address> seeds, runtime
     ++js.pending;
     ++push_pulls_in_flight_;
     ++stats_.push_pulls_started;
-    rt.start_push_pull(to, id, state, now + cfg_.tcp_timeout);
+    rt.out.start_push_pull(to, id, state, now + cfg_.tcp_timeout);
   }
   if (js.pending == 0) {
     joins_.erase(join_id);
-    rt.join_finished(join_id, 0, 0);
+    rt.on.join_finished(join_id, 0, 0);
   }
   return join_id;
 }
 
-void core::leave(time_point now, runtime& rt) {
+void core::leave(time_point now, core_sink rt) {
   if (leaving_) return;
   leaving_ = true;
   auto idx = members_.find(cfg_.name);
@@ -82,11 +82,11 @@ void core::leave(time_point now, runtime& rt) {
     if (!is_self(members_.name(i)) && members_.at(i).state == member_state::alive) anyone = true;
   if (!anyone) {
     leave_token_ = 0;
-    rt.leave_finished();
+    rt.on.leave_finished();
   }
 }
 
-bool core::set_meta(time_point now, bytes meta, runtime& rt) {
+bool core::set_meta(time_point now, bytes meta, core_sink rt) {
   if (meta.size() > cfg_.meta_max_size) return false;
   auto idx = members_.find(cfg_.name);
   if (!idx) return false;
@@ -103,7 +103,7 @@ bool core::set_meta(time_point now, bytes meta, runtime& rt) {
   return true;
 }
 
-void core::queue_user_broadcast(time_point now, std::span<const std::uint8_t> payload, runtime& rt, std::string name) {
+void core::queue_user_broadcast(time_point now, std::span<const std::uint8_t> payload, core_sink rt, std::string name) {
   bytes msg;
   msg.reserve(payload.size() + 1);
   msg.push_back(static_cast<std::uint8_t>(message_type::user));
@@ -116,7 +116,7 @@ void core::queue_user_broadcast(time_point now, std::span<const std::uint8_t> pa
 // ---------------------------------------------------------------------------
 // Inputs.
 
-void core::handle_packet(time_point now, const address& from, std::span<const std::uint8_t> data, runtime& rt) {
+void core::handle_packet(time_point now, const address& from, std::span<const std::uint8_t> data, core_sink rt) {
   if (data.empty()) return;  // memberlist ignores 0-byte datagrams
   ++stats_.packets_received;
   stats_.bytes_received += data.size();
@@ -145,7 +145,7 @@ void core::handle_packet(time_point now, const address& from, std::span<const st
   handle_message(now, from, m.value, rt);
 }
 
-void core::handle_message(time_point now, const address& from, const message& m, runtime& rt) {
+void core::handle_message(time_point now, const address& from, const message& m, core_sink rt) {
   if (!started_) return;
   std::visit(
       [&](const auto& msg) {
@@ -165,14 +165,14 @@ void core::handle_message(time_point now, const address& from, const message& m,
         } else if constexpr (std::is_same_v<T, dead>) {
           if (!refuse(from, msg.node, check_accusation(msg.incarnation), rt)) dead_node(now, msg, rt);
         } else if constexpr (std::is_same_v<T, user>)
-          rt.user_message(msg.payload);
+          rt.on.user_message(msg.payload);
         // err only answers TCP requests; nothing to do on UDP.
       },
       m);
   finish_tokens(rt);
 }
 
-void core::handle_timer(time_point now, timer_token token, runtime& rt) {
+void core::handle_timer(time_point now, timer_token token, core_sink rt) {
   auto taken = timers_.take(token);
   if (!taken) return;  // stale: cancelled or replaced
   pending_timer t = std::move(*taken);
@@ -223,7 +223,7 @@ std::optional<ack> core::handle_stream_ping(const ping& p) const {
   return ack{p.seq_no, {}};  // TCP acks carry no payload (10.3)
 }
 
-void core::tcp_ping_completed(time_point now, exchange_id id, bool ok, runtime& rt) {
+void core::tcp_ping_completed(time_point now, exchange_id id, bool ok, core_sink rt) {
   auto it = exchanges_.find(id);
   if (it == exchanges_.end()) return;
   const std::uint32_t recheck_seq = it->second.recheck_seq;
@@ -249,17 +249,17 @@ void core::tcp_ping_completed(time_point now, exchange_id id, bool ok, runtime& 
   finish_tokens(rt);
 }
 
-void core::finish_tokens(runtime& rt) {
+void core::finish_tokens(core_sink rt) {
   if (finished_.empty()) return;
   auto done = std::move(finished_);
   finished_.clear();
   for (auto t : done) {
     if (t == leave_token_ && t != 0) {
       leave_token_ = 0;
-      rt.leave_finished();
+      rt.on.leave_finished();
     } else if (t == meta_token_ && t != 0) {
       meta_token_ = 0;
-      rt.meta_update_finished();
+      rt.on.meta_update_finished();
     }
   }
 }

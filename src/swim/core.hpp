@@ -29,8 +29,8 @@
 //
 // Why sans-I/O. The core owns no socket, thread or clock. Inputs: packets
 // received, timers fired, TCP exchange results, commands, each with `now`.
-// Outputs go to a runtime sink (runtime.hpp): packets, timers with tokens,
-// TCP exchanges to start, member events. Randomness is a seeded generator
+// Outputs go to a sink (runtime.hpp): packets, timers with tokens and TCP
+// exchanges to start to its io (io.hpp), member events to its listener. Randomness is a seeded generator
 // owned by the core. So the same inputs give the same outputs, 10,000 cores
 // run in one simulator process over virtual time, and the Asio transport is a
 // thin adapter. Incoming messages are processed immediately (memberlist's
@@ -60,6 +60,8 @@ namespace chorus::swim {
 // Counters for tests, benchmarks and the agent's metrics.
 struct core_stats {
   std::uint64_t packets_sent = 0, bytes_sent = 0;
+  // handle_packet only: a driver that decodes (the agent's transport) counts
+  // its own datagrams and malformed ones.
   std::uint64_t packets_received = 0, bytes_received = 0;
   std::uint64_t decode_errors = 0;  // undecodable packets or parts, dropped
   std::uint64_t probes = 0, probe_failures = 0;
@@ -86,29 +88,31 @@ class core {
 
   // --- commands -----------------------------------------------------------
   // Becomes a one-node cluster: our own alive (incarnation 1), timers armed.
-  void start(time_point now, runtime& rt);
+  void start(time_point now, core_sink rt);
   // Push/pull with Join=true to each address (13.11). Returns the join id
-  // later reported to runtime::join_finished.
-  std::uint64_t join(time_point now, std::span<const address> seeds, runtime& rt);
-  // Gossips a dead message about ourselves (13.11); runtime::leave_finished
+  // later reported to listener::join_finished. The exchanges it starts have
+  // the ids join id, join id + 1, ..., one per address in the order given
+  // (the Serf layer reports each address's failure by them).
+  std::uint64_t join(time_point now, std::span<const address> seeds, core_sink rt);
+  // Gossips a dead message about ourselves (13.11); listener::leave_finished
   // fires once it has been sent its full retransmit count.
-  void leave(time_point now, runtime& rt);
+  void leave(time_point now, core_sink rt);
   // New meta (Serf tags): incarnation + 1, gossiped as an alive. False (and
   // nothing changed) if meta exceeds config::meta_max_size.
-  bool set_meta(time_point now, bytes meta, runtime& rt);
+  bool set_meta(time_point now, bytes meta, core_sink rt);
   // Queues a user (Serf) broadcast to piggyback; `name` != "" replaces the
   // queued one of that name. Payload excludes the 0x08 type byte.
-  void queue_user_broadcast(time_point now, std::span<const std::uint8_t> payload, runtime& rt, std::string name = {});
+  void queue_user_broadcast(time_point now, std::span<const std::uint8_t> payload, core_sink rt, std::string name = {});
   // Restarts the gossip timer if it is parked and anything is queued, here
   // or outside the core (Serf's queues, read through
   // delegate::has_broadcasts).
-  void wake_gossip(time_point now, runtime& rt);
+  void wake_gossip(time_point now, core_sink rt);
   // A gossip round now, not at the next tick, for news users wait on (a
   // user event or query just queued): each hop then costs a network delay
   // instead of up to a gossip interval. Transmits count as usual, so the
   // copies sent stay within the transmit limit; rounds closer together than
   // a quarter interval are skipped (the tick sends those).
-  void gossip_now(time_point now, runtime& rt);
+  void gossip_now(time_point now, core_sink rt);
 
   // Installs members from a snapshot (e.g. a converged cluster's table) as
   // if learned long ago: no gossip queued, no events. For simulations that
@@ -116,23 +120,28 @@ class core {
   // alive receipts) would dominate the run. Unknown names only; self skipped.
   // Also moves our push/pull timer to a random phase of the interval scaled
   // for the new table size.
-  void restore(time_point now, std::span<const push_node_state> nodes, runtime& rt);
+  void restore(time_point now, std::span<const push_node_state> nodes, core_sink rt);
 
   // --- inputs -------------------------------------------------------------
-  // One UDP datagram after the packet layer (decryption, CRC, decompression):
-  // a message or a compound.
-  void handle_packet(time_point now, const address& from, std::span<const std::uint8_t> data, runtime& rt);
-  void handle_message(time_point now, const address& from, const message& m, runtime& rt);
-  void handle_timer(time_point now, timer_token token, runtime& rt);
+  // One message, decoded: the agent's transport opens each datagram once
+  // (packet.hpp) and hands over its messages in order, and a reliable user
+  // message from a TCP stream the same way.
+  void handle_message(time_point now, const address& from, const message& m, core_sink rt);
+  // The same from bytes: one UDP datagram after the packet layer
+  // (decryption, CRC, decompression), a message or a compound, decoded here
+  // and counted in core_stats (packets, bytes, decode errors). For drivers
+  // that skip the packet layer (the simulator, tests).
+  void handle_packet(time_point now, const address& from, std::span<const std::uint8_t> data, core_sink rt);
+  void handle_timer(time_point now, timer_token token, core_sink rt);
   // A peer's push/pull request (we are the responder). Returns our state to
   // send back (built before merging, as memberlist does), then merges theirs.
-  push_pull handle_push_pull(time_point now, const address& from, const push_pull& remote, runtime& rt);
+  push_pull handle_push_pull(time_point now, const address& from, const push_pull& remote, core_sink rt);
   // A TCP ping from a peer (10.3): the ack to send back, or nothing if it is
   // not for us.
   std::optional<ack> handle_stream_ping(const ping& p) const;
-  void push_pull_completed(time_point now, exchange_id id, const push_pull& remote, runtime& rt);
-  void push_pull_failed(time_point now, exchange_id id, runtime& rt);
-  void tcp_ping_completed(time_point now, exchange_id id, bool ok, runtime& rt);
+  void push_pull_completed(time_point now, exchange_id id, const push_pull& remote, core_sink rt);
+  void push_pull_failed(time_point now, exchange_id id, core_sink rt);
+  void tcp_ping_completed(time_point now, exchange_id id, bool ok, core_sink rt);
 
   // --- observers ----------------------------------------------------------
   const config& cfg() const { return cfg_; }
@@ -282,82 +291,82 @@ class core {
   };
 
   // timers
-  timer_token arm(time_point at, pending_timer t, runtime& rt);
+  timer_token arm(time_point at, pending_timer t, core_sink rt);
   void disarm(timer_token& token) {
     timers_.erase(token);
     token = 0;
   }
 
   // probing (core.cpp)
-  void probe_tick(time_point now, runtime& rt);
-  void probe_node(time_point now, std::size_t idx, runtime& rt);
-  void probe_direct_timeout(time_point now, std::uint32_t seq, runtime& rt);
-  void probe_window_end(time_point now, std::uint32_t seq, runtime& rt);
-  void probe_finish(time_point now, bool ok, runtime& rt);
-  void on_ping(time_point now, const address& from, const ping& p, runtime& rt);
-  void on_indirect_ping(time_point now, const address& from, const indirect_ping& p, runtime& rt);
-  void on_ack(time_point now, const ack& a, runtime& rt);
+  void probe_tick(time_point now, core_sink rt);
+  void probe_node(time_point now, std::size_t idx, core_sink rt);
+  void probe_direct_timeout(time_point now, std::uint32_t seq, core_sink rt);
+  void probe_window_end(time_point now, std::uint32_t seq, core_sink rt);
+  void probe_finish(time_point now, bool ok, core_sink rt);
+  void on_ping(time_point now, const address& from, const ping& p, core_sink rt);
+  void on_indirect_ping(time_point now, const address& from, const indirect_ping& p, core_sink rt);
+  void on_ack(time_point now, const ack& a, core_sink rt);
   void on_nack(const nack& n);
-  void relay_timeout(std::uint32_t seq, runtime& rt);
+  void relay_timeout(std::uint32_t seq, core_sink rt);
   // A ping for `target` with our address as its source (10.1).
   ping make_ping(std::uint32_t seq, const std::string& target) const;
   void send_probe_ping(std::uint32_t seq, const member_entry& e, const std::string& target, const address& to,
-                       runtime& rt);
+                       core_sink rt);
   // Ping-reqs for `target` through up to indirect_checks alive members;
   // returns the helpers' indices and counts the nacks asked for.
   std::vector<std::size_t> send_ping_reqs(std::uint32_t seq, const std::string& target, const member_entry& te,
-                                          bool want_nacks, int& expected_nacks, runtime& rt);
+                                          bool want_nacks, int& expected_nacks, core_sink rt);
   std::optional<exchange_id> start_tcp_ping(std::uint32_t seq, const std::string& target, const member_entry& te,
-                                            const address& to, time_point deadline, runtime& rt);
+                                            const address& to, time_point deadline, core_sink rt);
 
   // gossip (core.cpp)
-  void gossip_tick(time_point now, runtime& rt);
+  void gossip_tick(time_point now, core_sink rt);
   bool has_gossip() const;
-  void push_pull_tick(time_point now, runtime& rt);
+  void push_pull_tick(time_point now, core_sink rt);
   // An anti-entropy push/pull with `to`, unless max_concurrent_push_pulls
   // are in flight (then counted as skipped).
-  void start_sync(time_point now, const address& to, runtime& rt);
-  void restagger_push_pull(time_point now, runtime& rt);
+  void start_sync(time_point now, const address& to, core_sink rt);
+  void restagger_push_pull(time_point now, core_sink rt);
   static duration stagger(random_source& rng, duration interval);
   // config::early_sync_after_join: the next periodic push/pull once the
   // join's gossip is spent.
-  void sync_soon_after_join(time_point now, runtime& rt);
+  void sync_soon_after_join(time_point now, core_sink rt);
   // One push/pull of a join ended: counts it; the join's first success
   // brings the next periodic push/pull forward, the last exchange reports
-  // the join (runtime::join_finished).
-  void join_exchange_ended(time_point now, std::uint64_t join_id, bool ok, runtime& rt);
-  void send_message(const address& to, const message& m, runtime& rt);
-  void send_raw(const address& to, bytes packet, bool crc, runtime& rt);
+  // the join (listener::join_finished).
+  void join_exchange_ended(time_point now, std::uint64_t join_id, bool ok, core_sink rt);
+  void send_message(const address& to, const message& m, core_sink rt);
+  void send_raw(const address& to, bytes packet, bool crc, core_sink rt);
   // Fills `parts` with broadcasts within `limit` bytes (2 bytes of compound
   // overhead counted per part); returns bytes used.
-  std::size_t take_broadcasts(std::size_t limit, std::vector<bytes>& parts, runtime& rt);
-  void finish_tokens(runtime& rt);
+  std::size_t take_broadcasts(std::size_t limit, std::vector<bytes>& parts, core_sink rt);
+  void finish_tokens(core_sink rt);
   template <class F>
   std::vector<std::size_t> random_members(std::size_t k, F exclude);
 
   // state transitions (core_state.cpp)
-  void alive_node(time_point now, const alive& a, bool bootstrap, runtime& rt);
-  void suspect_node(time_point now, const suspect& s, runtime& rt);
-  void dead_node(time_point now, const dead& d, runtime& rt);
-  void refute(time_point now, std::size_t idx, std::uint32_t accused, runtime& rt);
-  void suspicion_fired(time_point now, const std::string& node, runtime& rt);
-  void start_recheck(time_point now, const std::string& node, suspicion_state& st, runtime& rt);
-  void recheck_direct_timeout(time_point now, const std::string& node, std::uint32_t seq, runtime& rt);
-  void precheck(time_point now, const std::string& node, runtime& rt);
-  void recheck_answered(time_point now, const std::string& node, std::uint32_t seq, runtime& rt);
+  void alive_node(time_point now, const alive& a, bool bootstrap, core_sink rt);
+  void suspect_node(time_point now, const suspect& s, core_sink rt);
+  void dead_node(time_point now, const dead& d, core_sink rt);
+  void refute(time_point now, std::size_t idx, std::uint32_t accused, core_sink rt);
+  void suspicion_fired(time_point now, const std::string& node, core_sink rt);
+  void start_recheck(time_point now, const std::string& node, suspicion_state& st, core_sink rt);
+  void recheck_direct_timeout(time_point now, const std::string& node, std::uint32_t seq, core_sink rt);
+  void precheck(time_point now, const std::string& node, core_sink rt);
+  void recheck_answered(time_point now, const std::string& node, std::uint32_t seq, core_sink rt);
   void drop_suspicion(std::unordered_map<std::string, suspicion_state>::iterator it);
-  void broadcast(time_point now, std::string key, const message& m, runtime& rt, std::uint64_t token = 0);
-  void notify(member_event_kind kind, member_state previous, std::size_t idx, runtime& rt);
+  void broadcast(time_point now, std::string key, const message& m, core_sink rt, std::uint64_t token = 0);
+  void notify(member_event_kind kind, member_state previous, std::size_t idx, core_sink rt);
   member_info info(std::size_t idx) const;
   // Entries of a remote table that admission.hpp refuses (empty: none), each
   // counted and reported; verify_protocol and merge_remote skip them.
-  std::vector<bool> refused_entries(const address& from, const push_pull& remote, runtime& rt);
+  std::vector<bool> refused_entries(const address& from, const push_pull& remote, core_sink rt);
   bool verify_protocol(const push_pull& remote, const std::vector<bool>& refused) const;
-  void merge_remote(time_point now, const push_pull& remote, const std::vector<bool>& refused, runtime& rt);
-  // Counts and reports (runtime::refused) a refusal; true if `why` is one.
-  bool refuse(const address& from, std::string_view node, refusal why, runtime& rt);
+  void merge_remote(time_point now, const push_pull& remote, const std::vector<bool>& refused, core_sink rt);
+  // Counts and reports (listener::refused) a refusal; true if `why` is one.
+  bool refuse(const address& from, std::string_view node, refusal why, core_sink rt);
   // Verifies and merges a remote table; false if its protocol range is refused.
-  bool accept_remote(time_point now, const address& from, const push_pull& remote, runtime& rt);
+  bool accept_remote(time_point now, const address& from, const push_pull& remote, core_sink rt);
   void reset_members(time_point now);
   bool is_self(std::string_view n) const { return n == cfg_.name; }
 

@@ -24,7 +24,7 @@ duration core::stagger(random_source& rng, duration interval) {
       static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(std::max<std::int64_t>(1, interval.count()))))};
 }
 
-std::size_t core::take_broadcasts(std::size_t limit, std::vector<bytes>& parts, runtime& rt) {
+std::size_t core::take_broadcasts(std::size_t limit, std::vector<bytes>& parts, core_sink rt) {
   (void)rt;
   const int tl = transmit_limit();
   // Membership first, but hold back up to user_packet_share of the packet
@@ -46,13 +46,13 @@ std::size_t core::take_broadcasts(std::size_t limit, std::vector<bytes>& parts, 
   return used;
 }
 
-void core::send_raw(const address& to, bytes packet, bool crc, runtime& rt) {
+void core::send_raw(const address& to, bytes packet, bool crc, core_sink rt) {
   ++stats_.packets_sent;
   stats_.bytes_sent += packet.size();
-  rt.send_packet(to, std::move(packet), crc);
+  rt.out.send_packet(to, std::move(packet), crc);
 }
 
-void core::send_message(const address& to, const message& m, runtime& rt) {
+void core::send_message(const address& to, const message& m, core_sink rt) {
   bytes msg;
   encode(m, msg);
   const std::size_t budget = cfg_.udp_buffer_size - (cfg_.encryption ? encryption_overhead : 0);
@@ -69,7 +69,7 @@ void core::send_message(const address& to, const message& m, runtime& rt) {
   send_raw(to, std::move(packet), false, rt);
 }
 
-void core::gossip_now(time_point now, runtime& rt) {
+void core::gossip_now(time_point now, core_sink rt) {
   if (last_eager_gossip_ && now - *last_eager_gossip_ < cfg_.gossip_interval / 4) return;
   last_eager_gossip_ = now;
   gossip_tick(now, rt);
@@ -79,7 +79,7 @@ bool core::has_gossip() const {
   return !broadcasts_.empty() || !user_broadcasts_.empty() || (delegate_ && delegate_->has_broadcasts());
 }
 
-void core::wake_gossip(time_point now, runtime& rt) {
+void core::wake_gossip(time_point now, core_sink rt) {
   if (!gossip_parked_at_ || gossip_timer_ != 0 || !has_gossip()) return;
   // The next tick of the parked timer's phase, as if it had kept ticking.
   const auto ticks = (now - *gossip_parked_at_) / cfg_.gossip_interval + 1;
@@ -87,7 +87,7 @@ void core::wake_gossip(time_point now, runtime& rt) {
   gossip_parked_at_.reset();
 }
 
-void core::gossip_tick(time_point now, runtime& rt) {
+void core::gossip_tick(time_point now, core_sink rt) {
   if (!has_gossip()) return;
   const auto targets = random_members(static_cast<std::size_t>(std::max(0, cfg_.gossip_nodes)),
                                       [&](const member_entry& m, std::string_view n) {
@@ -128,13 +128,13 @@ duration core::push_pull_interval() const {
   return cfg_.push_pull_interval * static_cast<std::int64_t>(mult);
 }
 
-void core::restagger_push_pull(time_point now, runtime& rt) {
+void core::restagger_push_pull(time_point now, core_sink rt) {
   if (push_pull_timer_ == 0) return;
   disarm(push_pull_timer_);
   push_pull_timer_ = arm(now + stagger(rng_, push_pull_interval()), {timer_kind::push_pull_tick}, rt);
 }
 
-void core::sync_soon_after_join(time_point now, runtime& rt) {
+void core::sync_soon_after_join(time_point now, core_sink rt) {
   if (push_pull_timer_ == 0) return;
   // The nodes of a join storm gossip each other's alives for about this
   // long; what we missed by then only a push/pull brings.
@@ -143,14 +143,14 @@ void core::sync_soon_after_join(time_point now, runtime& rt) {
   push_pull_timer_ = arm(now + spent + stagger(rng_, spent), {timer_kind::push_pull_tick}, rt);
 }
 
-void core::push_pull_tick(time_point now, runtime& rt) {
+void core::push_pull_tick(time_point now, core_sink rt) {
   const auto peer = random_members(
       1, [&](const member_entry& m, std::string_view n) { return is_self(n) || m.state != member_state::alive; });
   if (peer.empty()) return;
   start_sync(now, members_.addr(members_.at(peer[0])), rt);
 }
 
-void core::start_sync(time_point now, const address& to, runtime& rt) {
+void core::start_sync(time_point now, const address& to, core_sink rt) {
   if (push_pulls_in_flight_ >= cfg_.max_concurrent_push_pulls) {
     ++stats_.push_pulls_skipped;
     return;
@@ -159,10 +159,10 @@ void core::start_sync(time_point now, const address& to, runtime& rt) {
   exchanges_[id] = exchange{0, false, 0, to};
   ++push_pulls_in_flight_;
   ++stats_.push_pulls_started;
-  rt.start_push_pull(to, id, local_state(false), now + cfg_.tcp_timeout);
+  rt.out.start_push_pull(to, id, local_state(false), now + cfg_.tcp_timeout);
 }
 
-void core::push_pull_completed(time_point now, exchange_id id, const push_pull& remote, runtime& rt) {
+void core::push_pull_completed(time_point now, exchange_id id, const push_pull& remote, core_sink rt) {
   auto it = exchanges_.find(id);
   if (it == exchanges_.end() || it->second.tcp_ping) return;
   const std::uint64_t join_id = it->second.join_id;
@@ -174,7 +174,7 @@ void core::push_pull_completed(time_point now, exchange_id id, const push_pull& 
   finish_tokens(rt);
 }
 
-void core::push_pull_failed(time_point now, exchange_id id, runtime& rt) {
+void core::push_pull_failed(time_point now, exchange_id id, core_sink rt) {
   auto it = exchanges_.find(id);
   if (it == exchanges_.end() || it->second.tcp_ping) return;
   const std::uint64_t join_id = it->second.join_id;
@@ -183,7 +183,7 @@ void core::push_pull_failed(time_point now, exchange_id id, runtime& rt) {
   if (join_id) join_exchange_ended(now, join_id, false, rt);
 }
 
-void core::join_exchange_ended(time_point now, std::uint64_t join_id, bool ok, runtime& rt) {
+void core::join_exchange_ended(time_point now, std::uint64_t join_id, bool ok, core_sink rt) {
   auto js = joins_.find(join_id);
   if (js == joins_.end()) return;
   if (ok && js->second.ok == 0 && cfg_.early_sync_after_join) sync_soon_after_join(now, rt);
@@ -191,11 +191,11 @@ void core::join_exchange_ended(time_point now, std::uint64_t join_id, bool ok, r
   if (--js->second.pending == 0) {
     const join_state done = js->second;
     joins_.erase(js);
-    rt.join_finished(join_id, done.ok, done.failed);
+    rt.on.join_finished(join_id, done.ok, done.failed);
   }
 }
 
-push_pull core::handle_push_pull(time_point now, const address& from, const push_pull& remote, runtime& rt) {
+push_pull core::handle_push_pull(time_point now, const address& from, const push_pull& remote, core_sink rt) {
   push_pull reply = local_state(remote.join);
   accept_remote(now, from, remote, rt);
   finish_tokens(rt);

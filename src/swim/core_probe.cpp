@@ -7,7 +7,7 @@
 
 namespace chorus::swim {
 
-void core::probe_tick(time_point now, runtime& rt) {
+void core::probe_tick(time_point now, core_sink rt) {
   // memberlist's probe ticker drops ticks while a probe is still running.
   if (probe_.active) return;
   std::size_t checked = 0;
@@ -37,7 +37,7 @@ void core::reset_members(time_point now) {
   });
 }
 
-void core::probe_node(time_point now, std::size_t idx, runtime& rt) {
+void core::probe_node(time_point now, std::size_t idx, core_sink rt) {
   const member_entry e = members_.at(idx);
   const std::string target{members_.name(e)};
   ++stats_.probes;
@@ -65,7 +65,7 @@ ping core::make_ping(std::uint32_t seq, const std::string& target) const {
 }
 
 void core::send_probe_ping(std::uint32_t seq, const member_entry& e, const std::string& target, const address& to,
-                           runtime& rt) {
+                           core_sink rt) {
   const ping p = make_ping(seq, target);
   if (e.state == member_state::alive || !cfg_.lifeguard.buddy_system) {
     send_message(to, p, rt);
@@ -81,7 +81,7 @@ void core::send_probe_ping(std::uint32_t seq, const member_entry& e, const std::
 }
 
 std::vector<std::size_t> core::send_ping_reqs(std::uint32_t seq, const std::string& target, const member_entry& te,
-                                              bool want_nacks, int& expected_nacks, runtime& rt) {
+                                              bool want_nacks, int& expected_nacks, core_sink rt) {
   indirect_ping ind;
   ind.seq_no = seq;
   ind.target = members_.addr(te).ip_bytes();
@@ -106,17 +106,17 @@ std::vector<std::size_t> core::send_ping_reqs(std::uint32_t seq, const std::stri
 }
 
 std::optional<exchange_id> core::start_tcp_ping(std::uint32_t seq, const std::string& target, const member_entry& te,
-                                                const address& to, time_point deadline, runtime& rt) {
+                                                const address& to, time_point deadline, core_sink rt) {
   if (cfg_.disable_tcp_pings || members_.pmax(te) < 3) return std::nullopt;
   const ping p = make_ping(seq, target);
   const exchange_id id = next_exchange_++;
   exchanges_[id] = exchange{0, true, 0, to};
   ++stats_.tcp_pings;
-  rt.start_tcp_ping(to, id, p, deadline);
+  rt.out.start_tcp_ping(to, id, p, deadline);
   return id;
 }
 
-void core::probe_direct_timeout(time_point now, std::uint32_t seq, runtime& rt) {
+void core::probe_direct_timeout(time_point now, std::uint32_t seq, core_sink rt) {
   if (!probe_.active || probe_.seq != seq) return;
   probe_.direct_stage = false;
   auto idx = members_.find(probe_.target);
@@ -133,7 +133,7 @@ void core::probe_direct_timeout(time_point now, std::uint32_t seq, runtime& rt) 
   (void)now;
 }
 
-void core::probe_window_end(time_point now, std::uint32_t seq, runtime& rt) {
+void core::probe_window_end(time_point now, std::uint32_t seq, core_sink rt) {
   if (!probe_.active || probe_.seq != seq) return;
   if (probe_.tcp_pending && !probe_.window_over) {
     // tcp_ping_completed decides; a runtime that never reports (it should,
@@ -147,7 +147,7 @@ void core::probe_window_end(time_point now, std::uint32_t seq, runtime& rt) {
   probe_finish(now, probe_.tcp_ok, rt);
 }
 
-void core::probe_finish(time_point now, bool ok, runtime& rt) {
+void core::probe_finish(time_point now, bool ok, core_sink rt) {
   probe_.active = false;
   {
     probe_report r;
@@ -160,7 +160,7 @@ void core::probe_finish(time_point now, bool ok, runtime& rt) {
     r.nacks = probe_.nacks;
     r.tcp_attempted = probe_.tcp_id != 0;
     r.tcp_ok = probe_.tcp_ok;
-    rt.probe_finished(r);
+    rt.on.probe_finished(r);
   }
   disarm(probe_direct_timer_);
   disarm(probe_window_timer_);
@@ -185,7 +185,7 @@ void core::probe_finish(time_point now, bool ok, runtime& rt) {
   suspect_node(now, suspect{members_.at(*idx).incarnation, probe_.target, cfg_.name}, rt);
 }
 
-void core::on_ping(time_point now, const address& from, const ping& p, runtime& rt) {
+void core::on_ping(time_point now, const address& from, const ping& p, core_sink rt) {
   (void)now;
   if (!p.node.empty() && !is_self(p.node)) return;  // meant for a previous owner of this address
   ack a{p.seq_no, delegate_ ? delegate_->ack_payload() : bytes{}};
@@ -194,7 +194,7 @@ void core::on_ping(time_point now, const address& from, const ping& p, runtime& 
   send_message(to, a, rt);
 }
 
-void core::on_indirect_ping(time_point now, const address& from, const indirect_ping& ind, runtime& rt) {
+void core::on_indirect_ping(time_point now, const address& from, const indirect_ping& ind, core_sink rt) {
   const std::uint32_t local = ++seq_no_;
   relay_state r;
   r.requester =
@@ -207,7 +207,7 @@ void core::on_indirect_ping(time_point now, const address& from, const indirect_
   send_message(address::from(ind.target, ind.port ? ind.port : cfg_.advertise.port), p, rt);
 }
 
-void core::relay_timeout(std::uint32_t seq, runtime& rt) {
+void core::relay_timeout(std::uint32_t seq, core_sink rt) {
   auto it = relays_.find(seq);
   if (it == relays_.end()) return;
   const relay_state r = it->second;
@@ -215,7 +215,7 @@ void core::relay_timeout(std::uint32_t seq, runtime& rt) {
   if (r.want_nack) send_message(r.requester, nack{r.requester_seq}, rt);
 }
 
-void core::on_ack(time_point now, const ack& a, runtime& rt) {
+void core::on_ack(time_point now, const ack& a, core_sink rt) {
   if (auto it = relays_.find(a.seq_no); it != relays_.end()) {
     relay_state r = it->second;
     relays_.erase(it);
@@ -231,7 +231,7 @@ void core::on_ack(time_point now, const ack& a, runtime& rt) {
     }
   }
   if (!probe_.active || probe_.seq != a.seq_no) return;  // late or unknown: ignored
-  if (probe_.direct_stage) rt.ping_complete(probe_.target, now - probe_.sent, a.payload);
+  if (probe_.direct_stage) rt.on.ping_complete(probe_.target, now - probe_.sent, a.payload);
   probe_finish(now, true, rt);
 }
 

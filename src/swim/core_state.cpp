@@ -36,18 +36,18 @@ std::optional<member_info> core::member(std::string_view n) const {
   return info(*idx);
 }
 
-void core::notify(member_event_kind kind, member_state previous, std::size_t idx, runtime& rt) {
-  rt.member_changed(member_event{kind, previous, info(idx), {}});
+void core::notify(member_event_kind kind, member_state previous, std::size_t idx, core_sink rt) {
+  rt.on.member_changed(member_event{kind, previous, info(idx), {}});
 }
 
-void core::broadcast(time_point now, std::string key, const message& m, runtime& rt, std::uint64_t token) {
+void core::broadcast(time_point now, std::string key, const message& m, core_sink rt, std::uint64_t token) {
   bytes msg;
   encode(m, msg);
   broadcasts_.push(std::move(key), std::move(msg), token, finished_);
   wake_gossip(now, rt);
 }
 
-void core::alive_node(time_point now, const alive& a, bool bootstrap, runtime& rt) {
+void core::alive_node(time_point now, const alive& a, bool bootstrap, core_sink rt) {
   const bool about_us = is_self(a.node);
   if (leaving_ && about_us) return;  // 1
   // 2 (Vsn sanity) and usable names: admission.hpp, checked on receipt.
@@ -79,7 +79,7 @@ void core::alive_node(time_point now, const alive& a, bool bootstrap, runtime& r
       other.meta = a.meta;
       other.vsn = a.vsn;
       other.incarnation = a.incarnation;
-      rt.name_conflict(info(*found), other);
+      rt.on.name_conflict(info(*found), other);
       return;
     }
   }
@@ -110,20 +110,20 @@ void core::alive_node(time_point now, const alive& a, bool bootstrap, runtime& r
     e.set_state_change(now);
   }
   if (about_us) incarnation_ = std::max(incarnation_, a.incarnation);
-  if (old_state == member_state::suspect) rt.suspicion_refuted(info(idx));
+  if (old_state == member_state::suspect) rt.on.suspicion_refuted(info(idx));
   if (old_state == member_state::dead || old_state == member_state::left)
     notify(member_event_kind::join, old_state, idx, rt);
   else if (meta_changed)
     notify(member_event_kind::update, old_state, idx, rt);
 }
 
-void core::suspect_node(time_point now, const suspect& s, runtime& rt) {
+void core::suspect_node(time_point now, const suspect& s, core_sink rt) {
   auto found = members_.find(s.node);
   if (!found) return;  // 1
   if (s.incarnation < members_.at(*found).incarnation) return;
   if (auto it = suspicions_.find(s.node); it != suspicions_.end()) {  // 2
     if (it->second.s.confirm(s.from)) {
-      rt.suspicion_confirmed(s.node, s.from);
+      rt.on.suspicion_confirmed(s.node, s.from);
       broadcast(now, s.node, s, rt);
       // Re-arm at the shrunken deadline (fires at once if already past).
       // Not while a re-check runs: its timer is the probe window or the
@@ -165,7 +165,7 @@ void core::suspect_node(time_point now, const suspect& s, runtime& rt) {
   suspicion_state st{suspicion{now, min, max, k, s.from}, s.incarnation, now, 0};
   st.timer = arm(st.s.deadline(), {timer_kind::suspicion, 0, s.node}, rt);
   suspicions_.insert_or_assign(s.node, std::move(st));
-  rt.member_suspected(info(*found), s.from);
+  rt.on.member_suspected(info(*found), s.from);
 }
 
 void core::drop_suspicion(std::unordered_map<std::string, suspicion_state>::iterator it) {
@@ -194,7 +194,7 @@ void core::drop_suspicion(std::unordered_map<std::string, suspicion_state>::iter
 // usual crash: several probers fail independently) dies at once as before;
 // it was probed in its last probe interval instead (precheck, armed in
 // suspect_node), so an answer there also ends in a push/pull, not dead.
-void core::suspicion_fired(time_point now, const std::string& node, runtime& rt) {
+void core::suspicion_fired(time_point now, const std::string& node, core_sink rt) {
   auto it = suspicions_.find(node);
   if (it == suspicions_.end()) return;
   suspicion_state& st = it->second;
@@ -230,7 +230,7 @@ void core::suspicion_fired(time_point now, const std::string& node, runtime& rt)
   dead_node(now, d, rt);
 }
 
-void core::precheck(time_point now, const std::string& node, runtime& rt) {
+void core::precheck(time_point now, const std::string& node, core_sink rt) {
   auto it = suspicions_.find(node);
   if (it == suspicions_.end() || it->second.stage != suspicion_stage::waiting) return;
   suspicion_state& st = it->second;
@@ -251,7 +251,7 @@ void core::precheck(time_point now, const std::string& node, runtime& rt) {
 // a ping with the accusation attached (buddy system), ping-reqs through k
 // members after probe_timeout, and the TCP fallback; the suspicion timer
 // becomes the probe window's end.
-void core::start_recheck(time_point now, const std::string& node, suspicion_state& st, runtime& rt) {
+void core::start_recheck(time_point now, const std::string& node, suspicion_state& st, core_sink rt) {
   const auto idx = members_.find(node);
   if (!idx) return;
   const member_entry e = members_.at(*idx);
@@ -264,7 +264,7 @@ void core::start_recheck(time_point now, const std::string& node, suspicion_stat
   st.timer = arm(now + awareness_.scale(cfg_.probe_interval), {timer_kind::suspicion, 0, node}, rt);
 }
 
-void core::recheck_direct_timeout(time_point now, const std::string& node, std::uint32_t seq, runtime& rt) {
+void core::recheck_direct_timeout(time_point now, const std::string& node, std::uint32_t seq, core_sink rt) {
   auto it = suspicions_.find(node);
   if (it == suspicions_.end() || it->second.stage == suspicion_stage::reprieve || it->second.recheck_seq != seq) return;
   suspicion_state& st = it->second;
@@ -295,7 +295,7 @@ void core::recheck_direct_timeout(time_point now, const std::string& node, std::
 // given, ample for the push/pull (tcp_timeout) or a refutation by gossip;
 // a suspect we can ping but whose state we cannot obtain for that long is
 // then declared dead as memberlist would have, rather than held forever.
-void core::recheck_answered(time_point now, const std::string& node, std::uint32_t seq, runtime& rt) {
+void core::recheck_answered(time_point now, const std::string& node, std::uint32_t seq, core_sink rt) {
   auto it = suspicions_.find(node);
   if (it == suspicions_.end() || it->second.stage == suspicion_stage::reprieve || it->second.recheck_seq != seq) return;
   suspicion_state& st = it->second;
@@ -315,7 +315,7 @@ void core::recheck_answered(time_point now, const std::string& node, std::uint32
   start_sync(now, members_.addr(members_.at(*idx)), rt);  // if skipped (cap), the reprieve's end decides
 }
 
-void core::dead_node(time_point now, const dead& d, runtime& rt) {
+void core::dead_node(time_point now, const dead& d, core_sink rt) {
   auto found = members_.find(d.node);
   if (!found) return;  // 1
   if (d.incarnation < members_.at(*found).incarnation) return;
@@ -335,11 +335,12 @@ void core::dead_node(time_point now, const dead& d, runtime& rt) {
   e.incarnation = d.incarnation;  // 5
   e.state = d.node == d.from ? member_state::left : member_state::dead;
   e.set_state_change(now);
-  rt.member_changed(member_event{e.state == member_state::left ? member_event_kind::leave : member_event_kind::failed,
-                                 old_state, info(*found), d.from});
+  rt.on.member_changed(
+      member_event{e.state == member_state::left ? member_event_kind::leave : member_event_kind::failed, old_state,
+                   info(*found), d.from});
 }
 
-void core::refute(time_point now, std::size_t idx, std::uint32_t accused, runtime& rt) {
+void core::refute(time_point now, std::size_t idx, std::uint32_t accused, core_sink rt) {
   ++incarnation_;
   if (accused >= incarnation_) incarnation_ = accused + 1;
   ++stats_.refutations;
@@ -388,14 +389,14 @@ push_pull core::local_state(bool join) const {
   return p;
 }
 
-bool core::refuse(const address& from, std::string_view node, refusal why, runtime& rt) {
+bool core::refuse(const address& from, std::string_view node, refusal why, core_sink rt) {
   if (why == refusal::none) return false;
   ++stats_.refused;
-  rt.refused(from, node, to_string(why));
+  rt.on.refused(from, node, to_string(why));
   return true;
 }
 
-std::vector<bool> core::refused_entries(const address& from, const push_pull& remote, runtime& rt) {
+std::vector<bool> core::refused_entries(const address& from, const push_pull& remote, core_sink rt) {
   std::vector<bool> refused;
   for (std::size_t i = 0; i < remote.nodes.size(); ++i) {
     const auto& r = remote.nodes[i];
@@ -406,14 +407,14 @@ std::vector<bool> core::refused_entries(const address& from, const push_pull& re
   return refused;
 }
 
-bool core::accept_remote(time_point now, const address& from, const push_pull& remote, runtime& rt) {
+bool core::accept_remote(time_point now, const address& from, const push_pull& remote, core_sink rt) {
   const std::vector<bool> refused = refused_entries(from, remote, rt);
   if (!verify_protocol(remote, refused)) {
     ++stats_.push_pulls_refused;
     return false;
   }
   merge_remote(now, remote, refused, rt);
-  if (!remote.user_state.empty()) rt.remote_state(remote.user_state, remote.join);
+  if (!remote.user_state.empty()) rt.on.remote_state(remote.user_state, remote.join);
   return true;
 }
 
@@ -443,7 +444,7 @@ bool core::verify_protocol(const push_pull& remote, const std::vector<bool>& ref
   return true;
 }
 
-void core::restore(time_point now, std::span<const push_node_state> nodes, runtime& rt) {
+void core::restore(time_point now, std::span<const push_node_state> nodes, core_sink rt) {
   members_.reserve(members_.size() + nodes.size());
   for (const auto& r : nodes) {
     if (is_self(r.name) || r.name.empty() || r.name.size() > 0xffff || members_.find(r.name)) continue;
@@ -463,7 +464,7 @@ void core::restore(time_point now, std::span<const push_node_state> nodes, runti
   restagger_push_pull(now, rt);
 }
 
-void core::merge_remote(time_point now, const push_pull& remote, const std::vector<bool>& refused, runtime& rt) {
+void core::merge_remote(time_point now, const push_pull& remote, const std::vector<bool>& refused, core_sink rt) {
   for (std::size_t i = 0; i < remote.nodes.size(); ++i) {
     if (!refused.empty() && refused[i]) continue;
     const auto& r = remote.nodes[i];

@@ -171,7 +171,10 @@ result decompress(std::span<const std::uint8_t> in, std::size_t max_output) {
     const bool kwkwk = code == hi && last != no_code;
     const std::uint32_t base = kwkwk ? last : code;
     const std::size_t length = (*table)[base].length + (kwkwk ? 1 : 0);
-    if (length > max_output - r.data.size()) return fail("output exceeds " + std::to_string(max_output) + " bytes");
+    if (length > max_output - r.data.size()) {
+      r.too_large = true;
+      return fail("output exceeds " + std::to_string(max_output) + " bytes");
+    }
     const std::size_t start = r.data.size();
     r.data.resize(start + length);
     std::size_t i = start + (*table)[base].length;

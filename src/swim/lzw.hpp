@@ -25,7 +25,8 @@ std::vector<std::uint8_t> compress(std::span<const std::uint8_t> in);
 
 struct result {
   std::vector<std::uint8_t> data;
-  std::string error;  // empty on success
+  std::string error;       // empty on success
+  bool too_large = false;  // the error is that the output would pass max_output
   bool ok() const { return error.empty(); }
 };
 

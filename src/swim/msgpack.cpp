@@ -19,21 +19,9 @@ void writer::nil() { put8(0xc0); }
 void writer::boolean(bool v) { put8(v ? 0xc3 : 0xc2); }
 
 void writer::uint(std::uint64_t v) {
-  if (v <= 0x7f) {
-    put8(static_cast<std::uint8_t>(v));
-  } else if (v <= 0xff) {
-    put8(0xcc);
-    put_be(v, 1);
-  } else if (v <= 0xffff) {
-    put8(0xcd);
-    put_be(v, 2);
-  } else if (v <= 0xffffffffULL) {
-    put8(0xce);
-    put_be(v, 4);
-  } else {
-    put8(0xcf);
-    put_be(v, 8);
-  }
+  const auto f = uint_form_of(v);
+  put8(f.type);
+  put_be(v, f.len);
 }
 
 void writer::sint(std::int64_t v) {
@@ -61,19 +49,24 @@ void writer::float64(double v) {
   put_be(std::bit_cast<std::uint64_t>(v), 8);
 }
 
-void writer::raw_header(std::size_t len) {
-  if (len <= 31) {
-    put8(static_cast<std::uint8_t>(0xa0 | len));
-  } else if (flavor_ == flavor::rpc && len <= 0xff) {
-    put8(0xd9);
-    put_be(len, 1);
-  } else if (len <= 0xffff) {
-    put8(0xda);
-    put_be(len, 2);
+void writer::sized_header(std::uint64_t n, std::uint8_t t8, std::uint8_t t16, std::uint8_t t32) {
+  if (t8 != 0 && n <= 0xff) {
+    put8(t8);
+    put_be(n, 1);
+  } else if (n <= 0xffff) {
+    put8(t16);
+    put_be(n, 2);
   } else {
-    put8(0xdb);
-    put_be(len, 4);
+    put8(t32);
+    put_be(n, 4);
   }
+}
+
+void writer::raw_header(std::size_t len) {
+  if (len <= 31)
+    put8(static_cast<std::uint8_t>(0xa0 | len));
+  else  // go-msgpack 0.5.5 has no str8: only the RPC flavour writes it
+    sized_header(len, flavor_ == flavor::rpc ? 0xd9 : 0, 0xda, 0xdb);
 }
 
 void writer::str(std::string_view s) {
@@ -82,43 +75,25 @@ void writer::str(std::string_view s) {
 }
 
 void writer::bin(byte_view b) {
-  if (flavor_ == flavor::gossip) {
+  if (flavor_ == flavor::gossip)
     raw_header(b.size());
-  } else if (b.size() <= 0xff) {
-    put8(0xc4);
-    put_be(b.size(), 1);
-  } else if (b.size() <= 0xffff) {
-    put8(0xc5);
-    put_be(b.size(), 2);
-  } else {
-    put8(0xc6);
-    put_be(b.size(), 4);
-  }
+  else
+    sized_header(b.size(), 0xc4, 0xc5, 0xc6);
   out_.insert(out_.end(), b.begin(), b.end());
 }
 
 void writer::array_header(std::uint32_t n) {
-  if (n < 16) {
+  if (n < 16)
     put8(static_cast<std::uint8_t>(0x90 | n));
-  } else if (n <= 0xffff) {
-    put8(0xdc);
-    put_be(n, 2);
-  } else {
-    put8(0xdd);
-    put_be(n, 4);
-  }
+  else
+    sized_header(n, 0, 0xdc, 0xdd);
 }
 
 void writer::map_header(std::uint32_t n) {
-  if (n < 16) {
+  if (n < 16)
     put8(static_cast<std::uint8_t>(0x80 | n));
-  } else if (n <= 0xffff) {
-    put8(0xde);
-    put_be(n, 2);
-  } else {
-    put8(0xdf);
-    put_be(n, 4);
-  }
+  else
+    sized_header(n, 0, 0xde, 0xdf);
 }
 
 void writer::raw(byte_view encoded) { out_.insert(out_.end(), encoded.begin(), encoded.end()); }
@@ -194,20 +169,25 @@ class parser {
 
   std::size_t pos() const { return pos_; }
   const std::string& error() const { return error_; }
+  bool truncated() const { return truncated_; }
 
  private:
-  bool fail(std::string msg) {
-    if (error_.empty()) error_ = std::move(msg) + " at byte " + std::to_string(pos_);
+  // `truncation`: the input ended inside the value (read_result::truncated).
+  bool fail(std::string msg, bool truncation = false) {
+    if (error_.empty()) {
+      error_ = std::move(msg) + " at byte " + std::to_string(pos_);
+      truncated_ = truncation;
+    }
     return false;
   }
   std::size_t left() const { return in_.size() - pos_; }
   bool byte(std::uint8_t& b) {
-    if (left() < 1) return fail("truncated input");
+    if (left() < 1) return fail("truncated input", true);
     b = in_[pos_++];
     return true;
   }
   bool be(int n, std::uint64_t& out) {
-    if (left() < static_cast<std::size_t>(n)) return fail("truncated input");
+    if (left() < static_cast<std::size_t>(n)) return fail("truncated input", true);
     out = 0;
     for (int i = 0; i < n; ++i) out = (out << 8) | in_[pos_++];
     return true;
@@ -224,7 +204,8 @@ class parser {
     return true;
   }
   bool blob(value& v, kind k, std::uint64_t n) {
-    if (n > left()) return fail("length " + std::to_string(n) + " exceeds the " + std::to_string(left()) + " bytes left");
+    if (n > left())
+      return fail("length " + std::to_string(n) + " exceeds the " + std::to_string(left()) + " bytes left", true);
     v.k = k;
     v.raw = in_.subspan(pos_, n);
     pos_ += n;
@@ -237,8 +218,9 @@ class parser {
   }
   bool container(value& v, kind k, std::uint64_t n, std::size_t depth) {
     const std::uint64_t count = k == kind::map ? n * 2 : n;
-    // Every element takes at least one byte: a larger count is a lie.
-    if (count > left()) return fail("container of " + std::to_string(n) + " elements exceeds the input");
+    // Every element takes at least one byte: a larger count is a lie (or
+    // the rest of the input has not arrived).
+    if (count > left()) return fail("container of " + std::to_string(n) + " elements exceeds the input", true);
     values_ += count;
     if (values_ > lim_.max_values) return fail("more than " + std::to_string(lim_.max_values) + " values");
     v.k = k;
@@ -253,6 +235,7 @@ class parser {
   std::size_t pos_ = 0;
   std::size_t values_ = 1;
   std::string error_;
+  bool truncated_ = false;
 };
 
 }  // namespace
@@ -271,6 +254,7 @@ read_result read(byte_view in, limits lim) {
   parser p(in, lim);
   if (!p.parse(r.v, 0)) {
     r.error = p.error();
+    r.truncated = p.truncated();
     r.v = value{};
   }
   r.consumed = p.pos();

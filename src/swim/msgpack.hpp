@@ -28,6 +28,22 @@ enum class flavor : std::uint8_t {
   rpc,     // Serf's RPC codec: str8 allowed for strings, bin for byte slices
 };
 
+// The smallest unsigned form of `v`, as go-msgpack writes it: a positive
+// fixint (the type byte is the value, no payload) or 0xcc..0xcf followed by
+// `len` = 1, 2, 4 or 8 big-endian bytes. The writer below and the codec's
+// single-pass node-state writer (codec.cpp) both use it.
+struct uint_form {
+  std::uint8_t type;
+  int len;
+};
+constexpr uint_form uint_form_of(std::uint64_t v) {
+  if (v <= 0x7f) return {static_cast<std::uint8_t>(v), 0};
+  if (v <= 0xff) return {0xcc, 1};
+  if (v <= 0xffff) return {0xcd, 2};
+  if (v <= 0xffffffffULL) return {0xce, 4};
+  return {0xcf, 8};
+}
+
 class writer {
  public:
   explicit writer(bytes& out, flavor f = flavor::gossip) : out_(out), flavor_(f) {}
@@ -50,6 +66,9 @@ class writer {
   void put8(std::uint8_t b) { out_.push_back(b); }
   void put_be(std::uint64_t v, int n);
   void raw_header(std::size_t len);
+  // A length or count past its fix form: type t8 + 1 byte (t8 == 0: no such
+  // form), t16 + 2 bytes or t32 + 4 bytes, the smallest that holds `n`.
+  void sized_header(std::uint64_t n, std::uint8_t t8, std::uint8_t t16, std::uint8_t t32);
   bytes& out_;
   flavor flavor_;
 };
@@ -89,6 +108,9 @@ struct read_result {
   value v;
   std::size_t consumed = 0;  // bytes of input the value took
   std::string error;         // empty on success
+  // The error is that the input ended inside the value: more bytes could
+  // complete it (a stream reader waits for them). False for every other error.
+  bool truncated = false;
   bool ok() const { return error.empty(); }
 };
 

@@ -12,7 +12,13 @@ namespace {
 
 constexpr std::uint8_t type_byte(message_type t) { return static_cast<std::uint8_t>(t); }
 
-decode_error err_at(std::string what, std::size_t offset) { return {std::move(what), offset}; }
+decode_error err_at(decode_fault f, std::string what, std::size_t offset) { return {f, offset, std::move(what)}; }
+
+// A compress layer's fault: LZW output over its budget is a limit, any other
+// LZW error a malformed buffer.
+decode_fault lzw_fault(const lzw::result& r) {
+  return r.too_large ? decode_fault::over_limit : decode_fault::malformed;
+}
 
 std::string join(const std::string& prefix, const std::string& name) {
   return prefix.empty() ? name : prefix + "/" + name;
@@ -23,19 +29,20 @@ std::string join(const std::string& prefix, const std::string& name) {
 // CRC header only there).
 void dispatch(std::span<const std::uint8_t> in, const std::string& path, std::size_t depth, bool top,
               const open_options& opt, opened_packet& out) {
-  auto part_error = [&](std::string what, std::size_t offset) {
+  auto part_error = [&](decode_error e) {
     if (top)
-      out.error = err_at(std::move(what), offset);
+      out.error = std::move(e);
     else
-      out.part_errors.push_back({path, err_at(std::move(what), offset)});
+      out.part_errors.push_back({path, std::move(e)});
   };
-  if (in.empty()) return part_error("empty message", 0);
-  if (depth > max_nesting) return part_error("layers nested deeper than " + std::to_string(max_nesting), 0);
+  if (in.empty()) return part_error(err_at(decode_fault::truncated, "empty message", 0));
+  if (depth > max_nesting)
+    return part_error(err_at(decode_fault::over_limit, "layers nested deeper than " + std::to_string(max_nesting), 0));
   const std::uint8_t t = in[0];
   if (t == type_byte(message_type::compound)) {
     auto c = split_compound(in);
     const std::string here = join(path, "compound");
-    if (!c.ok()) return part_error("compound: " + c.error.what, c.error.offset);
+    if (!c.ok()) return part_error(err_at(c.error.fault, "compound: " + c.error.what, c.error.offset));
     packet_layer l;
     l.path = here;
     l.type = message_type::compound;
@@ -45,7 +52,8 @@ void dispatch(std::span<const std::uint8_t> in, const std::string& path, std::si
     l.truncated = c.value.truncated;
     out.layers.push_back(std::move(l));
     if (c.value.truncated)
-      out.part_errors.push_back({here, err_at("compound truncated: " + std::to_string(c.value.truncated) + " of " +
+      out.part_errors.push_back({here, err_at(decode_fault::truncated,
+                                              "compound truncated: " + std::to_string(c.value.truncated) + " of " +
                                                   std::to_string(c.value.declared) + " parts dropped",
                                               in.size())});
     for (std::size_t i = 0; i < c.value.parts.size(); ++i)
@@ -55,7 +63,7 @@ void dispatch(std::span<const std::uint8_t> in, const std::string& path, std::si
   if (t == type_byte(message_type::compress)) {
     const std::string here = join(path, "compress");
     auto d = decode_compress(in, opt.max_decompressed - std::min(opt.max_decompressed, out.decompressed));
-    if (!d.ok()) return part_error(d.error.what, d.error.offset);
+    if (!d.ok()) return part_error(std::move(d.error));
     out.decompressed += d.value.data.size();
     packet_layer l;
     l.path = here;
@@ -71,8 +79,8 @@ void dispatch(std::span<const std::uint8_t> in, const std::string& path, std::si
   auto m = decode(in, &used);
   const std::string here = join(path, type_name(t));
   if (!m.ok()) {
-    if (top) return part_error(m.error.what, m.error.offset);
-    out.part_errors.push_back({here, m.error});
+    if (top) return part_error(std::move(m.error));
+    out.part_errors.push_back({here, std::move(m.error)});
     return;
   }
   out.messages.push_back({here, std::move(m.value), bytes(in.begin(), in.begin() + used)});
@@ -96,12 +104,13 @@ void encode_compress(std::span<const std::uint8_t> plain, bytes& out) {
 decoded<decompressed> decode_compress(std::span<const std::uint8_t> in, std::size_t max_output) {
   decoded<decompressed> d;
   if (in.empty() || in[0] != type_byte(message_type::compress)) {
-    d.error = err_at("not a compress message", 0);
+    d.error = err_at(decode_fault::unknown_type, "not a compress message", 0);
     return d;
   }
   auto r = msgpack::read(in.subspan(1));
   if (!r.ok()) {
-    d.error = err_at("compress: " + r.error, 1 + r.consumed);
+    d.error =
+        err_at(r.truncated ? decode_fault::truncated : decode_fault::malformed, "compress: " + r.error, 1 + r.consumed);
     return d;
   }
   msgpack::struct_reader sr(r.v);
@@ -109,21 +118,21 @@ decoded<decompressed> decode_compress(std::span<const std::uint8_t> in, std::siz
   sr.unsigned_field("Algo", algo);
   const msgpack::value* buf = sr.lookup("Buf");
   if (!sr.ok()) {
-    d.error = err_at("compress: " + sr.error(), 1);
+    d.error = err_at(decode_fault::malformed, "compress: " + sr.error(), 1);
     return d;
   }
   if (algo != 0) {
-    d.error = err_at("compress: unknown algorithm " + std::to_string(algo), 1);
+    d.error = err_at(decode_fault::malformed, "compress: unknown algorithm " + std::to_string(algo), 1);
     return d;
   }
   if (buf && !buf->is_nil() && buf->k != msgpack::kind::str && buf->k != msgpack::kind::bin) {
-    d.error = err_at("compress: Buf is not a byte string", 1);
+    d.error = err_at(decode_fault::malformed, "compress: Buf is not a byte string", 1);
     return d;
   }
   std::span<const std::uint8_t> lzw_bytes = buf ? buf->raw : std::span<const std::uint8_t>{};
   auto plain = lzw::decompress(lzw_bytes, max_output);
   if (!plain.ok()) {
-    d.error = err_at("compress: LZW " + plain.error, 1);
+    d.error = err_at(lzw_fault(plain), "compress: LZW " + plain.error, 1);
     return d;
   }
   d.value.data = std::move(plain.data);
@@ -143,16 +152,16 @@ decoded<label_view> read_label(std::span<const std::uint8_t> in) {
   decoded<label_view> d;
   if (in.empty() || in[0] != type_byte(message_type::has_label)) return d;
   if (in.size() < 2) {
-    d.error = err_at("label header: missing length", 1);
+    d.error = err_at(decode_fault::label, "label header: missing length", 1);
     return d;
   }
   const std::size_t n = in[1];
   if (n == 0) {
-    d.error = err_at("label header: zero-length label", 1);
+    d.error = err_at(decode_fault::label, "label header: zero-length label", 1);
     return d;
   }
   if (in.size() < 2 + n) {
-    d.error = err_at("label header: label cut short", in.size());
+    d.error = err_at(decode_fault::truncated, "label header: label cut short", in.size());
     return d;
   }
   d.value.label = std::string(reinterpret_cast<const char*>(in.data() + 2), n);
@@ -240,7 +249,7 @@ sealed seal_messages(std::span<const message> msgs, const seal_options& opt) {
 opened_packet open(std::span<const std::uint8_t> datagram, const open_options& opt) {
   opened_packet out;
   if (datagram.empty()) {
-    out.error = err_at("empty packet", 0);
+    out.error = err_at(decode_fault::truncated, "empty packet", 0);
     return out;
   }
   auto lab = read_label(datagram);
@@ -250,7 +259,7 @@ opened_packet open(std::span<const std::uint8_t> datagram, const open_options& o
   }
   out.label = lab.value.label;
   if (auto why = check_label(out.label, opt.label, opt.skip_label_check); !why.empty()) {
-    out.error = err_at(why, 0);
+    out.error = err_at(decode_fault::label, why, 0);
     return out;
   }
   const std::size_t base = lab.value.header_len;
@@ -259,7 +268,7 @@ opened_packet open(std::span<const std::uint8_t> datagram, const open_options& o
     const std::string aad = out.label.value_or("");
     auto env = open_envelope(*opt.keys, rest, {reinterpret_cast<const std::uint8_t*>(aad.data()), aad.size()});
     if (!env.ok()) {
-      out.error = err_at("decrypt: " + env.error, base);
+      out.error = decrypt_error(env.error, base);
       return out;
     }
     out.encrypted = true;
@@ -281,7 +290,7 @@ opened_packet open(std::span<const std::uint8_t> datagram, const open_options& o
     l.crc_ok = crc32(payload) == l.crc;
     out.layers.push_back(l);
     if (!l.crc_ok) {
-      out.error = err_at("CRC mismatch", 1);
+      out.error = err_at(decode_fault::crc, "CRC mismatch", 1);
       return out;
     }
     inner = payload;

@@ -152,7 +152,7 @@ struct opened_packet {
   // Fatal: the whole packet is dropped (bad label, decryption, CRC mismatch,
   // empty packet, ...). `messages` may hold what was decoded before the fault.
   decode_error error;
-  bool ok() const { return error.what.empty(); }
+  bool ok() const { return !error.failed(); }
 };
 
 opened_packet open(std::span<const std::uint8_t> datagram, const open_options& opt);

@@ -1,32 +1,33 @@
 #pragma once
-// Everything the core asks of the world, as one output sink (STYLE #1, after
-// foca's Runtime). The core never performs I/O: it calls these, and the
-// driver (Asio transport, simulator, a test) does the work and later feeds
-// results back through core's entry points.
+// Everything the core asks of the world (STYLE #1, after foca's Runtime). The
+// core never performs I/O: it calls these, and the driver (Asio transport,
+// simulator, a test) does the work and later feeds results back through
+// core's entry points. Two halves:
+//   io (io.hpp)   datagrams, timers, TCP exchanges: the driver's, whoever
+//                 sits above the core
+//   listener      what happened in the protocol (member events, user
+//                 messages, ...): the layer above (Serf), or the driver
+//                 of a bare core
+// The core's entry points take a core_sink, the two together; a `runtime`
+// is one object implementing both (the simulator's nodes, test recorders).
 //
-// Threading and ownership: the core calls the runtime synchronously from
+// Threading and ownership: the core calls the sink synchronously from
 // inside its entry points, on the caller's thread, after finishing the state
-// transition that produced the effect (a member event is emitted only once the
-// table is consistent). A runtime must not re-enter the core from these calls;
-// queue the work instead.
+// transition that produced the effect (a member event is emitted only once
+// the table is consistent). A sink must not re-enter the core from these
+// calls; queue the work instead.
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "swim/address.hpp"
+#include "swim/io.hpp"
 #include "swim/member_table.hpp"
 #include "swim/messages.hpp"
 #include "swim/time.hpp"
 
 namespace chorus::swim {
-
-// Identifies a timer the core asked for. A timer that fires after the core
-// cancelled or replaced it is recognised as stale and ignored, so drivers
-// never need to cancel anything.
-using timer_token = std::uint64_t;
-// Identifies one TCP exchange (push/pull or fallback ping) the core started.
-using exchange_id = std::uint64_t;
 
 // A member as reported in events: a copy, independent of the table.
 struct member_info {
@@ -67,32 +68,11 @@ struct probe_report {
   bool tcp_attempted = false, tcp_ok = false;
 };
 
-class runtime {
+// The protocol half: what the core tells the layer above it. All optional
+// but member_changed.
+class listener {
  public:
-  virtual ~runtime() = default;
-
-  // Send one UDP datagram: a single encoded message or a compound. The packet
-  // layer (compression, CRC, encryption) is the transport's. `crc`: memberlist
-  // adds the CRC header on this packet (recipient known with PMax >= 5, 6).
-  virtual void send_packet(const address& to, bytes packet, bool crc) = 0;
-
-  // Call core::handle_timer(at or later, token).
-  virtual void set_timer(time_point at, timer_token token) = 0;
-
-  // Open a TCP connection to `to`, send `request` (10.2), read the reply and
-  // report it with core::push_pull_completed, or core::push_pull_failed once
-  // `deadline` passes or the exchange breaks.
-  virtual void start_push_pull(const address& to, exchange_id id, const push_pull& request, time_point deadline) = 0;
-  // The same when the core hands over a table it no longer needs (a
-  // temporary): a runtime that can use it without a copy (the simulator)
-  // overrides this; the default encodes through the overload above.
-  virtual void start_push_pull(const address& to, exchange_id id, push_pull&& request, time_point deadline) {
-    start_push_pull(to, id, static_cast<const push_pull&>(request), deadline);
-  }
-
-  // The fallback probe (10.3): send `request` over TCP and report with
-  // core::tcp_ping_completed(id, ok) by `deadline` at the latest.
-  virtual void start_tcp_ping(const address& to, exchange_id id, const ping& request, time_point deadline) = 0;
+  virtual ~listener() = default;
 
   // Membership changed.
   virtual void member_changed(const member_event& e) = 0;
@@ -132,6 +112,13 @@ class runtime {
   // Our meta update has been gossiped its full retransmit count.
   virtual void meta_update_finished() {}
 };
+
+// A driver of a bare core: does the I/O and hears the protocol news itself.
+class runtime : public io, public listener {};
+
+// What the core's entry points write to: runtime& converts to it, and a
+// layer above the core (Serf) builds it from its driver's io and itself.
+using core_sink = sink<listener>;
 
 // What the core pulls from the layer above while building packets. Optional
 // (nullptr = memberlist without a delegate). Called synchronously; must not

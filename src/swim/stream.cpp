@@ -10,47 +10,45 @@ namespace {
 
 constexpr std::uint8_t type_byte(message_type t) { return static_cast<std::uint8_t>(t); }
 
-bool is_truncation(const std::string& msgpack_error) {
-  return msgpack_error.find("truncated") != std::string::npos ||
-         msgpack_error.find("bytes left") != std::string::npos ||
-         msgpack_error.find("exceeds the input") != std::string::npos;
-}
-
+// The body of one stream message (after the layers). A truncated body is
+// incomplete: more input completes it, when the body is the raw input.
 struct body_result {
   stream_message msg;
   std::size_t consumed = 0;
-  bool incomplete = false;
   decode_error error;
 };
 
-body_result body_fail(std::string what, std::size_t offset, bool incomplete = false) {
+body_result body_fail(decode_fault f, std::string what, std::size_t offset) {
   body_result r;
-  r.error = {std::move(what), offset};
-  r.incomplete = incomplete;
+  r.error = {f, offset, std::move(what)};
   return r;
 }
+body_result body_fail(const decode_error& e, std::string prefix, std::size_t base) {
+  return body_fail(e.fault, std::move(prefix) + e.what, base + e.offset);
+}
 
-// Reads a small header struct at `pos`; on success advances `pos`.
-bool read_header(std::span<const std::uint8_t> in, std::size_t& pos, const char* what, msgpack::read_result& out,
-                 body_result& fail_out) {
-  out = msgpack::read(in.subspan(pos));
-  if (!out.ok()) {
-    fail_out = body_fail(std::string(what) + ": " + out.error, pos + out.consumed, is_truncation(out.error));
-    return false;
-  }
-  pos += out.consumed;
-  return true;
+// The msgpack header after the type byte of a push/pull or user message,
+// read and checked by `check` (decode_push_pull_header, decode_user_msg_header);
+// `pos` ends past it. Empty error on success.
+template <class Check>
+decode_error read_header(std::span<const std::uint8_t> in, std::size_t& pos, const std::string& what, Check check) {
+  const auto h = msgpack::read(in.subspan(1));
+  if (!h.ok())
+    return {h.truncated ? decode_fault::truncated : decode_fault::malformed, 1 + h.consumed,
+            what + " header: " + h.error};
+  if (auto e = check(in.subspan(1, h.consumed)); e.failed()) return {e.fault, 1, what + " header: " + e.what};
+  pos = 1 + h.consumed;
+  return {};
 }
 
 body_result decode_push_pull(std::span<const std::uint8_t> in) {
   // in[0] == 6
-  std::size_t pos = 1;
-  msgpack::read_result h;
-  body_result bad;
-  if (!read_header(in, pos, "pushPull header", h, bad)) return bad;
+  std::size_t pos = 0;
   push_pull_header header;
-  if (auto why = decode_push_pull_header(in.subspan(1, h.consumed), header); !why.empty())
-    return body_fail("pushPull header: " + why, 1);
+  if (auto e = read_header(in, pos, "pushPull",
+                           [&](std::span<const std::uint8_t> h) { return decode_push_pull_header(h, header); });
+      e.failed())
+    return body_fail(e, "", 0);
   push_pull pp;
   pp.join = header.join;
   // Every node state takes at least one byte: a count above what is left can
@@ -61,24 +59,24 @@ body_result decode_push_pull(std::span<const std::uint8_t> in) {
   for (std::size_t i = 0; i < header.nodes; ++i) {
     if (pos >= in.size())
       return body_fail(
+          decode_fault::truncated,
           "pushPull: input ends after " + std::to_string(i) + " of " + std::to_string(header.nodes) + " node states",
-          pos, true);
+          pos);
     if (!is_map_type_byte(in[pos]))
-      return body_fail("pushPull node " + std::to_string(i) + ": not a map (type byte " + std::to_string(in[pos]) + ")",
+      return body_fail(decode_fault::malformed,
+                       "pushPull node " + std::to_string(i) + ": not a map (type byte " + std::to_string(in[pos]) + ")",
                        pos);
     std::size_t used = 0;
     auto s = decode_push_node_state(in.subspan(pos), &used);
-    if (!s.ok()) {
-      const bool trunc = is_truncation(s.error.what);
-      return body_fail("pushPull node " + std::to_string(i) + ": " + s.error.what, pos + s.error.offset, trunc);
-    }
+    if (!s.ok()) return body_fail(s.error, "pushPull node " + std::to_string(i) + ": ", pos);
     pp.nodes.push_back(std::move(s.value));
     pos += used;
   }
   if (header.user_state_len > in.size() - pos)
-    return body_fail("pushPull: user state of " + std::to_string(header.user_state_len) + " bytes, " +
+    return body_fail(decode_fault::truncated,
+                     "pushPull: user state of " + std::to_string(header.user_state_len) + " bytes, " +
                          std::to_string(in.size() - pos) + " left",
-                     pos, true);
+                     pos);
   const auto user_end = pos + header.user_state_len;
   pp.user_state.assign(in.begin() + static_cast<std::ptrdiff_t>(pos),
                        in.begin() + static_cast<std::ptrdiff_t>(user_end));
@@ -89,16 +87,15 @@ body_result decode_push_pull(std::span<const std::uint8_t> in) {
 }
 
 body_result decode_user_stream(std::span<const std::uint8_t> in) {
-  std::size_t pos = 1;
-  msgpack::read_result h;
-  body_result bad;
-  if (!read_header(in, pos, "userMsg header", h, bad)) return bad;
-  std::size_t len = 0;
-  if (auto why = decode_user_msg_header(in.subspan(1, h.consumed), len); !why.empty())
-    return body_fail("userMsg header: " + why, 1);
+  std::size_t pos = 0, len = 0;
+  if (auto e = read_header(in, pos, "userMsg",
+                           [&](std::span<const std::uint8_t> h) { return decode_user_msg_header(h, len); });
+      e.failed())
+    return body_fail(e, "", 0);
   if (len > in.size() - pos)
-    return body_fail("user message of " + std::to_string(len) + " bytes, " + std::to_string(in.size() - pos) + " left",
-                     pos, true);
+    return body_fail(decode_fault::truncated,
+                     "user message of " + std::to_string(len) + " bytes, " + std::to_string(in.size() - pos) + " left",
+                     pos);
   user u;
   u.payload.assign(in.begin() + static_cast<std::ptrdiff_t>(pos), in.begin() + static_cast<std::ptrdiff_t>(pos + len));
   body_result r;
@@ -109,7 +106,7 @@ body_result decode_user_stream(std::span<const std::uint8_t> in) {
 
 // One stream message: type byte + body, no layers.
 body_result decode_body_any(std::span<const std::uint8_t> in) {
-  if (in.empty()) return body_fail("empty stream", 0, true);
+  if (in.empty()) return body_fail(decode_fault::truncated, "empty stream", 0);
   const std::uint8_t t = in[0];
   switch (static_cast<message_type>(t)) {
     case message_type::push_pull:
@@ -121,7 +118,7 @@ body_result decode_body_any(std::span<const std::uint8_t> in) {
     case message_type::err: {
       std::size_t used = 0;
       auto m = decode_body(static_cast<message_type>(t), in.subspan(1), &used);
-      if (!m.ok()) return body_fail(m.error.what, 1 + m.error.offset, is_truncation(m.error.what));
+      if (!m.ok()) return body_fail(m.error, "", 1);
       body_result r;
       if (auto* p = std::get_if<ping>(&m.value))
         r.msg = std::move(*p);
@@ -133,44 +130,58 @@ body_result decode_body_any(std::span<const std::uint8_t> in) {
       return r;
     }
     default:
-      return body_fail("unexpected stream message type " + std::to_string(t) + " (" + type_name(t) + ")", 0);
+      return body_fail(decode_fault::unknown_type,
+                       "unexpected stream message type " + std::to_string(t) + " (" + type_name(t) + ")", 0);
   }
 }
 
 }  // namespace
 
-std::string decode_push_pull_header(std::span<const std::uint8_t> header, push_pull_header& out) {
-  if (header.size() > max_stream_header_len) return "longer than " + std::to_string(max_stream_header_len) + " bytes";
-  const auto h = msgpack::read(header);
-  if (!h.ok()) return h.error;
+namespace {
+decode_error header_fault(decode_fault f, std::string what) { return {f, 0, std::move(what)}; }
+// The msgpack of a header (at most max_stream_header_len bytes), or why not.
+decode_error read_small_header(std::span<const std::uint8_t> header, msgpack::read_result& out) {
+  if (header.size() > max_stream_header_len)
+    return header_fault(decode_fault::over_limit, "longer than " + std::to_string(max_stream_header_len) + " bytes");
+  out = msgpack::read(header);
+  if (!out.ok()) return header_fault(out.truncated ? decode_fault::truncated : decode_fault::malformed, out.error);
+  return {};
+}
+}  // namespace
+
+decode_error decode_push_pull_header(std::span<const std::uint8_t> header, push_pull_header& out) {
+  msgpack::read_result h;
+  if (auto e = read_small_header(header, h); e.failed()) return e;
   msgpack::struct_reader sr(h.v);
   std::int64_t nodes = 0, user_len = 0;
   sr.bool_field("Join", out.join);
   sr.int_field("Nodes", nodes);
   sr.int_field("UserStateLen", user_len);
-  if (!sr.ok()) return sr.error();
-  if (nodes < 0 || user_len < 0) return "negative count";
+  if (!sr.ok()) return header_fault(decode_fault::malformed, sr.error());
+  if (nodes < 0 || user_len < 0) return header_fault(decode_fault::malformed, "negative count");
   if (static_cast<std::uint64_t>(nodes) > max_push_pull_nodes)
-    return std::to_string(nodes) + " nodes, more than the limit of " + std::to_string(max_push_pull_nodes);
+    return header_fault(decode_fault::over_limit, std::to_string(nodes) + " nodes, more than the limit of " +
+                                                      std::to_string(max_push_pull_nodes));
   if (static_cast<std::uint64_t>(user_len) > max_push_pull_user_state)
-    return "user state of " + std::to_string(user_len) + " bytes, more than the limit of " +
-           std::to_string(max_push_pull_user_state);
+    return header_fault(decode_fault::over_limit, "user state of " + std::to_string(user_len) +
+                                                      " bytes, more than the limit of " +
+                                                      std::to_string(max_push_pull_user_state));
   out.nodes = static_cast<std::size_t>(nodes);
   out.user_state_len = static_cast<std::size_t>(user_len);
   return {};
 }
 
-std::string decode_user_msg_header(std::span<const std::uint8_t> header, std::size_t& len) {
-  if (header.size() > max_stream_header_len) return "longer than " + std::to_string(max_stream_header_len) + " bytes";
-  const auto h = msgpack::read(header);
-  if (!h.ok()) return h.error;
+decode_error decode_user_msg_header(std::span<const std::uint8_t> header, std::size_t& len) {
+  msgpack::read_result h;
+  if (auto e = read_small_header(header, h); e.failed()) return e;
   msgpack::struct_reader sr(h.v);
   std::int64_t n = 0;
   sr.int_field("UserMsgLen", n);
-  if (!sr.ok()) return sr.error();
-  if (n < 0) return "negative length";
+  if (!sr.ok()) return header_fault(decode_fault::malformed, sr.error());
+  if (n < 0) return header_fault(decode_fault::malformed, "negative length");
   if (static_cast<std::uint64_t>(n) > max_stream_user_msg)
-    return "length " + std::to_string(n) + " is more than the limit of " + std::to_string(max_stream_user_msg);
+    return header_fault(decode_fault::over_limit, "length " + std::to_string(n) + " is more than the limit of " +
+                                                      std::to_string(max_stream_user_msg));
   len = static_cast<std::size_t>(n);
   return {};
 }
@@ -198,9 +209,7 @@ std::size_t stream_body_size(const push_pull& v) {
   encode_stream_body(empty, header);
   // Only the two counts differ from the empty table's header: each is a
   // msgpack uint, 1 byte while <= 0x7f.
-  auto uint_size = [](std::uint64_t n) -> std::size_t {
-    return n <= 0x7f ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : n <= 0xffffffffULL ? 5 : 9;
-  };
+  auto uint_size = [](std::uint64_t n) { return 1 + static_cast<std::size_t>(msgpack::uint_form_of(n).len); };
   std::size_t size = header.size() - 2 + uint_size(v.nodes.size()) + uint_size(v.user_state.size());
   for (const auto& s : v.nodes) size += encoded_size(s);
   return size + v.user_state.size();
@@ -262,18 +271,24 @@ sealed encode_stream(const stream_message& m, const stream_options& opt) {
 
 opened_stream decode_stream(std::span<const std::uint8_t> in, const stream_open_options& opt) {
   opened_stream out;
-  auto fail = [&](std::string what, std::size_t offset, bool incomplete = false) {
-    out.error = {std::move(what), offset};
-    out.incomplete = incomplete;
+  // Only a cut in the raw input is worth waiting for: a truncated
+  // decrypted or decompressed body stays truncated.
+  auto fail_error = [&](decode_error e, bool raw_input) {
+    out.incomplete = raw_input && e.fault == decode_fault::truncated;
+    out.error = std::move(e);
     return out;
   };
-  if (in.empty()) return fail("empty stream", 0, true);
+  auto fail = [&](decode_fault f, std::string what, std::size_t offset) {
+    return fail_error({f, offset, std::move(what)}, true);
+  };
+  if (in.empty()) return fail(decode_fault::truncated, "empty stream", 0);
   auto lab = read_label(in);
-  if (!lab.ok()) return fail(lab.error.what, lab.error.offset, lab.error.what.find("cut short") != std::string::npos);
+  if (!lab.ok()) return fail_error(std::move(lab.error), true);
   out.layers.label = lab.value.label;
-  if (auto why = check_label(out.layers.label, opt.label, opt.skip_label_check); !why.empty()) return fail(why, 0);
+  if (auto why = check_label(out.layers.label, opt.label, opt.skip_label_check); !why.empty())
+    return fail(decode_fault::label, why, 0);
   std::size_t pos = lab.value.header_len;
-  if (pos >= in.size()) return fail("stream ends after the label", pos, true);
+  if (pos >= in.size()) return fail(decode_fault::truncated, "stream ends after the label", pos);
 
   // The buffer the inner layers read, and whether it is the input itself (so
   // offsets and `consumed` refer to the input).
@@ -282,22 +297,25 @@ opened_stream decode_stream(std::span<const std::uint8_t> in, const stream_open_
   bool in_input = true;
 
   if (in[pos] == type_byte(message_type::encrypt)) {
-    if (!opt.keys) return fail(std::string(remote_encrypted_error), pos);
-    if (in.size() - pos < stream_encrypt_header_len) return fail("encrypt header cut short", in.size(), true);
+    if (!opt.keys) return fail(decode_fault::encryption, std::string(remote_encrypted_error), pos);
+    if (in.size() - pos < stream_encrypt_header_len)
+      return fail(decode_fault::truncated, "encrypt header cut short", in.size());
     const std::uint32_t len = (std::uint32_t{in[pos + 1]} << 24) | (std::uint32_t{in[pos + 2]} << 16) |
                               (std::uint32_t{in[pos + 3]} << 8) | in[pos + 4];
     out.layers.encrypted_length = len;
     if (len > max_stream_encrypted_len)
-      return fail("encrypted stream length " + std::to_string(len) + " exceeds the 20 MiB limit", pos + 1);
+      return fail(decode_fault::over_limit,
+                  "encrypted stream length " + std::to_string(len) + " exceeds the 20 MiB limit", pos + 1);
     if (in.size() - pos - stream_encrypt_header_len < len)
-      return fail("encrypted stream: " + std::to_string(len) + " bytes declared, " +
+      return fail(decode_fault::truncated,
+                  "encrypted stream: " + std::to_string(len) + " bytes declared, " +
                       std::to_string(in.size() - pos - stream_encrypt_header_len) + " present",
-                  in.size(), true);
+                  in.size());
     bytes aad(in.begin() + static_cast<std::ptrdiff_t>(pos),
               in.begin() + static_cast<std::ptrdiff_t>(pos + stream_encrypt_header_len));
     if (out.layers.label) aad.insert(aad.end(), out.layers.label->begin(), out.layers.label->end());
     auto env = open_envelope(*opt.keys, in.subspan(pos + stream_encrypt_header_len, len), aad);
-    if (!env.ok()) return fail("decrypt: " + env.error, pos + stream_encrypt_header_len);
+    if (!env.ok()) return fail_error(decrypt_error(env.error, pos + stream_encrypt_header_len), true);
     out.layers.encrypted = true;
     out.layers.encryption_version = env.version;
     out.layers.key_index = env.key_index;
@@ -306,15 +324,15 @@ opened_stream decode_stream(std::span<const std::uint8_t> in, const stream_open_
     cur = owned;
     in_input = false;
   } else if (opt.keys) {
-    return fail(std::string(remote_not_encrypted_error), pos);
+    return fail(decode_fault::encryption, std::string(remote_not_encrypted_error), pos);
   }
 
   if (!cur.empty() && cur[0] == type_byte(message_type::compress)) {
     auto d = decode_compress(cur, opt.max_decompressed);
     if (!d.ok()) {
       // A compress header cut short in the raw input just needs more bytes.
-      const bool trunc = in_input && is_truncation(d.error.what);
-      return fail(d.error.what, (in_input ? pos : 0) + d.error.offset, trunc);
+      d.error.offset += in_input ? pos : 0;
+      return fail_error(std::move(d.error), in_input);
     }
     out.layers.compressed = true;
     out.layers.compressed_len = d.value.buf_len;
@@ -326,9 +344,10 @@ opened_stream decode_stream(std::span<const std::uint8_t> in, const stream_open_
   }
 
   auto b = decode_body_any(cur);
-  if (!b.error.what.empty()) {
+  if (b.error.failed()) {
     if (opt.keep_inner) out.layers.inner.assign(cur.begin(), cur.end());
-    return fail(b.error.what, (in_input ? pos : 0) + b.error.offset, in_input && b.incomplete);
+    b.error.offset += in_input ? pos : 0;
+    return fail_error(std::move(b.error), in_input);
   }
   out.msg = std::move(b.msg);
   if (opt.keep_inner) out.layers.inner.assign(cur.begin(), cur.begin() + static_cast<std::ptrdiff_t>(b.consumed));

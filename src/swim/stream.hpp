@@ -105,7 +105,7 @@ struct opened_stream {
   // is set too (says what was missing).
   bool incomplete = false;
   decode_error error;
-  bool ok() const { return error.what.empty(); }
+  bool ok() const { return !error.failed(); }
 };
 
 // The push/pull header with memberlist 0.6's limits applied: a negative
@@ -117,10 +117,11 @@ struct push_pull_header {
   std::size_t nodes = 0;
   std::size_t user_state_len = 0;
 };
-// `header` is exactly the encoded msgpack header value; empty = accepted.
-std::string decode_push_pull_header(std::span<const std::uint8_t> header, push_pull_header& out);
+// `header` is exactly the encoded msgpack header value; no error = accepted
+// (over_limit for the limits, malformed for the rest).
+decode_error decode_push_pull_header(std::span<const std::uint8_t> header, push_pull_header& out);
 // The same for a user message header ({UserMsgLen}, <= max_stream_user_msg).
-std::string decode_user_msg_header(std::span<const std::uint8_t> header, std::size_t& len);
+decode_error decode_user_msg_header(std::span<const std::uint8_t> header, std::size_t& len);
 // A push/pull node state is a msgpack map (fixmap, map16, map32): anything
 // else at its first byte is refused at once (go-msgpack would read a nil as
 // an empty state: a flood of 1-byte nils would each cost a whole state).

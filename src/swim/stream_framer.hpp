@@ -77,6 +77,18 @@ class stream_framer {
     finished,
   };
 
+  // One byte this class looks at itself.
+  std::uint8_t take(std::span<const std::uint8_t> chunk, std::size_t& pos);
+  // Passes over up to `most` bytes without looking at them; returns how many.
+  std::uint64_t pass(std::span<const std::uint8_t> chunk, std::size_t& pos, std::uint64_t most);
+  // Runs the scanner over the rest of the chunk (at most `limit` bytes).
+  msgpack::scanner::status scan(std::span<const std::uint8_t> chunk, std::size_t& pos, std::size_t limit);
+  // The stages that take more than a byte (feed dispatches).
+  void label_bytes(std::span<const std::uint8_t> chunk, std::size_t& pos);
+  void encrypt_length_byte(std::uint8_t b);
+  void skip_bytes(std::span<const std::uint8_t> chunk, std::size_t& pos);
+  void header_bytes(std::span<const std::uint8_t> chunk, std::size_t& pos);
+  void node_bytes(std::span<const std::uint8_t> chunk, std::size_t& pos);
   status on_type(std::uint8_t t);
   status label_known(bool present);
   status header_done();

@@ -4,9 +4,10 @@
 // holds queries, internal queries and key operations. The pure rules live in
 // members.hpp, event_buffer, query_rules, key_queries and coalescer.
 //
-// serf_impl is the swim::core's runtime and delegate: the core calls it
-// synchronously while one of serf's entry points runs; `rt_` and `now_` are
-// the sink and time of that call.
+// serf_impl is the swim::core's listener and delegate: the core calls it
+// synchronously while one of serf's entry points runs; `io_`, `rt_` and
+// `now_` are the io, listener and time of that call. The core's I/O goes to
+// `io_` directly (sink()), not through this object.
 #include <deque>
 #include <map>
 #include <memory>
@@ -41,30 +42,22 @@ inline constexpr std::size_t probe_history = 5;
 
 enum class serf_state : std::uint8_t { alive, leaving, left };
 
-class serf_impl final : public swim::runtime, public swim::delegate {
+class serf_impl final : public swim::listener, public swim::delegate {
  public:
   serf_impl(serf_config cfg, std::uint64_t seed, swim::keyring* ring);
 
   // Sets the sink and time for one entry point; finish() runs the work the
   // core's callbacks left (finished broadcast tokens).
-  void enter(time_point now, serf_runtime& rt) {
+  void enter(time_point now, serf_sink rt) {
     now_ = now;
-    rt_ = &rt;
+    io_ = &rt.out;
+    rt_ = &rt.on;
   }
   void finish();
+  // What the core writes to during this call: our io, and us.
+  swim::core_sink sink() { return {*io_, *this}; }
 
-  // --- swim::runtime ------------------------------------------------------
-  void send_packet(const address& to, bytes packet, bool crc) override { rt_->send_packet(to, std::move(packet), crc); }
-  void set_timer(time_point at, swim::timer_token token) override { rt_->set_timer(at, token); }
-  void start_push_pull(const address& to, swim::exchange_id id, const swim::push_pull& request,
-                       time_point deadline) override {
-    if (join_capture_) join_capture_->push_back({id, to});
-    rt_->start_push_pull(to, id, request, deadline);
-  }
-  void start_tcp_ping(const address& to, swim::exchange_id id, const swim::ping& request,
-                      time_point deadline) override {
-    rt_->start_tcp_ping(to, id, request, deadline);
-  }
+  // --- swim::listener -----------------------------------------------------
   void member_changed(const swim::member_event& e) override;
   void member_suspected(const swim::member_info& m, std::string_view from) override;
   void suspicion_confirmed(std::string_view member, std::string_view from) override;
@@ -109,7 +102,8 @@ class serf_impl final : public swim::runtime, public swim::delegate {
   chorus::random_source rng_;
   swim::keyring* keyring_;
   std::unique_ptr<swim::core> core_;
-  serf_runtime* rt_ = nullptr;
+  swim::io* io_ = nullptr;
+  serf_listener* rt_ = nullptr;
   time_point now_{};
   serf_state state_ = serf_state::alive;
   tag_map tags_;
@@ -163,28 +157,39 @@ class serf_impl final : public swim::runtime, public swim::delegate {
   std::unordered_map<swim::timer_token, serf_timer> timers_;
   swim::timer_token next_token_ = serf_timer_bit | 1;
 
-  // Coalescers.
-  member_coalescer member_coalescer_;
-  user_coalescer user_coalescer_;
-  swim::timer_token member_quantum_ = 0, member_quiescent_ = 0;
-  swim::timer_token user_quantum_ = 0, user_quiescent_ = 0;
+  // Coalescers (serf.md 8), each with its two flush timers: the quantum
+  // bounds how long the first held event waits; the quiescent timer,
+  // re-armed by every event, flushes as soon as events stop coming.
+  template <class Coalescer>
+  struct coalescing {
+    Coalescer events;
+    swim::timer_token quantum = 0, quiescent = 0;
+  };
+  coalescing<member_coalescer> member_coalescing_;
+  coalescing<user_coalescer> user_coalescing_;
+  // Holds `e` back (true) unless coalescing is off (`quantum` <= 0) or the
+  // coalescer does not take its kind; both timers fire `kind` (inbound.cpp).
+  template <class Coalescer, class Event>
+  bool hold(coalescing<Coalescer>& c, const Event& e, duration quantum, duration quiescent, timer_kind kind);
+  // The held events, in order; the timers are done.
+  template <class Coalescer>
+  auto release(coalescing<Coalescer>& c);
 
   // Joins: ids started by join() (broadcast a join intent on success) and
   // those that must not replay old events.
   std::set<std::uint64_t> user_joins_, ignore_old_joins_, reconnect_joins_;
   // Per-address outcome of user joins: the core starts one exchange per
-  // address, in order; join() captures their ids.
+  // address, in order, numbered from the join id (core::join).
   struct join_track {
     std::vector<address> seeds;
-    std::vector<std::string> reasons;  // non-empty: that seed failed
+    std::vector<std::optional<swim::exchange_error>> reasons;  // set: that seed failed
   };
   std::map<std::uint64_t, join_track> join_tracks_;
   std::map<swim::exchange_id, std::pair<std::uint64_t, std::size_t>> join_exchanges_;  // -> join id, seed
-  std::vector<std::pair<swim::exchange_id, address>>* join_capture_ = nullptr;
   // The exchange whose completion is being processed and the core's refusal
   // count before it (a refused merge counts as a failed join address).
   std::optional<std::pair<swim::exchange_id, std::uint64_t>> completing_;
-  void join_exchange_failed(swim::exchange_id id, std::string_view reason);
+  void join_exchange_failed(swim::exchange_id id, const swim::exchange_error& why);
   void push_pull_completed(swim::exchange_id id, const swim::push_pull& remote);
 
   // Leave.

@@ -89,41 +89,41 @@ member serf_impl::with_report(const member& m) const {
 // ---------------------------------------------------------------------------
 // Events to the agent, through the coalescers (7, 8).
 
+template <class Coalescer, class Event>
+bool serf_impl::hold(coalescing<Coalescer>& c, const Event& e, duration quantum, duration quiescent, timer_kind kind) {
+  if (quantum <= duration::zero() || !Coalescer::handles(e)) return false;
+  c.events.add(e);
+  if (c.quantum == 0) c.quantum = arm(now_ + quantum, kind);
+  timers_.erase(c.quiescent);
+  c.quiescent = arm(now_ + quiescent, kind);
+  return true;
+}
+
+template <class Coalescer>
+auto serf_impl::release(coalescing<Coalescer>& c) {
+  timers_.erase(c.quantum);
+  timers_.erase(c.quiescent);
+  c.quantum = c.quiescent = 0;
+  return c.events.flush();
+}
+
 void serf_impl::emit_member_event(const member_event& e) {
   rt_->member_event_raw(e);
-  if (cfg_.coalesce_period <= duration::zero() || !member_coalescer::handles(e)) {
+  if (!hold(member_coalescing_, e, cfg_.coalesce_period, cfg_.quiescent_period, timer_kind::member_flush))
     rt_->member_event(e);
-    return;
-  }
-  member_coalescer_.add(e);
-  if (member_quantum_ == 0) member_quantum_ = arm(now_ + cfg_.coalesce_period, timer_kind::member_flush);
-  timers_.erase(member_quiescent_);
-  member_quiescent_ = arm(now_ + cfg_.quiescent_period, timer_kind::member_flush);
 }
 
 void serf_impl::flush_members() {
-  timers_.erase(member_quantum_);
-  timers_.erase(member_quiescent_);
-  member_quantum_ = member_quiescent_ = 0;
-  for (const auto& e : member_coalescer_.flush()) rt_->member_event(e);
+  for (const auto& e : release(member_coalescing_)) rt_->member_event(e);
 }
 
 void serf_impl::emit_user_event(const user_event_data& e) {
-  if (cfg_.user_coalesce_period <= duration::zero() || !user_coalescer::handles(e)) {
+  if (!hold(user_coalescing_, e, cfg_.user_coalesce_period, cfg_.user_quiescent_period, timer_kind::user_flush))
     rt_->user_event(e);
-    return;
-  }
-  user_coalescer_.add(e);
-  if (user_quantum_ == 0) user_quantum_ = arm(now_ + cfg_.user_coalesce_period, timer_kind::user_flush);
-  timers_.erase(user_quiescent_);
-  user_quiescent_ = arm(now_ + cfg_.user_quiescent_period, timer_kind::user_flush);
 }
 
 void serf_impl::flush_users() {
-  timers_.erase(user_quantum_);
-  timers_.erase(user_quiescent_);
-  user_quantum_ = user_quiescent_ = 0;
-  for (const auto& e : user_coalescer_.flush()) rt_->user_event(e);
+  for (const auto& e : release(user_coalescing_)) rt_->user_event(e);
 }
 
 // ---------------------------------------------------------------------------

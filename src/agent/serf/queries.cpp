@@ -29,7 +29,7 @@ void serf_impl::send_user_message(const address& to, const bytes& serf_msg) {
   p.reserve(serf_msg.size() + 1);
   p.push_back(static_cast<std::uint8_t>(swim::message_type::user));
   p.insert(p.end(), serf_msg.begin(), serf_msg.end());
-  rt_->send_packet(to, std::move(p), false);
+  io_->send_packet(to, std::move(p), false);
 }
 
 void serf_impl::relay_response(std::uint8_t relay_factor, const address& to, const std::string& dest_name,

@@ -1,31 +1,28 @@
 #pragma once
-// The Serf layer's output sink: every effect of agent::serf (serf.hpp)
-// leaves through it, synchronously, after the state transition that caused
-// it. The daemon implements it over the Asio transport, the simulator over
-// its virtual network. Must not re-enter the serf object from a callback.
+// The Serf layer's output: every effect of agent::serf (serf.hpp) leaves
+// through it, synchronously, after the state transition that caused it.
+// Two halves, as for the core (swim/runtime.hpp):
+//   swim::io        datagrams, timers, TCP exchanges: the Serf layer and the
+//                   core under it write to the same io (the daemon's is the
+//                   transport itself, the simulator's its network)
+//   serf_listener   events, query results and log lines for the agent
+// The entry points take a serf_sink, the two together; a serf_runtime is one
+// object implementing both (simulators, test recorders). Must not re-enter
+// the serf object from a callback.
 #include <span>
 #include <string_view>
 
 #include "agent/serf/types.hpp"
-#include "swim/runtime.hpp"
+#include "swim/io.hpp"
 
 namespace chorus::agent {
 
 // ---------------------------------------------------------------------------
-// The output sink.
+// What the agent hears.
 
-class serf_runtime {
+class serf_listener {
  public:
-  virtual ~serf_runtime() = default;
-
-  // --- transport (see swim::runtime for the contracts) --------------------
-  virtual void send_packet(const address& to, bytes packet, bool crc) = 0;
-  // Call serf::handle_timer(at or later, token).
-  virtual void set_timer(time_point at, swim::timer_token token) = 0;
-  virtual void start_push_pull(const address& to, swim::exchange_id id, const swim::push_pull& request,
-                               time_point deadline) = 0;
-  virtual void start_tcp_ping(const address& to, swim::exchange_id id, const swim::ping& request,
-                              time_point deadline) = 0;
+  virtual ~serf_listener() = default;
 
   // --- events for the agent -----------------------------------------------
   // After coalescing (serf.md 8).
@@ -67,5 +64,12 @@ class serf_runtime {
     (void)name, (void)addr, (void)suspected_by;
   }
 };
+
+// A driver that does its own I/O and hears the events too.
+class serf_runtime : public swim::io, public serf_listener {};
+
+// What the serf's entry points write to: serf_runtime& converts to it; the
+// daemon builds it from the transport and itself.
+using serf_sink = swim::sink<serf_listener>;
 
 }  // namespace chorus::agent

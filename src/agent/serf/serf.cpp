@@ -61,7 +61,7 @@ serf_impl::serf_impl(serf_config cfg, std::uint64_t seed, swim::keyring* ring)
       queries_q_(cfg_.max_queue_depth),
       events_q_(cfg_.max_queue_depth),
       coord_client_(cfg_.coordinates),
-      member_coalescer_(cfg_.repeat_member_updates) {
+      member_coalescing_{member_coalescer(cfg_.repeat_member_updates)} {
   auto mc = memberlist_config(cfg_);
   mc.encryption = mc.encryption || (ring != nullptr && !ring->empty());
   core_ = std::make_unique<swim::core>(std::move(mc), rng_.fork_seed(), this);
@@ -70,7 +70,7 @@ serf_impl::serf_impl(serf_config cfg, std::uint64_t seed, swim::keyring* ring)
 swim::timer_token serf_impl::arm(time_point at, timer_kind kind, std::uint64_t arg) {
   const swim::timer_token t = next_token_++;
   timers_.emplace(t, serf_timer{kind, arg});
-  rt_->set_timer(at, t);
+  io_->set_timer(at, t);
   return t;
 }
 
@@ -88,7 +88,7 @@ void serf_impl::start(const std::optional<restored_clocks>& restored) {
     events_.raise_min_time(restored->event_clock + 1);
     queries_.raise_min_time(restored->query_clock + 1);
   }
-  core_->start(now_, *this);
+  core_->start(now_, sink());
   arm(now_ + cfg_.reap_interval, timer_kind::reap);
   arm(now_ + cfg_.reconnect_interval, timer_kind::reconnect);
   arm(now_ + cfg_.queue_check_interval, timer_kind::queue_check);
@@ -97,40 +97,35 @@ void serf_impl::start(const std::optional<restored_clocks>& restored) {
 std::uint64_t serf_impl::join(std::span<const address> addrs, bool replay) {
   // The join id is known only once core::join returns, but a join with no
   // address reports at once; both sets are keyed after the call. The core
-  // starts one exchange per address, in order: captured to report each
-  // address's failure.
-  std::vector<std::pair<swim::exchange_id, address>> started;
-  join_capture_ = &started;
-  const auto id = core_->join(now_, addrs, *this);
-  join_capture_ = nullptr;
+  // started one exchange per address, in order, numbered from the join id:
+  // each address's failure is reported by its exchange.
+  const auto id = core_->join(now_, addrs, sink());
   if (!addrs.empty()) {
     user_joins_.insert(id);
     if (!replay) ignore_old_joins_.insert(id);
     join_track& t = join_tracks_[id];
-    t.reasons.resize(started.size());
-    for (std::size_t i = 0; i < started.size(); ++i) {
-      t.seeds.push_back(started[i].second);
-      join_exchanges_[started[i].first] = {id, i};
-    }
+    t.seeds.assign(addrs.begin(), addrs.end());
+    t.reasons.resize(addrs.size());
+    for (std::size_t i = 0; i < addrs.size(); ++i) join_exchanges_[id + i] = {id, i};
   }
   return id;
 }
 
-void serf_impl::join_exchange_failed(swim::exchange_id id, std::string_view reason) {
+void serf_impl::join_exchange_failed(swim::exchange_id id, const swim::exchange_error& why) {
   auto it = join_exchanges_.find(id);
   if (it == join_exchanges_.end()) return;
   auto t = join_tracks_.find(it->second.first);
   if (t != join_tracks_.end() && it->second.second < t->second.reasons.size())
-    t->second.reasons[it->second.second] = reason.empty() ? std::string("push/pull failed") : std::string(reason);
+    t->second.reasons[it->second.second] = why;
   join_exchanges_.erase(it);
 }
 
 void serf_impl::push_pull_completed(swim::exchange_id id, const swim::push_pull& remote) {
   const std::uint64_t refused = core_->stats().push_pulls_refused;
   completing_ = {id, refused};
-  core_->push_pull_completed(now_, id, remote, *this);
+  core_->push_pull_completed(now_, id, remote, sink());
   completing_.reset();
-  if (core_->stats().push_pulls_refused != refused) join_exchange_failed(id, "protocol version is incompatible");
+  if (core_->stats().push_pulls_refused != refused) join_exchange_failed(id, {swim::exchange_fault::incompatible});
   join_exchanges_.erase(id);
 }
 
@@ -139,11 +134,11 @@ void serf_impl::join_finished(std::uint64_t join_id, int ok, int failed) {
   // The last exchange's completion is still inside the core: a refused merge
   // is known from the core's counter already.
   if (completing_ && core_->stats().push_pulls_refused != completing_->second)
-    join_exchange_failed(completing_->first, "protocol version is incompatible");
+    join_exchange_failed(completing_->first, {swim::exchange_fault::incompatible});
   join_result r{ok, failed, {}};
   if (auto t = join_tracks_.find(join_id); t != join_tracks_.end()) {
     for (std::size_t i = 0; i < t->second.reasons.size(); ++i)
-      if (!t->second.reasons[i].empty()) r.failures.push_back({i, t->second.seeds[i], t->second.reasons[i]});
+      if (t->second.reasons[i]) r.failures.push_back({i, t->second.seeds[i], *t->second.reasons[i]});
     join_tracks_.erase(t);
   }
   const bool user = user_joins_.erase(join_id) > 0;
@@ -181,7 +176,7 @@ void serf_impl::leave_stage(int stage) {
   leave_timer_ = 0;
   if (stage == 2) {
     leave_timer_ = arm(now_ + cfg_.broadcast_timeout, timer_kind::leave_memberlist_timeout);
-    core_->leave(now_, *this);  // may call leave_finished() at once
+    core_->leave(now_, sink());  // may call leave_finished() at once
   } else if (stage == 3) {
     leave_timer_ = arm(now_ + cfg_.leave_propagate_delay, timer_kind::leave_propagated);
   } else if (stage == 4) {
@@ -232,7 +227,7 @@ std::string serf_impl::user_event(std::string_view name, std::span<const std::ui
 std::string serf_impl::set_tags(tag_map tags) {
   auto t = encode_tags(tags, cfg_.protocol);
   if (!t.ok()) return t.error;
-  if (!core_->set_meta(now_, std::move(t.meta), *this)) return std::string(tags_too_long_error);
+  if (!core_->set_meta(now_, std::move(t.meta), sink())) return std::string(tags_too_long_error);
   tags_ = std::move(tags);
   return {};
 }
@@ -274,7 +269,7 @@ std::size_t serf_impl::broadcasts(std::size_t overhead, std::size_t limit, std::
 void serf_impl::finish() {
   if (gossip_now_ && core_) {
     gossip_now_ = false;
-    core_->gossip_now(now_, *this);
+    core_->gossip_now(now_, sink());
   }
   while (!finished_tokens_.empty()) {
     auto tokens = std::move(finished_tokens_);
@@ -291,7 +286,7 @@ void serf_impl::finish() {
     }
   }
   // After the tokens: finishing a leave stage may queue an intent.
-  if (core_) core_->wake_gossip(now_, *this);
+  if (core_) core_->wake_gossip(now_, sink());
 }
 
 // ---------------------------------------------------------------------------
@@ -299,7 +294,7 @@ void serf_impl::finish() {
 
 void serf_impl::handle_timer(swim::timer_token token) {
   if ((token & serf_timer_bit) == 0) {
-    core_->handle_timer(now_, token, *this);
+    core_->handle_timer(now_, token, sink());
     return;
   }
   auto it = timers_.find(token);
@@ -380,7 +375,7 @@ void serf_impl::reconnect_tick() {
   if (e == nullptr) return;
   log(log_level::info, "serf: attempting reconnect to " + name + " " + e->m.addr.to_string());
   const address to = e->m.addr;
-  reconnect_joins_.insert(core_->join(now_, std::span<const address>(&to, 1), *this));
+  reconnect_joins_.insert(core_->join(now_, std::span<const address>(&to, 1), sink()));
 }
 
 void serf_impl::queue_check_tick() {
@@ -426,7 +421,7 @@ serf::~serf() = default;
 
 namespace {
 template <class F>
-auto call(serf_impl& s, time_point now, serf_runtime& rt, F f) {
+auto call(serf_impl& s, time_point now, serf_sink rt, F f) {
   s.enter(now, rt);
   if constexpr (std::is_void_v<decltype(f())>) {
     f();
@@ -439,58 +434,61 @@ auto call(serf_impl& s, time_point now, serf_runtime& rt, F f) {
 }
 }  // namespace
 
-void serf::start(time_point now, serf_runtime& rt, const std::optional<restored_clocks>& restored) {
+void serf::start(time_point now, serf_sink rt, const std::optional<restored_clocks>& restored) {
   call(*impl_, now, rt, [&] { impl_->start(restored); });
 }
-std::uint64_t serf::join(time_point now, std::span<const address> addrs, bool replay, serf_runtime& rt) {
+std::uint64_t serf::join(time_point now, std::span<const address> addrs, bool replay, serf_sink rt) {
   return call(*impl_, now, rt, [&] { return impl_->join(addrs, replay); });
 }
-void serf::leave(time_point now, serf_runtime& rt) {
+void serf::leave(time_point now, serf_sink rt) {
   call(*impl_, now, rt, [&] { impl_->leave(); });
 }
-std::string serf::force_leave(time_point now, std::string_view node, bool prune, serf_runtime& rt) {
+std::string serf::force_leave(time_point now, std::string_view node, bool prune, serf_sink rt) {
   return call(*impl_, now, rt, [&] { return impl_->force_leave(node, prune); });
 }
 std::string serf::user_event(time_point now, std::string_view name, std::span<const std::uint8_t> payload,
-                             bool coalesce, serf_runtime& rt) {
+                             bool coalesce, serf_sink rt) {
   return call(*impl_, now, rt, [&] { return impl_->user_event(name, payload, coalesce); });
 }
-query_started serf::query(time_point now, const query_params& params, serf_runtime& rt) {
+query_started serf::query(time_point now, const query_params& params, serf_sink rt) {
   return call(*impl_, now, rt, [&] { return impl_->start_query(params, serf_impl::query_purpose::user); });
 }
-std::string serf::respond(time_point now, query_handle h, std::span<const std::uint8_t> payload, serf_runtime& rt) {
+std::string serf::respond(time_point now, query_handle h, std::span<const std::uint8_t> payload, serf_sink rt) {
   return call(*impl_, now, rt, [&] { return impl_->respond(h, payload); });
 }
-std::string serf::set_tags(time_point now, tag_map tags, serf_runtime& rt) {
+std::string serf::set_tags(time_point now, tag_map tags, serf_sink rt) {
   return call(*impl_, now, rt, [&] { return impl_->set_tags(std::move(tags)); });
 }
-std::uint64_t serf::key_operation(time_point now, key_op op, std::span<const std::uint8_t> key, serf_runtime& rt) {
+std::uint64_t serf::key_operation(time_point now, key_op op, std::span<const std::uint8_t> key, serf_sink rt) {
   return call(*impl_, now, rt, [&] { return impl_->key_operation(op, key); });
 }
-void serf::handle_packet(time_point now, const address& from, std::span<const std::uint8_t> data, serf_runtime& rt) {
-  call(*impl_, now, rt, [&] { impl_->core_->handle_packet(now, from, data, *impl_); });
+void serf::handle_message(time_point now, const address& from, const swim::message& m, serf_sink rt) {
+  call(*impl_, now, rt, [&] { impl_->core_->handle_message(now, from, m, impl_->sink()); });
 }
-void serf::handle_timer(time_point now, swim::timer_token token, serf_runtime& rt) {
+void serf::handle_packet(time_point now, const address& from, std::span<const std::uint8_t> data, serf_sink rt) {
+  call(*impl_, now, rt, [&] { impl_->core_->handle_packet(now, from, data, impl_->sink()); });
+}
+void serf::handle_timer(time_point now, swim::timer_token token, serf_sink rt) {
   call(*impl_, now, rt, [&] { impl_->handle_timer(token); });
 }
 swim::push_pull serf::handle_push_pull(time_point now, const address& from, const swim::push_pull& remote,
-                                       serf_runtime& rt) {
-  return call(*impl_, now, rt, [&] { return impl_->core_->handle_push_pull(now, from, remote, *impl_); });
+                                       serf_sink rt) {
+  return call(*impl_, now, rt, [&] { return impl_->core_->handle_push_pull(now, from, remote, impl_->sink()); });
 }
 std::optional<swim::ack> serf::handle_stream_ping(const swim::ping& p) const {
   return impl_->core_->handle_stream_ping(p);
 }
-void serf::push_pull_completed(time_point now, swim::exchange_id id, const swim::push_pull& remote, serf_runtime& rt) {
+void serf::push_pull_completed(time_point now, swim::exchange_id id, const swim::push_pull& remote, serf_sink rt) {
   call(*impl_, now, rt, [&] { impl_->push_pull_completed(id, remote); });
 }
-void serf::push_pull_failed(time_point now, swim::exchange_id id, serf_runtime& rt, std::string_view reason) {
+void serf::push_pull_failed(time_point now, swim::exchange_id id, serf_sink rt, const swim::exchange_error& why) {
   call(*impl_, now, rt, [&] {
-    impl_->join_exchange_failed(id, reason);
-    impl_->core_->push_pull_failed(now, id, *impl_);
+    impl_->join_exchange_failed(id, why);
+    impl_->core_->push_pull_failed(now, id, impl_->sink());
   });
 }
-void serf::tcp_ping_completed(time_point now, swim::exchange_id id, bool ok, serf_runtime& rt) {
-  call(*impl_, now, rt, [&] { impl_->core_->tcp_ping_completed(now, id, ok, *impl_); });
+void serf::tcp_ping_completed(time_point now, swim::exchange_id id, bool ok, serf_sink rt) {
+  call(*impl_, now, rt, [&] { impl_->core_->tcp_ping_completed(now, id, ok, impl_->sink()); });
 }
 
 const std::string& serf::name() const { return impl_->cfg_.memberlist.name; }

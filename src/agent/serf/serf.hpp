@@ -9,15 +9,17 @@
 // conflicts; anti-entropy of all that through push/pull user state; Vivaldi
 // coordinates carried on acks; the agent's event coalescing.
 //
-// Shape (STYLE.md): `serf` owns a swim::core and acts as its runtime and
-// delegate. Every entry point takes `now` and an output sink `serf_runtime`;
-// all effects (packets, timers, TCP exchanges, events for the agent, log
-// lines) leave through that sink, synchronously, after the state transition
-// that caused them is complete. Randomness comes from a seeded PRNG. No
+// Shape (STYLE.md): `serf` owns a swim::core and is its listener and
+// delegate. Every entry point takes `now` and an output sink `serf_sink`
+// (runtime.hpp): packets, timers and TCP exchanges, the core's and ours, go
+// straight to its io; events for the agent and log lines to its listener;
+// synchronously, after the state transition that caused them is complete. Randomness comes from a seeded PRNG. No
 // clock, thread, socket or lock inside.
 //
 // Driving it (the daemon or a simulator):
-//   * UDP datagram in (after the packet layer) -> handle_packet
+//   * a message in (the datagram opened and decoded by the driver, or a TCP
+//     stream's user message) -> handle_message; raw bytes after the packet
+//     layer -> handle_packet
 //   * a timer asked for with set_timer fires   -> handle_timer (core's and
 //     Serf's timers share one token space; stale tokens are ignored)
 //   * TCP: a peer's push/pull -> handle_push_pull; our exchanges finish ->
@@ -63,40 +65,40 @@ class serf {
 
   // --- commands -------------------------------------------------------------
   // Clocks at 1 (or restored values witnessed), tags in Meta, core started.
-  void start(time_point now, serf_runtime& rt, const std::optional<restored_clocks>& restored = std::nullopt);
+  void start(time_point now, serf_sink rt, const std::optional<restored_clocks>& restored = std::nullopt);
   // Push/pull join; with replay == false old user events are not replayed.
   // The join intent is broadcast once a peer answered (join_done reports).
-  std::uint64_t join(time_point now, std::span<const address> addrs, bool replay, serf_runtime& rt);
+  std::uint64_t join(time_point now, std::span<const address> addrs, bool replay, serf_sink rt);
   // Graceful leave; leave_done reports the end (after the broadcast waits).
-  void leave(time_point now, serf_runtime& rt);
+  void leave(time_point now, serf_sink rt);
   // Leave intent for another member; error text or empty.
-  std::string force_leave(time_point now, std::string_view node, bool prune, serf_runtime& rt);
+  std::string force_leave(time_point now, std::string_view node, bool prune, serf_sink rt);
   // Error text or empty.
   std::string user_event(time_point now, std::string_view name, std::span<const std::uint8_t> payload, bool coalesce,
-                         serf_runtime& rt);
-  query_started query(time_point now, const query_params& params, serf_runtime& rt);
+                         serf_sink rt);
+  query_started query(time_point now, const query_params& params, serf_sink rt);
   // Error text or empty ("failed to respond to key query: response already sent", ...).
-  std::string respond(time_point now, query_handle h, std::span<const std::uint8_t> payload, serf_runtime& rt);
+  std::string respond(time_point now, query_handle h, std::span<const std::uint8_t> payload, serf_sink rt);
   // Error text or empty (tags too long).
-  std::string set_tags(time_point now, tag_map tags, serf_runtime& rt);
-  // Cluster-wide key operation; result via serf_runtime::key_operation_done.
+  std::string set_tags(time_point now, tag_map tags, serf_sink rt);
+  // Cluster-wide key operation; result via serf_listener::key_operation_done.
   // `key` is raw bytes (empty for list). Returns the operation id (0 and the
   // result delivered at once when the query could not start).
-  std::uint64_t key_operation(time_point now, key_op op, std::span<const std::uint8_t> key, serf_runtime& rt);
+  std::uint64_t key_operation(time_point now, key_op op, std::span<const std::uint8_t> key, serf_sink rt);
   // Replaces our Vivaldi coordinate (restored from a snapshot). False if
   // refused (invalid, wrong dimensionality, coordinates disabled).
   bool restore_coordinate(const vivaldi::coordinate& c);
 
   // --- inputs ---------------------------------------------------------------
-  void handle_packet(time_point now, const address& from, std::span<const std::uint8_t> data, serf_runtime& rt);
-  void handle_timer(time_point now, swim::timer_token token, serf_runtime& rt);
-  swim::push_pull handle_push_pull(time_point now, const address& from, const swim::push_pull& remote,
-                                   serf_runtime& rt);
+  void handle_message(time_point now, const address& from, const swim::message& m, serf_sink rt);
+  void handle_packet(time_point now, const address& from, std::span<const std::uint8_t> data, serf_sink rt);
+  void handle_timer(time_point now, swim::timer_token token, serf_sink rt);
+  swim::push_pull handle_push_pull(time_point now, const address& from, const swim::push_pull& remote, serf_sink rt);
   std::optional<swim::ack> handle_stream_ping(const swim::ping& p) const;
-  void push_pull_completed(time_point now, swim::exchange_id id, const swim::push_pull& remote, serf_runtime& rt);
-  // `reason`: why the exchange failed (reported per address by join_done).
-  void push_pull_failed(time_point now, swim::exchange_id id, serf_runtime& rt, std::string_view reason = {});
-  void tcp_ping_completed(time_point now, swim::exchange_id id, bool ok, serf_runtime& rt);
+  void push_pull_completed(time_point now, swim::exchange_id id, const swim::push_pull& remote, serf_sink rt);
+  // `why`: the driver's reason (reported per address by join_done).
+  void push_pull_failed(time_point now, swim::exchange_id id, serf_sink rt, const swim::exchange_error& why = {});
+  void tcp_ping_completed(time_point now, swim::exchange_id id, bool ok, serf_sink rt);
 
   // --- observers ------------------------------------------------------------
   const std::string& name() const;

@@ -15,6 +15,7 @@
 #include "agent/serf/messages.hpp"
 #include "swim/address.hpp"
 #include "swim/config.hpp"
+#include "swim/errors.hpp"
 #include "swim/time.hpp"
 #include "vivaldi/config.hpp"
 
@@ -193,7 +194,9 @@ struct restored_clocks {
 struct join_failure {
   std::size_t index = 0;  // into join()'s addrs
   address addr;
-  std::string reason;  // the driver's reason (push_pull_failed), raw
+  // The driver's reason (push_pull_failed), or exchange_fault::incompatible
+  // when the core refused the reply's protocol range.
+  swim::exchange_error reason;
 };
 struct join_result {
   int ok = 0, failed = 0;

@@ -1,19 +1,21 @@
 #pragma once
-// The thin Asio layer under the SWIM core (STYLE #15): one UDP socket and one
-// TCP listener on the same address and port (memberlist.md section 1), one
-// steady_timer armed for the earliest timer the core asked for, everything on
-// the caller's io_context (one thread). The transport implements the I/O half
-// of swim::runtime; the protocol half (member events, user messages, ...) is
-// forwarded to `upper`, and incoming traffic is handed to a `driver` (the
-// swim core, or the Serf layer wrapping it).
+// The thin Asio layer under the sans-I/O layers (STYLE #15): one UDP socket
+// and one TCP listener on the same address and port (memberlist.md section
+// 1), one steady_timer armed for the earliest timer asked for, everything on
+// the caller's io_context (one thread). The transport is a swim::io (io.hpp):
+// the core and the Serf layer send through it directly. What comes in goes
+// one way, decoded once, to a `driver` (the daemon, which hands it to the
+// Serf layer and so to the core):
 //
-//   UDP in:   datagram -> swim::open (label policy, keyring, CRC, LZW) -> driver.on_message per message
-//   UDP out:  runtime::send_packet -> swim::seal -> non-blocking send_to (dropped if the kernel queue is full)
+//   UDP in:   datagram -> swim::open (label policy, keyring, CRC, LZW, every message decoded)
+//             -> driver.on_message per message
+//   UDP out:  io::send_packet -> swim::seal -> non-blocking send_to (dropped if the kernel queue is full)
 //   TCP in:   accept (fair share, see options) -> frame one stream message as it
 //             arrives (stream_framer: each byte looked at once; deadline, first-byte
 //             deadline, minimum rate, 20 MiB cap) -> decode it once
-//             -> push/pull reply | TCP ping ack | user message | err reply (memberlist.md 10.1)
-//   TCP out:  push/pull and TCP ping exchanges with deadlines, reported back through the driver
+//             -> push/pull reply | TCP ping ack | user message (on_message) | err reply (memberlist.md 10.1)
+//   TCP out:  push/pull and TCP ping exchanges with deadlines, reported back through the
+//             driver; a failure says why as an exchange_error (errors.hpp)
 //
 // Untrusted input never throws: malformed datagrams and streams are counted
 // (transport_stats) and dropped. Memory is bounded: one 64 KiB receive buffer,
@@ -32,8 +34,9 @@
 #include <string>
 #include <vector>
 
+#include "swim/errors.hpp"
+#include "swim/io.hpp"
 #include "swim/keyring.hpp"
-#include "swim/runtime.hpp"
 #include "swim/stream.hpp"
 
 namespace chorus::swim::transport {
@@ -41,23 +44,24 @@ namespace chorus::swim::transport {
 // The core's timeline on the steady clock.
 time_point now();
 
-// What the transport feeds incoming traffic and results into. All calls on
-// the io thread; `rt` is the transport itself.
+// What the transport feeds incoming traffic and results into: messages
+// already decoded, exchange results with their reasons. All calls on the io
+// thread, in the order things happened; a driver may call the transport (as
+// an io) from inside them.
 class driver {
  public:
   virtual ~driver() = default;
-  // `wire` is the message's own bytes (type byte included), for layers that
-  // decode themselves.
-  virtual void on_message(time_point now, const address& from, const message& m, std::span<const std::uint8_t> wire,
-                          runtime& rt) = 0;
-  virtual void on_timer(time_point now, timer_token token, runtime& rt) = 0;
+  // One message of a datagram (in the order of the packet), or a reliable
+  // user message (10.4) that came over TCP.
+  virtual void on_message(time_point now, const address& from, const message& m) = 0;
+  virtual void on_timer(time_point now, timer_token token) = 0;
   // A peer's push/pull request; returns our reply.
-  virtual push_pull on_push_pull(time_point now, const address& from, const push_pull& remote, runtime& rt) = 0;
+  virtual push_pull on_push_pull(time_point now, const address& from, const push_pull& remote) = 0;
   virtual std::optional<ack> on_stream_ping(const ping& p) = 0;
-  virtual void on_push_pull_done(time_point now, exchange_id id, const push_pull* reply, runtime& rt) = 0;
-  virtual void on_tcp_ping_done(time_point now, exchange_id id, bool ok, runtime& rt) = 0;
-  // A reliable user message (10.4) arrived over TCP.
-  virtual void on_stream_user(time_point now, std::span<const std::uint8_t> payload, runtime& rt) = 0;
+  // Our push/pull `id` got its reply, or failed (`why`).
+  virtual void on_push_pull_done(time_point now, exchange_id id, const push_pull& reply) = 0;
+  virtual void on_push_pull_failed(time_point now, exchange_id id, const exchange_error& why) = 0;
+  virtual void on_tcp_ping_done(time_point now, exchange_id id, bool ok) = 0;
   // Whether `ip` (port ignored) is the address of a known member. Inbound
   // TCP from members may use the slots reserved for them
   // (options::inbound_tcp_member_reserve) and is not held to the
@@ -127,6 +131,8 @@ struct message_counts {
     ++messages[slot(type)];
     bytes[slot(type)] += size;
   }
+  // A TCP stream message: its whole stream's bytes under its type.
+  void add(const stream_message& m, std::size_t size);
 };
 
 // Durations of our outbound push/pull exchanges that completed (seconds),
@@ -165,11 +171,9 @@ struct transport_stats {
 // Logging hook (the daemon plugs spdlog in); level 0 debug, 1 info, 2 warn.
 using log_function = std::function<void(int level, const std::string& text)>;
 
-class transport final : public runtime {
+class transport final : public io {
  public:
-  // `upper` (optional) receives the protocol hooks of runtime (member events,
-  // ...) when the driver is a bare swim::core.
-  transport(asio::io_context& io, options opt, driver& d, runtime* upper = nullptr, log_function log = {});
+  transport(asio::io_context& io, options opt, driver& d, log_function log = {});
   ~transport() override;
   transport(const transport&) = delete;
   transport& operator=(const transport&) = delete;
@@ -186,46 +190,14 @@ class transport final : public runtime {
   // source address.
   std::size_t inbound_tcp_strangers() const { return strangers_; }
   std::size_t inbound_tcp_from(const asio::ip::address& ip) const;
-  // Why the most recent outgoing exchange failed ("" if none did): joins
-  // report it, so a wrong key or label says so.
-  const std::string& last_exchange_error() const { return last_exchange_error_; }
   // Changes apply to later packets (keyring swaps, SIGHUP).
   options& opts() { return opt_; }
 
-  // --- runtime: I/O -------------------------------------------------------
+  // --- io -------------------------------------------------------------------
   void send_packet(const address& to, bytes packet, bool crc) override;
   void set_timer(time_point at, timer_token token) override;
   void start_push_pull(const address& to, exchange_id id, const push_pull& request, time_point deadline) override;
   void start_tcp_ping(const address& to, exchange_id id, const ping& request, time_point deadline) override;
-
-  // --- runtime: forwarded to `upper` ---------------------------------------
-  void member_changed(const member_event& e) override {
-    if (upper_) upper_->member_changed(e);
-  }
-  void member_suspected(const member_info& m, std::string_view from) override {
-    if (upper_) upper_->member_suspected(m, from);
-  }
-  void user_message(std::span<const std::uint8_t> p) override {
-    if (upper_) upper_->user_message(p);
-  }
-  void remote_state(std::span<const std::uint8_t> s, bool join) override {
-    if (upper_) upper_->remote_state(s, join);
-  }
-  void ping_complete(std::string_view node, duration rtt, std::span<const std::uint8_t> p) override {
-    if (upper_) upper_->ping_complete(node, rtt, p);
-  }
-  void name_conflict(const member_info& a, const member_info& b) override {
-    if (upper_) upper_->name_conflict(a, b);
-  }
-  void join_finished(std::uint64_t id, int ok, int failed) override {
-    if (upper_) upper_->join_finished(id, ok, failed);
-  }
-  void leave_finished() override {
-    if (upper_) upper_->leave_finished();
-  }
-  void meta_update_finished() override {
-    if (upper_) upper_->meta_update_finished();
-  }
 
  private:
   struct inbound;
@@ -235,6 +207,10 @@ class transport final : public runtime {
 
   void receive();
   void on_datagram(std::size_t n);
+  // Starts an outbound exchange with an encoded request (or the reason it
+  // could not be encoded).
+  void start_exchange(const address& to, exchange_id id, bool is_ping, std::uint32_t seq, sealed request,
+                      time_point deadline);
   void accept();
   void admit(asio::ip::tcp::socket s);
   // Closes the oldest inbound connection from a non-member that has not sent
@@ -250,7 +226,6 @@ class transport final : public runtime {
   asio::io_context& io_;
   options opt_;
   driver& driver_;
-  runtime* upper_;
   log_function log_;
   asio::ip::udp::socket udp_;
   asio::ip::tcp::acceptor acceptor_;
@@ -266,7 +241,6 @@ class transport final : public runtime {
   std::map<asio::ip::address, std::size_t> per_source_;
   std::list<inbound*> open_inbound_;  // each inbound adds and removes itself
   asio::steady_timer accept_retry_;
-  std::string last_exchange_error_;
   transport_stats stats_;
   // Outstanding async handlers check this before touching the transport.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -48,22 +48,29 @@ TEST_CASE("join failure text: lookups, dial errors, multierror list", "[agent][j
   CHECK(lookup_error("", true) == "lookup : no such host");
   CHECK(lookup_error("x.invalid", true) == "lookup x.invalid on " + dns_server() + ": no such host");
 
+  // The transport's failures, typed (swim/errors.hpp).
+  using swim::exchange_error;
+  using swim::exchange_fault;
+  const exchange_error refused{exchange_fault::connect, "Connection refused"};
   const auto v4 = swim::address::v4(127, 66, 1, 9, 7946);
-  CHECK(join_text::join_failure(v4, "connect: Connection refused") ==
+  CHECK(join_text::join_failure(v4, refused) ==
         "Failed to join 127.66.1.9: dial tcp 127.66.1.9:7946: connect: connection refused");
-  CHECK(join_text::join_failure(v4, "deadline passed") ==
+  CHECK(join_text::join_failure(v4, {exchange_fault::timeout}) ==
         "Failed to join 127.66.1.9: dial tcp 127.66.1.9:7946: i/o timeout");
-  CHECK(join_text::join_failure(v4, "read: End of file") == "Failed to join 127.66.1.9: EOF");
-  CHECK(join_text::join_failure(v4, "reply: decrypt: No installed keys could decrypt the message") ==
+  CHECK(join_text::join_failure(v4, {exchange_fault::eof}) == "Failed to join 127.66.1.9: EOF");
+  CHECK(join_text::join_failure(
+            v4, exchange_error::refused_reply(swim::decrypt_error("No installed keys could decrypt the message", 0))) ==
         "Failed to join 127.66.1.9: No installed keys could decrypt the message");
-  CHECK(join_text::join_failure(v4, "reply: Remote state is encrypted and encryption is not configured") ==
+  CHECK(join_text::join_failure(
+            v4, exchange_error::refused_reply({swim::decode_fault::encryption, 0,
+                                               "Remote state is encrypted and encryption is not configured"})) ==
         "Failed to join 127.66.1.9: Remote state is encrypted and encryption is not configured");
   std::array<std::uint8_t, 16> loop6{};
   loop6[15] = 1;
   const auto v6 = swim::address::from(loop6, 7000);
-  CHECK(join_text::join_failure(v6, "connect: Connection refused") ==
-        "Failed to join ::1: dial tcp [::1]:7000: connect: connection refused");
-  CHECK(after_address("127.0.0.1:7946: connect: Connection refused") == "connect: Connection refused");
+  CHECK(join_text::join_failure(v6, refused) == "Failed to join ::1: dial tcp [::1]:7000: connect: connection refused");
+  // The transport logs the same failure in its own words.
+  CHECK(swim::to_string(refused) == "connect: Connection refused");
 
   CHECK(multierror({}).empty());
   CHECK(multierror({"a"}) == "1 error occurred:\n\t* a\n\n");

@@ -60,13 +60,13 @@ class core_driver final : public layer_driver<s::core, s::runtime> {
 
   bool run_command(const directive& d) override {
     if (d.command == "core") {
-      start_once(d, [&] { node_.start(now_, *this); });
+      start_once(d, [&] { node_.start(now_, rt()); });
     } else if (d.command == "join") {
       std::vector<address> seeds;
       for (const auto& p : d.positional) seeds.push_back(parse_address(p));
-      node_.join(now_, seeds, *this);
+      node_.join(now_, seeds, rt());
     } else if (d.command == "leave") {
-      node_.leave(now_, *this);
+      node_.leave(now_, rt());
     } else if (d.command == "member") {
       for (const auto& name : d.positional) {
         const auto m = node_.member(name);

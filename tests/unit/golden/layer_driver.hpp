@@ -17,16 +17,20 @@ class layer_driver : public driver, protected Runtime {
   template <class... Args>
   explicit layer_driver(Args&&... args) : node_(std::forward<Args>(args)...) {}
 
+  // The sink the node's entry points take: this driver, as its runtime (the
+  // base is protected, so only the driver itself can hand it out).
+  Runtime& rt() { return *this; }
+
   // --- driver ----------------------------------------------------------------
-  void deliver(const address& from, const bytes& packet) override { node_.handle_packet(now_, from, packet, *this); }
-  void fire(timer_token t) override { node_.handle_timer(now_, t, *this); }
+  void deliver(const address& from, const bytes& packet) override { node_.handle_packet(now_, from, packet, rt()); }
+  void fire(timer_token t) override { node_.handle_timer(now_, t, rt()); }
   void push_pull_done(exchange_id id, const chorus::swim::push_pull* remote) override {
     if (remote)
-      node_.push_pull_completed(now_, id, *remote, *this);
+      node_.push_pull_completed(now_, id, *remote, rt());
     else
-      node_.push_pull_failed(now_, id, *this);
+      node_.push_pull_failed(now_, id, rt());
   }
-  void tcp_ping_done(exchange_id id, bool ok) override { node_.tcp_ping_completed(now_, id, ok, *this); }
+  void tcp_ping_done(exchange_id id, bool ok) override { node_.tcp_ping_completed(now_, id, ok, rt()); }
 
   // --- the sink's transport half ---------------------------------------------
   void send_packet(const address& to, bytes packet, bool) override { sent(to, packet); }

@@ -74,17 +74,17 @@ class serf_driver final : public layer_driver<a::serf, a::serf_runtime> {
 
   bool run_command(const directive& d) override {
     if (d.command == "serf") {
-      start_once(d, [&] { node_.start(now_, *this); });
+      start_once(d, [&] { node_.start(now_, rt()); });
     } else if (d.command == "respond") {
       if (d.positional.size() < 2) throw std::runtime_error("respond HANDLE PAYLOAD");
-      const auto err = node_.respond(now_, std::stoull(d.positional[0]), parse_bytes(d.positional[1]), *this);
+      const auto err = node_.respond(now_, std::stoull(d.positional[0]), parse_bytes(d.positional[1]), rt());
       if (!err.empty()) out("respond-error " + err);
     } else if (d.command == "query") {
       start_query(d);
     } else if (d.command == "members") {
       for (const auto& m : node_.members()) out(m.name + " " + status_name(m.status));
     } else if (d.command == "leave") {
-      node_.leave(now_, *this);
+      node_.leave(now_, rt());
     } else {
       return false;
     }
@@ -100,7 +100,7 @@ class serf_driver final : public layer_driver<a::serf, a::serf_runtime> {
     p.relay_factor = static_cast<std::uint8_t>(std::stoul(d.arg("relay", "0")));
     p.request_ack = d.arg("ack") == "1";
     if (d.has("timeout")) p.timeout = parse_duration(d.arg("timeout"));
-    const auto started = node_.query(now_, p, *this);
+    const auto started = node_.query(now_, p, rt());
     if (!started.ok()) {
       out("query-error " + started.error);
       return;

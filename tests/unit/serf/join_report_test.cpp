@@ -40,10 +40,11 @@ TEST_CASE("serf::join reports each failed address with its reason, in order", "[
   const auto id = s.join(time_point{}, seeds, false, rt);
   REQUIRE(rt.started.size() == 3);
   // Failures arrive out of order; the report keeps the order of the seeds.
-  s.push_pull_failed(time_point{} + 1s, rt.started[2].second, rt, "connect: Connection refused");
-  s.push_pull_failed(time_point{} + 1s, rt.started[0].second, rt, "deadline passed");
+  using swim::exchange_fault;
+  s.push_pull_failed(time_point{} + 1s, rt.started[2].second, rt, {exchange_fault::connect, "Connection refused"});
+  s.push_pull_failed(time_point{} + 1s, rt.started[0].second, rt, {exchange_fault::timeout});
   CHECK(rt.joins.empty());
-  s.push_pull_failed(time_point{} + 2s, rt.started[1].second, rt, "read: End of file");
+  s.push_pull_failed(time_point{} + 2s, rt.started[1].second, rt, {exchange_fault::eof});
   REQUIRE(rt.joins.size() == 1);
   CHECK(rt.joins[0].first == id);
   const auto& r = rt.joins[0].second;
@@ -54,7 +55,7 @@ TEST_CASE("serf::join reports each failed address with its reason, in order", "[
     CHECK(r.failures[i].index == i);
     CHECK(r.failures[i].addr == seeds[i]);
   }
-  CHECK(r.failures[0].reason == "deadline passed");
-  CHECK(r.failures[1].reason == "read: End of file");
-  CHECK(r.failures[2].reason == "connect: Connection refused");
+  CHECK(to_string(r.failures[0].reason) == "deadline passed");
+  CHECK(to_string(r.failures[1].reason) == "read: End of file");
+  CHECK(to_string(r.failures[2].reason) == "connect: Connection refused");
 }
