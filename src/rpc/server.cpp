@@ -140,40 +140,45 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   }
 
   void handle(const request_header& h, std::optional<command> cmd, const bytes& body) {
-    if (!cmd) {
-      reply(h.seq, std::string(errors::unsupported_command));
-      log(log_level::warn, "agent.ipc: Unsupported command: " + h.command);
-      return close_after_flush();
-    }
-    if (!handshaken_ && *cmd != command::handshake) {
-      reply(h.seq, std::string(errors::handshake_required));
-      return close_after_flush();
-    }
-    if (!s_.opt_.auth_key.empty() && !authed_ && *cmd != command::handshake && *cmd != command::auth) {
-      return reply(h.seq, std::string(errors::auth_required));
-    }
+    if (!admitted(h, cmd)) return;
     request_body rb;
     if (!decode_request_body(*cmd, body, rb).empty()) {
       log(log_level::err, "agent.ipc: failed to decode request body from " + peer_);
       return close();
     }
-    const auto seq = h.seq;
-    switch (*cmd) {
-      case command::handshake: {
-        const auto& r = std::get<handshake_request>(rb);
-        if (r.version != ipc_version) return reply(seq, std::string(errors::unsupported_ipc_version));
-        if (handshaken_) return reply(seq, std::string(errors::duplicate_handshake));
-        handshaken_ = true;
-        if (!pending()) deadline_.cancel();
-        return reply(seq, "");
-      }
-      case command::auth: {
-        const auto& r = std::get<auth_request>(rb);
-        if (r.auth_key != s_.opt_.auth_key) return reply(seq, std::string(errors::invalid_auth_token));
-        authed_ = true;
-        if (!pending()) deadline_.cancel();
-        return reply(seq, "");
-      }
+    dispatch(h.seq, *cmd, rb);
+  }
+
+  // Whether a request may run; if not, it has been answered (and the
+  // connection may be closing). Serf's order of checks: known command, then
+  // handshake, then auth.
+  bool admitted(const request_header& h, std::optional<command> cmd) {
+    if (!cmd) {
+      reply(h.seq, std::string(errors::unsupported_command));
+      log(log_level::warn, "agent.ipc: Unsupported command: " + h.command);
+      close_after_flush();
+      return false;
+    }
+    if (!handshaken_ && *cmd != command::handshake) {
+      reply(h.seq, std::string(errors::handshake_required));
+      close_after_flush();
+      return false;
+    }
+    if (!s_.opt_.auth_key.empty() && !authed_ && *cmd != command::handshake && *cmd != command::auth) {
+      reply(h.seq, std::string(errors::auth_required));
+      return false;
+    }
+    return true;
+  }
+
+  // One case a command: the short ones answer here, the others have a
+  // method below.
+  void dispatch(std::uint64_t seq, command cmd, const request_body& rb) {
+    switch (cmd) {
+      case command::handshake:
+        return handshake(seq, std::get<handshake_request>(rb));
+      case command::auth:
+        return auth(seq, std::get<auth_request>(rb));
       case command::event: {
         const auto& r = std::get<event_request>(rb);
         return reply(seq, s_.agent_.user_event(r.name, r.payload.value_or(bytes{}), r.coalesce));
@@ -182,124 +187,149 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         const auto& r = std::get<force_leave_request>(rb);
         return reply(seq, s_.agent_.force_leave(r.node, r.prune));
       }
-      case command::join: {
-        const auto& r = std::get<join_request>(rb);
-        busy_ = true;
-        s_.agent_.join(r.existing.value_or(std::vector<std::string>{}), r.replay,
-                       [self = shared_from_this(), seq](int num, std::string error) {
-                         if (!*self->alive_ || self->closed_) return;
-                         self->reply(seq, error, encode(join_response{num}));
-                         self->resume();
-                       });
-        return;
-      }
+      case command::join:
+        return join(seq, std::get<join_request>(rb));
       case command::members: {
         members_response r;
         r.members = s_.agent_.members();
         return reply(seq, "", encode(r));
       }
-      case command::members_filtered: {
-        const auto& r = std::get<members_filtered_request>(rb);
-        return members_filtered(seq, r);
-      }
+      case command::members_filtered:
+        return members_filtered(seq, std::get<members_filtered_request>(rb));
       case command::tags: {
         const auto& r = std::get<tags_request>(rb);
         return reply(
             seq, s_.agent_.set_tags(r.tags.value_or(string_map{}), r.delete_tags.value_or(std::vector<std::string>{})));
       }
-      case command::stream: {
-        const auto& r = std::get<stream_request>(rb);
-        const std::string filter = r.type.empty() ? "*" : r.type;
-        if (!s_.agent_.valid_filter(filter)) return reply(seq, std::string(errors::invalid_filter));
-        if (streams_.count(seq)) return reply(seq, std::string(errors::stream_exists));
-        reply(seq, "");
-        streams_[seq] = filter;
-        return;
-      }
-      case command::monitor: {
-        const auto& r = std::get<monitor_request>(rb);
-        const auto lvl = parse_log_level(r.log_level.empty() ? "INFO" : r.log_level);
-        if (!lvl) return reply(seq, "Unknown log level: " + upper(r.log_level));
-        if (monitor_) return reply(seq, std::string(errors::monitor_exists));
-        reply(seq, "");
-        monitor_ = std::make_pair(seq, *lvl);
-        if (s_.history_)
-          for (const auto& [l, line] : s_.history_())
-            if (l >= *lvl) send_record(seq, encode(log_record{record_line(line)}));
-        return;
-      }
-      case command::stop: {
-        const auto& r = std::get<stop_request>(rb);
-        streams_.erase(r.stop);
-        if (monitor_ && monitor_->first == r.stop) monitor_.reset();
-        return reply(seq, "");
-      }
-      case command::leave: {
-        busy_ = true;
-        s_.agent_.leave([self = shared_from_this(), seq](std::string error) {
-          if (!*self->alive_ || self->closed_) return;
-          self->reply(seq, error);
-          self->resume();
-        });
-        return;
-      }
-      case command::query: {
-        const auto& r = std::get<query_request>(rb);
-        // Internal queries are the agent's own, except a plain ping
-        // (`reachability`).
-        if (r.name.starts_with("_serf_") && (r.name != "_serf_ping" || (r.payload && !r.payload->empty())))
-          return reply(seq, "Queries cannot contain the '_serf_' prefix");
-        auto weak = weak_from_this();
-        auto alive = alive_;
-        // Records the agent delivers from inside query() are held until the
-        // ack is out: the client takes the first header of a Seq as the ack.
-        auto early = std::make_shared<std::vector<bytes>>();
-        auto acked = std::make_shared<bool>(false);
-        const auto err = s_.agent_.query(r, [weak, alive, seq, early, acked](const query_record& rec) {
-          if (!*alive) return;
-          if (!*acked) return early->push_back(encode(rec));
-          if (auto self = weak.lock(); self && !self->closed_) self->send_record(seq, encode(rec));
-        });
-        reply(seq, err);
-        *acked = true;
-        if (err.empty())
-          for (const auto& rec : *early) send_record(seq, rec);
-        return;
-      }
-      case command::respond: {
-        const auto& r = std::get<respond_request>(rb);
-        auto it = pending_queries_.find(r.id);
-        if (it == pending_queries_.end()) return reply(seq, std::string(errors::invalid_query_id));
-        const auto handle = it->second;
-        pending_queries_.erase(it);
-        return reply(seq, s_.agent_.respond(handle, r.payload.value_or(bytes{})));
-      }
+      case command::stream:
+        return stream(seq, std::get<stream_request>(rb));
+      case command::monitor:
+        return monitor(seq, std::get<monitor_request>(rb));
+      case command::stop:
+        return stop(seq, std::get<stop_request>(rb));
+      case command::leave:
+        return leave(seq);
+      case command::query:
+        return query(seq, std::get<query_request>(rb));
+      case command::respond:
+        return respond(seq, std::get<respond_request>(rb));
       case command::install_key:
       case command::use_key:
       case command::remove_key:
-      case command::list_keys: {
-        const auto* r = std::get_if<key_request>(&rb);
-        const std::string key = r ? r->key : std::string();
-        // The agent decodes the key with Go's base64 and reports its error.
-        if (r)
-          if (auto e = go_base64_error(key); !e.empty()) return reply(seq, e, encode(key_response{}));
-        busy_ = true;
-        s_.agent_.key_operation(*cmd, key, [self = shared_from_this(), seq](key_response resp, std::string error) {
-          if (!*self->alive_ || self->closed_) return;
-          self->reply(seq, error, encode(resp));
-          self->resume();
-        });
-        return;
-      }
+      case command::list_keys:
+        return key_operation(seq, cmd, std::get_if<key_request>(&rb));
       case command::stats:
         return reply(seq, "", encode(s_.agent_.stats()));
       case command::chorus_stats:
         return reply(seq, "", encode(s_.agent_.chorus_stats()));
-      case command::get_coordinate: {
-        const auto& r = std::get<get_coordinate_request>(rb);
-        return reply(seq, "", encode(s_.agent_.get_coordinate(r.node)));
-      }
+      case command::get_coordinate:
+        return reply(seq, "", encode(s_.agent_.get_coordinate(std::get<get_coordinate_request>(rb).node)));
     }
+  }
+
+  void handshake(std::uint64_t seq, const handshake_request& r) {
+    if (r.version != ipc_version) return reply(seq, std::string(errors::unsupported_ipc_version));
+    if (handshaken_) return reply(seq, std::string(errors::duplicate_handshake));
+    handshaken_ = true;
+    if (!pending()) deadline_.cancel();
+    reply(seq, "");
+  }
+
+  void auth(std::uint64_t seq, const auth_request& r) {
+    if (r.auth_key != s_.opt_.auth_key) return reply(seq, std::string(errors::invalid_auth_token));
+    authed_ = true;
+    if (!pending()) deadline_.cancel();
+    reply(seq, "");
+  }
+
+  // join, leave and key operations answer later: the connection reads no
+  // further request until then (busy_), as Serf handles one at a time.
+  void join(std::uint64_t seq, const join_request& r) {
+    busy_ = true;
+    s_.agent_.join(r.existing.value_or(std::vector<std::string>{}), r.replay,
+                   [self = shared_from_this(), seq](int num, std::string error) {
+                     if (!*self->alive_ || self->closed_) return;
+                     self->reply(seq, error, encode(join_response{num}));
+                     self->resume();
+                   });
+  }
+
+  void leave(std::uint64_t seq) {
+    busy_ = true;
+    s_.agent_.leave([self = shared_from_this(), seq](std::string error) {
+      if (!*self->alive_ || self->closed_) return;
+      self->reply(seq, error);
+      self->resume();
+    });
+  }
+
+  void stream(std::uint64_t seq, const stream_request& r) {
+    const std::string filter = r.type.empty() ? "*" : r.type;
+    if (!s_.agent_.valid_filter(filter)) return reply(seq, std::string(errors::invalid_filter));
+    if (streams_.count(seq)) return reply(seq, std::string(errors::stream_exists));
+    reply(seq, "");
+    streams_[seq] = filter;
+  }
+
+  void monitor(std::uint64_t seq, const monitor_request& r) {
+    const auto lvl = parse_log_level(r.log_level.empty() ? "INFO" : r.log_level);
+    if (!lvl) return reply(seq, "Unknown log level: " + upper(r.log_level));
+    if (monitor_) return reply(seq, std::string(errors::monitor_exists));
+    reply(seq, "");
+    monitor_ = std::make_pair(seq, *lvl);
+    if (s_.history_)
+      for (const auto& [l, line] : s_.history_())
+        if (l >= *lvl) send_record(seq, encode(log_record{record_line(line)}));
+  }
+
+  void stop(std::uint64_t seq, const stop_request& r) {
+    streams_.erase(r.stop);
+    if (monitor_ && monitor_->first == r.stop) monitor_.reset();
+    reply(seq, "");
+  }
+
+  void query(std::uint64_t seq, const query_request& r) {
+    // Internal queries are the agent's own, except a plain ping
+    // (`reachability`).
+    if (r.name.starts_with("_serf_") && (r.name != "_serf_ping" || (r.payload && !r.payload->empty())))
+      return reply(seq, "Queries cannot contain the '_serf_' prefix");
+    auto weak = weak_from_this();
+    auto alive = alive_;
+    // Records the agent delivers from inside query() are held until the
+    // ack is out: the client takes the first header of a Seq as the ack.
+    auto early = std::make_shared<std::vector<bytes>>();
+    auto acked = std::make_shared<bool>(false);
+    const auto err = s_.agent_.query(r, [weak, alive, seq, early, acked](const query_record& rec) {
+      if (!*alive) return;
+      if (!*acked) return early->push_back(encode(rec));
+      if (auto self = weak.lock(); self && !self->closed_) self->send_record(seq, encode(rec));
+    });
+    reply(seq, err);
+    *acked = true;
+    if (err.empty())
+      for (const auto& rec : *early) send_record(seq, rec);
+  }
+
+  void respond(std::uint64_t seq, const respond_request& r) {
+    auto it = pending_queries_.find(r.id);
+    if (it == pending_queries_.end()) return reply(seq, std::string(errors::invalid_query_id));
+    const auto handle = it->second;
+    pending_queries_.erase(it);
+    reply(seq, s_.agent_.respond(handle, r.payload.value_or(bytes{})));
+  }
+
+  // r is null for list-keys (no body).
+  void key_operation(std::uint64_t seq, command cmd, const key_request* r) {
+    const std::string key = r ? r->key : std::string();
+    // The agent decodes the key with Go's base64 and reports its error.
+    if (r)
+      if (auto e = go_base64_error(key); !e.empty()) return reply(seq, e, encode(key_response{}));
+    busy_ = true;
+    s_.agent_.key_operation(cmd, key, [self = shared_from_this(), seq](key_response resp, std::string error) {
+      if (!*self->alive_ || self->closed_) return;
+      self->reply(seq, error, encode(resp));
+      self->resume();
+    });
   }
 
   void members_filtered(std::uint64_t seq, const members_filtered_request& r) {
