@@ -20,6 +20,13 @@ constexpr std::size_t read_chunk_bytes = 64 * 1024;
 
 std::string errno_text() { return std::strerror(errno); }
 
+// Whether a member name survives a line: no line break, and no trailing
+// '\r' (replay strips those from "not-alive: NAME\r", so the member would
+// stay alive in the file). Alive and not-alive skip the same names.
+bool recordable(const std::string& name) {
+  return name.find('\n') == std::string::npos && (name.empty() || name.back() != '\r');
+}
+
 // Replays PATH; a missing file is an empty snapshot. Empty string on success.
 std::string read_snapshot_file(const std::string& path, bool rejoin_after_leave, snapshot_replay& out) {
   snapshot_reader reader(rejoin_after_leave);
@@ -104,14 +111,14 @@ void snapshotter::append(std::string line) {
 void snapshotter::member_alive(const std::string& name, const std::string& addr) {
   // "While leaving no more events are recorded"; a name with a line break
   // cannot be represented in a line-oriented file.
-  if (leaving_ || closed_ || name.find('\n') != std::string::npos) return;
+  if (leaving_ || closed_ || !recordable(name)) return;
   state_.alive[name] = addr;
   state_.left = false;
   append(snapshot_alive_line(name, addr));
 }
 
 void snapshotter::member_not_alive(const std::string& name) {
-  if (leaving_ || closed_ || name.find('\n') != std::string::npos) return;
+  if (leaving_ || closed_ || !recordable(name)) return;
   state_.alive.erase(name);
   state_.left = false;
   append(snapshot_not_alive_line(name));

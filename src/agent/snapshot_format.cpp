@@ -161,7 +161,10 @@ void snapshot_reader::warn(const std::string& why, std::string_view text) {
 
 void snapshot_reader::line(std::string_view line) {
   auto& s = r_.state;
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  // A file edited on Windows ends its lines with "\r\n". All trailing '\r'
+  // go: keeping one would make "ADDR\r" a value the compaction writes back
+  // as a line that replays without it.
+  while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.empty() || line.front() == '#') return;
   if (starts_with(line, alive_prefix)) {
     auto info = line.substr(alive_prefix.size());
