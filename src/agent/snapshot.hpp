@@ -85,7 +85,10 @@ struct snapshot_replay {
 // line (max_snapshot_line_bytes) plus the state. Pure: no I/O.
 class snapshot_reader {
  public:
-  explicit snapshot_reader(bool rejoin_after_leave) : rejoin_after_leave_(rejoin_after_leave) {}
+  // max_line_bytes: tests and the fuzz target use small ones to reach the
+  // over-long path with small inputs.
+  explicit snapshot_reader(bool rejoin_after_leave, std::size_t max_line_bytes = max_snapshot_line_bytes)
+      : rejoin_after_leave_(rejoin_after_leave), max_line_bytes_(max_line_bytes) {}
   void feed(std::string_view chunk);
   // Whatever follows the last '\n' is a torn last line.
   snapshot_replay finish();
@@ -96,6 +99,7 @@ class snapshot_reader {
   void warn(const std::string& why, std::string_view text);
 
   bool rejoin_after_leave_;
+  std::size_t max_line_bytes_;
   snapshot_replay r_;
   std::string partial_;        // the current line so far
   bool overlong_ = false;      // the current line is being skipped

@@ -120,16 +120,17 @@ void snapshot_reader::feed(std::string_view chunk) {
   while (!chunk.empty()) {
     const auto nl = chunk.find('\n');
     const auto piece = chunk.substr(0, nl);
-    if (!overlong_) {
+    if (overlong_) {
+      // Only the start the warning quotes, however the file is cut into pieces.
+      overlong_head_.append(piece.substr(0, quoted_bytes - overlong_head_.size()));
+    } else if (partial_.size() + piece.size() > max_line_bytes_) {
       // Hold at most one line's worth: a longer one is skipped unread.
-      if (partial_.size() + piece.size() > max_snapshot_line_bytes) {
-        overlong_ = true;
-        overlong_head_ = (partial_ + std::string(piece)).substr(0, quoted_bytes);
-        partial_.clear();
-        partial_.shrink_to_fit();
-      } else {
-        partial_.append(piece);
-      }
+      overlong_ = true;
+      overlong_head_ = (partial_ + std::string(piece.substr(0, quoted_bytes))).substr(0, quoted_bytes);
+      partial_.clear();
+      partial_.shrink_to_fit();
+    } else {
+      partial_.append(piece);
     }
     if (nl == std::string_view::npos) {
       consumed_ += chunk.size();
@@ -144,7 +145,7 @@ void snapshot_reader::feed(std::string_view chunk) {
 void snapshot_reader::end_line() {
   ++line_no_;
   if (overlong_) {
-    warn("longer than " + std::to_string(max_snapshot_line_bytes) + " bytes, skipped", overlong_head_);
+    warn("longer than " + std::to_string(max_line_bytes_) + " bytes, skipped", overlong_head_);
     overlong_ = false;
   } else {
     line(partial_);
@@ -209,7 +210,7 @@ snapshot_replay snapshot_reader::finish() {
     // "clock: 123" reads as "clock: 12").
     ++line_no_;
     r_.torn = true;
-    warn(overlong_ ? "torn last line skipped (and longer than " + std::to_string(max_snapshot_line_bytes) + " bytes)"
+    warn(overlong_ ? "torn last line skipped (and longer than " + std::to_string(max_line_bytes_) + " bytes)"
                    : std::string("torn last line skipped"),
          overlong_ ? std::string_view(overlong_head_) : std::string_view(partial_));
   }
