@@ -12,7 +12,8 @@ esac
 dir=build; [ "$kind" = release ] || dir=build-$kind
 if [ "$kind" = fuzz ]; then
   # Only the libFuzzer targets: they compile the code under test themselves.
-  cmake --build "$dir" --target fuzz_udp_packet fuzz_tcp_stream fuzz_serf_message fuzz_lzw fuzz_rpc_request
+  # tests/fuzz/targets.txt is the one list of them.
+  cmake --build "$dir" --target $(sed 's/^/fuzz_/' tests/fuzz/targets.txt)
 elif [ "$kind" = asan ]; then
   # Only the unit and simulation test executables, the layers the sanitizer
   # run covers (scripts/test.sh): the CLI, the benches and the process-level

@@ -2,7 +2,8 @@
 # Installs dependencies, builds, and runs the whole test suite:
 #   1. release build: every test (unit, sim, integration, interop);
 #   2. ASan+UBSan build: unit and simulation tests;
-#   3. each fuzz target for a short bounded time, seeded with the vectors.
+#   3. each fuzz target for a short bounded time, seeded with the vectors
+#      (CHORUS_FUZZ_SECONDS in total, split between the targets).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -23,6 +24,6 @@ bash scripts/build.sh asan
 if [ -f tests/fuzz/CMakeLists.txt ]; then
   echo "== fuzz smoke (bounded)"
   bash scripts/build.sh fuzz
-  bash tests/fuzz/run.sh build-fuzz "${CHORUS_FUZZ_SECONDS:-20}"
+  bash tests/fuzz/run.sh build-fuzz "${CHORUS_FUZZ_SECONDS:-72}"
 fi
 echo "all tests passed"

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -153,14 +154,21 @@ setter boolean(bool agent_config::*m) {
 }
 setter integer(int agent_config::*m) {
   return [m](agent_config& c, const json& v) -> std::string {
+    // get<int> would wrap 4294967300 to 4: out-of-range values are refused.
     if (!v.is_number_integer()) return "must be an integer";
+    if (v.is_number_unsigned() ? v.get<std::uint64_t>() > std::numeric_limits<int>::max()
+                               : v.get<std::int64_t>() < std::numeric_limits<int>::min() ||
+                                     v.get<std::int64_t>() > std::numeric_limits<int>::max())
+      return "out of range";
     c.*m = v.get<int>();
     return {};
   };
 }
 setter size(std::size_t agent_config::*m) {
   return [m](agent_config& c, const json& v) -> std::string {
-    if (!v.is_number_integer() || v.get<long long>() < 0) return "must be a non-negative integer";
+    // Unsigned first: get<long long> would turn 2^63 and above negative.
+    if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<long long>() >= 0))
+      return "must be a non-negative integer";
     c.*m = v.get<std::size_t>();
     return {};
   };
@@ -177,7 +185,9 @@ setter dur(std::chrono::nanoseconds agent_config::*m) {
 }
 setter optional_size(std::optional<std::size_t> agent_config::*m) {
   return [m](agent_config& c, const json& v) -> std::string {
-    if (!v.is_number_integer() || v.get<long long>() < 0) return "must be a non-negative integer";
+    // Unsigned first: get<long long> would turn 2^63 and above negative.
+    if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<long long>() >= 0))
+      return "must be a non-negative integer";
     c.*m = v.get<std::size_t>();
     return {};
   };

@@ -6,6 +6,7 @@
 #include <net/if.h>
 
 #include "agent/daemon_impl.hpp"
+#include "agent/keyring_file.hpp"
 
 namespace chorus::agent {
 
@@ -26,22 +27,6 @@ std::optional<asio::ip::address> interface_ip(const std::string& iface) {
   }
   freeifaddrs(list);
   return found;
-}
-
-// A keyring file: a JSON array of base64 keys, the primary first.
-std::string read_keyring_file(const std::string& path, std::vector<swim::key_bytes>& out) {
-  std::ifstream f(path);
-  if (!f) return "Error reading keyring file '" + path + "'";
-  auto doc = nlohmann::json::parse(f, nullptr, false);
-  if (doc.is_discarded() || !doc.is_array() || doc.empty())
-    return "Error decoding keyring file '" + path + "': expected a non-empty JSON array of keys";
-  for (const auto& v : doc) {
-    if (!v.is_string()) return "Error decoding keyring file: keys must be base64 strings";
-    auto k = swim::key_from_base64(v.get<std::string>());
-    if (!k.ok()) return "Invalid key in keyring file: " + k.error;
-    out.push_back(k.key);
-  }
-  return {};
 }
 
 }  // namespace

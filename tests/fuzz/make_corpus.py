@@ -4,14 +4,23 @@
 usage: make_corpus.py VECTORS_DIR OUT_DIR
 
 Writes OUT_DIR/<target>/<n> files (binary, generated at run time into the
-build directory: nothing binary is committed) and OUT_DIR/gossip.dict, a
-libFuzzer dictionary of the msgpack keys and type bytes the protocol uses.
+build directory: nothing binary is committed), OUT_DIR/gossip.dict, a
+libFuzzer dictionary of the msgpack keys and type bytes the protocol uses,
+and OUT_DIR/<target>.dict for the text formats (snapshot, config JSON,
+keyring file), whose tokens are words, not msgpack.
 """
 import glob
 import hashlib
 import json
 import os
+import re
 import sys
+
+REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+# Every RPC command's wire name (rpc::command_name), for fuzz_rpc_body seeds.
+RPC_COMMANDS = ("handshake", "auth", "event", "force-leave", "join", "members", "members-filtered", "tags",
+                "stream", "monitor", "stop", "leave", "query", "respond", "install-key", "use-key", "remove-key",
+                "list-keys", "stats", "get-coordinate", "chorus-stats")
 
 
 def walk(value):
@@ -44,6 +53,46 @@ def lzw_buf(compress_message):
     return m[i:i + n]
 
 
+def rpc_body_seeds(path, out):
+    """fuzz_rpc_body's input: the command name, a line break, the body."""
+    for line in open(path):
+        doc = json.loads(line)
+        if doc.get("dir") == "client->agent" and doc.get("command") and "body_hex" in doc:
+            out.add(doc["command"].encode() + b"\n" + bytes.fromhex(doc["body_hex"] or ""))
+    for name in RPC_COMMANDS:
+        out.add(name.encode() + b"\n")
+        out.add(name.encode() + b"\n\x80")  # an empty map
+
+
+def text_seeds(vectors, seeds, dicts):
+    """Snapshot files, config JSON and keyring files, with their tokens."""
+    snap = seeds["fuzz_snapshot"]
+    for path in glob.glob(os.path.join(vectors, "agent", "snapshot-*.txt")):
+        snap.add(open(path, "rb").read())
+    snap.add(b"# comment\nalive: web 1 10.0.0.1:7946\nalive: v6 [::1]:7946\nnot-alive: web 1\nclock: 41\n"
+             b"event-clock: 7\nquery-clock: 3\ncoordinate: {\"Vec\":[0.1,0,0,0,0,0,0,-2e-05],\"Error\":0.2,"
+             b"\"Adjustment\":0.001,\"Height\":1e-05}\nleave\nalive: back 10.0.0.2:7946\r\nclock: 1")
+    dicts["fuzz_snapshot"] = ["alive: ", "not-alive: ", "clock: ", "event-clock: ", "query-clock: ",
+                              "coordinate: ", "leave", "\\x0a", '\\"Vec\\":[', '\\"Error\\":',
+                              '\\"Adjustment\\":', '\\"Height\\":']
+
+    conf = seeds["fuzz_config_json"]
+    for path in glob.glob(os.path.join(REPO, "packaging", "*.json")):
+        conf.add(open(path, "rb").read())
+    keys = sorted(set(re.findall(r'\{"([a-z_]+)",', open(os.path.join(REPO, "src/agent/config.cpp")).read())))
+    conf.add(json.dumps({"node_name": "n1", "tags": {"role": "web"}, "encrypt_key": "DsztwYCZBvF2KY/IXNPZ2VtxassyUTpsQCx9KE7j1Z8=",
+                         "protocol": 4, "reconnect_timeout": "1h30m", "event_handlers": ["user:deploy=/bin/true"],
+                         "gossip_tcp_max_inbound": 64, "enable_compression": False, "retry_max_attempts": 3}).encode())
+    dicts["fuzz_config_json"] = ['\\"%s\\":' % k for k in keys] + ["true", "false", "null", "{", "[", "1.5h"]
+
+    ring = seeds["fuzz_keyring_file"]
+    found = re.findall(r"KEY\d=(\S+)", open(os.path.join(vectors, "keys.txt")).read())
+    ring.add(json.dumps(found).encode())
+    ring.add(json.dumps(found[:1]).encode() + b"\n")
+    ring.add(b'["AAAAAAAAAAAAAAAAAAAAAA==", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]')
+    dicts["fuzz_keyring_file"] = ["[", "]", "\\\"", "==", "="]
+
+
 def rpc_seeds(path, out, keys):
     """RPC client streams: each request (header + body), each session's
     requests concatenated, and the Go CLI's whole streams; the replies too
@@ -70,12 +119,16 @@ def rpc_seeds(path, out, keys):
 def main():
     vectors, out = sys.argv[1], sys.argv[2]
     seeds = {"fuzz_udp_packet": set(), "fuzz_tcp_stream": set(), "fuzz_serf_message": set(), "fuzz_lzw": set(),
-             "fuzz_rpc_request": set()}
+             "fuzz_rpc_request": set(), "fuzz_rpc_body": set(), "fuzz_snapshot": set(), "fuzz_config_json": set(),
+             "fuzz_keyring_file": set()}
     keys = set()
+    dicts = {}
+    text_seeds(vectors, seeds, dicts)
     for path in sorted(glob.glob(os.path.join(vectors, "*.jsonl"))):
         name = os.path.basename(path)
         if name.startswith("rpc-"):
             rpc_seeds(path, seeds["fuzz_rpc_request"], keys)
+            rpc_body_seeds(path, seeds["fuzz_rpc_body"])
             continue
         if name.startswith("vivaldi-"):
             continue
@@ -125,6 +178,9 @@ def main():
                 f.write('"\\x%02x%s"\n' % (0xA0 | len(k), k))
         for t in ("\\x09\\x82\\xa4Algo\\x00\\xa3Buf", "\\x0c", "\\x07", "\\x0a\\x00\\x00", "\\xda\\x00", "\\xdc\\x02\\x00"):
             f.write('"%s"\n' % t)
+    for target, tokens in dicts.items():
+        with open(os.path.join(out, target + ".dict"), "w") as f:
+            f.writelines('"%s"\n' % t for t in tokens)
 
 
 if __name__ == "__main__":

@@ -102,3 +102,18 @@ TEST_CASE("flags override config files and bad values fail naming the problem", 
   CHECK(d.config.enable_compression);
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("JSON config integers out of their range are refused, not wrapped", "[agent][config]") {
+  agent_config c;
+  // 2^32 + 4 would wrap to protocol 4.
+  CHECK(merge_json(c, R"({"protocol": 4294967300})", "a.json") == "Error decoding 'a.json': protocol: out of range");
+  CHECK(merge_json(c, R"({"retry_max_attempts": -2147483649})", "a.json") ==
+        "Error decoding 'a.json': retry_max_attempts: out of range");
+  CHECK(c.protocol == 5);
+  CHECK(merge_json(c, R"({"protocol": 4})", "a.json").empty());
+  CHECK(c.protocol == 4);
+  CHECK(merge_json(c, R"({"user_event_size_limit": 18446744073709551615})", "a.json").empty());
+  CHECK(c.user_event_size_limit == 18446744073709551615ull);
+  CHECK(merge_json(c, R"({"query_size_limit": -1})", "a.json") ==
+        "Error decoding 'a.json': query_size_limit: must be a non-negative integer");
+}
