@@ -111,6 +111,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
       self->process();
       if (self->closed_) return;
       if (self->buf_.size() > self->s_.opt_.max_request) {
+        self->s_.count(refusal::too_large);
         self->log(log_level::warn, "agent.ipc: request from " + self->peer_ + " exceeds the size limit, closing");
         return self->close();
       }
@@ -129,6 +130,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
       const request_frame f = next_request(in);
       if (f.status == frame_status::incomplete) return;
       if (f.status == frame_status::invalid) {
+        s_.count(refusal::undecodable);
         log(log_level::err, "agent.ipc: failed to decode request header from " + peer_);
         return close();
       }
@@ -143,6 +145,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
     if (!admitted(h, cmd)) return;
     request_body rb;
     if (!decode_request_body(*cmd, body, rb).empty()) {
+      s_.count(refusal::undecodable);
       log(log_level::err, "agent.ipc: failed to decode request body from " + peer_);
       return close();
     }
@@ -154,17 +157,20 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   // handshake, then auth.
   bool admitted(const request_header& h, std::optional<command> cmd) {
     if (!cmd) {
+      s_.count(refusal::unsupported_command);
       reply(h.seq, std::string(errors::unsupported_command));
       log(log_level::warn, "agent.ipc: Unsupported command: " + h.command);
       close_after_flush();
       return false;
     }
     if (!handshaken_ && *cmd != command::handshake) {
+      s_.count(refusal::handshake_required);
       reply(h.seq, std::string(errors::handshake_required));
       close_after_flush();
       return false;
     }
     if (!s_.opt_.auth_key.empty() && !authed_ && *cmd != command::handshake && *cmd != command::auth) {
+      s_.count(refusal::auth_required);
       reply(h.seq, std::string(errors::auth_required));
       return false;
     }
@@ -236,7 +242,10 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   }
 
   void auth(std::uint64_t seq, const auth_request& r) {
-    if (r.auth_key != s_.opt_.auth_key) return reply(seq, std::string(errors::invalid_auth_token));
+    if (r.auth_key != s_.opt_.auth_key) {
+      s_.count(refusal::auth_failed);
+      return reply(seq, std::string(errors::invalid_auth_token));
+    }
     authed_ = true;
     if (!pending()) deadline_.cancel();
     reply(seq, "");
@@ -413,6 +422,14 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   std::map<std::uint64_t, std::uint64_t> pending_queries_;  // ID -> agent handle
 };
 
+std::string_view to_string(refusal r) {
+  static constexpr std::array<std::string_view, refusal_count> names{
+      "handshake_required", "auth_required", "auth_failed", "unsupported_command",
+      "undecodable",        "too_large",     "table_full"};
+  const auto i = static_cast<std::size_t>(r);
+  return i < names.size() ? names[i] : "?";
+}
+
 server::server(asio::io_context& io, agent_api& agent, server_options opt, log_function log)
     : io_(io), agent_(agent), opt_(std::move(opt)), log_(std::move(log)), acceptor_(io), pending_log_timer_(io) {}
 
@@ -448,6 +465,7 @@ void server::accept() {
     if (!*alive || !acceptor_.is_open()) return;
     if (!ec) {
       if (conns_.size() >= opt_.max_clients && !evict_oldest_pending()) {
+        count(refusal::table_full);
         asio::error_code ignored;
         s.close(ignored);
       } else {
