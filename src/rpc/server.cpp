@@ -127,7 +127,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   void process() {
     while (!closed_ && !busy_ && !closing_) {
       const msgpack::byte_view in(buf_);
-      const request_frame f = next_request(in);
+      const request_frame f = reader_.next(in);
       if (f.status == frame_status::incomplete) return;
       if (f.status == frame_status::invalid) {
         s_.count(refusal::undecodable);
@@ -137,6 +137,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
       const auto body = f.body(in);
       const bytes body_copy(body.begin(), body.end());
       buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(f.size()));
+      reader_.reset();
       handle(f.header, f.cmd, body_copy);
     }
   }
@@ -410,6 +411,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   asio::ip::tcp::socket sock_;
   std::string peer_;
   bytes buf_, chunk_;
+  request_reader reader_;  // where in buf_ the current request has been scanned to
   std::deque<bytes> out_;
   std::size_t queued_ = 0;
   bool writing_ = false, closed_ = false, busy_ = false, closing_ = false;
