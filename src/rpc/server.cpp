@@ -110,13 +110,16 @@ class server::connection : public std::enable_shared_from_this<server::connectio
       self->buf_.insert(self->buf_.end(), self->chunk_.begin(), self->chunk_.begin() + static_cast<std::ptrdiff_t>(n));
       self->process();
       if (self->closed_) return;
-      if (self->buf_.size() > self->s_.opt_.max_request) {
-        self->s_.count(refusal::too_large);
-        self->log(log_level::warn, "agent.ipc: request from " + self->peer_ + " exceeds the size limit, closing");
-        return self->close();
-      }
+      // What is left is one incomplete request.
+      if (self->buf_.size() > self->s_.opt_.max_request) return self->refuse_too_large();
       self->read();
     });
+  }
+
+  void refuse_too_large() {
+    s_.count(refusal::too_large);
+    log(log_level::warn, "agent.ipc: request from " + peer_ + " exceeds the size limit, closing");
+    close();
   }
 
   void log(log_level l, const std::string& text) {
@@ -134,6 +137,8 @@ class server::connection : public std::enable_shared_from_this<server::connectio
         log(log_level::err, "agent.ipc: failed to decode request header from " + peer_);
         return close();
       }
+      // A request that arrived whole within one read is held to the limit too.
+      if (f.size() > s_.opt_.max_request) return refuse_too_large();
       const auto body = f.body(in);
       const bytes body_copy(body.begin(), body.end());
       buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(f.size()));
