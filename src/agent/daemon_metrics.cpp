@@ -98,6 +98,13 @@ void daemon_impl::traffic_metrics(metric_list& m, const serf_stats& ss) const {
                           "Datagrams and TCP streams dropped as malformed (label, decryption, CRC, decoding).");
   malformed.add(static_cast<double>(ts.udp_malformed), {{"transport", "udp"}});
   malformed.add(static_cast<double>(ts.tcp_malformed), {{"transport", "tcp"}});
+  auto& faults = m.add(metric_type::counter, "chorus_malformed_faults_total",
+                       "Malformed datagrams, compound parts and TCP streams, by what the decoder refused.");
+  for (std::size_t f = 1; f < swim::transport::decode_fault_kinds; ++f) {
+    const std::string fault(swim::to_string(static_cast<swim::decode_fault>(f)));
+    faults.add(static_cast<double>(ts.udp_faults[f]), {{"transport", "udp"}, {"fault", fault}});
+    faults.add(static_cast<double>(ts.tcp_faults[f]), {{"transport", "tcp"}, {"fault", fault}});
+  }
   auto& bad_messages = m.add(metric_type::counter, "chorus_malformed_messages_total",
                              "Messages dropped inside otherwise valid packets and streams, by reason.");
   bad_messages.add(static_cast<double>(cs.decode_errors), {{"reason", "undecodable"}});
@@ -159,6 +166,11 @@ void daemon_impl::agent_metrics(metric_list& m, const serf_stats& ss) const {
                         "RPC connections closed before completing the handshake (and auth), by reason.");
   pending.add(static_cast<double>(rpc_ ? rpc_->pending_timed_out() : 0), {{"reason", "timeout"}});
   pending.add(static_cast<double>(rpc_ ? rpc_->pending_evicted() : 0), {{"reason", "evicted"}});
+  auto& refused = m.add(metric_type::counter, "chorus_rpc_requests_refused_total",
+                        "RPC requests and connections refused, by reason.");
+  for (std::size_t r = 0; r < rpc::refusal_count; ++r)
+    refused.add(static_cast<double>(rpc_ ? rpc_->refused(static_cast<rpc::refusal>(r)) : 0),
+                {{"reason", std::string(rpc::to_string(static_cast<rpc::refusal>(r)))}});
   m.gauge("chorus_coordinate_error", "Estimated error of this agent's Vivaldi coordinate.",
           cfg_.disable_coordinates ? std::numeric_limits<double>::quiet_NaN() : serf_->local_coordinate().error);
   m.counter("chorus_coordinate_resets_total", "Times the local Vivaldi coordinate was reset.", ss.coordinate_resets);

@@ -105,4 +105,42 @@ request_frame next_request(msgpack::byte_view in) {
   return r;
 }
 
+request_frame request_reader::next(msgpack::byte_view in) {
+  request_frame r;
+  if (!header_) {
+    const auto st = scanner_.scan(in, pos_);
+    if (st != msgpack::scanner::status::done) {
+      r.status = st == msgpack::scanner::status::bad ? frame_status::invalid : frame_status::incomplete;
+      return r;
+    }
+    if (!decode_bytes(in.first(pos_), r.header).empty()) {
+      r.status = frame_status::invalid;
+      return r;
+    }
+    r.header_size = pos_;
+    r.cmd = parse_command(r.header.command);
+    header_ = r;
+    scanner_.reset();
+    if (!r.cmd || !request_has_body(*r.cmd)) {
+      header_->status = frame_status::complete;
+      return *header_;
+    }
+  }
+  const auto st = scanner_.scan(in, pos_);
+  r = *header_;
+  if (st != msgpack::scanner::status::done) {
+    r.status = st == msgpack::scanner::status::bad ? frame_status::invalid : frame_status::incomplete;
+    return r;
+  }
+  r.body_size = pos_ - r.header_size;
+  r.status = frame_status::complete;
+  return r;
+}
+
+void request_reader::reset() {
+  scanner_.reset();
+  pos_ = 0;
+  header_.reset();
+}
+
 }  // namespace chorus::rpc

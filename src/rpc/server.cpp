@@ -110,12 +110,16 @@ class server::connection : public std::enable_shared_from_this<server::connectio
       self->buf_.insert(self->buf_.end(), self->chunk_.begin(), self->chunk_.begin() + static_cast<std::ptrdiff_t>(n));
       self->process();
       if (self->closed_) return;
-      if (self->buf_.size() > self->s_.opt_.max_request) {
-        self->log(log_level::warn, "agent.ipc: request from " + self->peer_ + " exceeds the size limit, closing");
-        return self->close();
-      }
+      // What is left is one incomplete request.
+      if (self->buf_.size() > self->s_.opt_.max_request) return self->refuse_too_large();
       self->read();
     });
+  }
+
+  void refuse_too_large() {
+    s_.count(refusal::too_large);
+    log(log_level::warn, "agent.ipc: request from " + peer_ + " exceeds the size limit, closing");
+    close();
   }
 
   void log(log_level l, const std::string& text) {
@@ -126,15 +130,19 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   void process() {
     while (!closed_ && !busy_ && !closing_) {
       const msgpack::byte_view in(buf_);
-      const request_frame f = next_request(in);
+      const request_frame f = reader_.next(in);
       if (f.status == frame_status::incomplete) return;
       if (f.status == frame_status::invalid) {
+        s_.count(refusal::undecodable);
         log(log_level::err, "agent.ipc: failed to decode request header from " + peer_);
         return close();
       }
+      // A request that arrived whole within one read is held to the limit too.
+      if (f.size() > s_.opt_.max_request) return refuse_too_large();
       const auto body = f.body(in);
       const bytes body_copy(body.begin(), body.end());
       buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(f.size()));
+      reader_.reset();
       handle(f.header, f.cmd, body_copy);
     }
   }
@@ -143,6 +151,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
     if (!admitted(h, cmd)) return;
     request_body rb;
     if (!decode_request_body(*cmd, body, rb).empty()) {
+      s_.count(refusal::undecodable);
       log(log_level::err, "agent.ipc: failed to decode request body from " + peer_);
       return close();
     }
@@ -154,17 +163,20 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   // handshake, then auth.
   bool admitted(const request_header& h, std::optional<command> cmd) {
     if (!cmd) {
+      s_.count(refusal::unsupported_command);
       reply(h.seq, std::string(errors::unsupported_command));
       log(log_level::warn, "agent.ipc: Unsupported command: " + h.command);
       close_after_flush();
       return false;
     }
     if (!handshaken_ && *cmd != command::handshake) {
+      s_.count(refusal::handshake_required);
       reply(h.seq, std::string(errors::handshake_required));
       close_after_flush();
       return false;
     }
     if (!s_.opt_.auth_key.empty() && !authed_ && *cmd != command::handshake && *cmd != command::auth) {
+      s_.count(refusal::auth_required);
       reply(h.seq, std::string(errors::auth_required));
       return false;
     }
@@ -236,7 +248,10 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   }
 
   void auth(std::uint64_t seq, const auth_request& r) {
-    if (r.auth_key != s_.opt_.auth_key) return reply(seq, std::string(errors::invalid_auth_token));
+    if (r.auth_key != s_.opt_.auth_key) {
+      s_.count(refusal::auth_failed);
+      return reply(seq, std::string(errors::invalid_auth_token));
+    }
     authed_ = true;
     if (!pending()) deadline_.cancel();
     reply(seq, "");
@@ -401,6 +416,7 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   asio::ip::tcp::socket sock_;
   std::string peer_;
   bytes buf_, chunk_;
+  request_reader reader_;  // where in buf_ the current request has been scanned to
   std::deque<bytes> out_;
   std::size_t queued_ = 0;
   bool writing_ = false, closed_ = false, busy_ = false, closing_ = false;
@@ -412,6 +428,14 @@ class server::connection : public std::enable_shared_from_this<server::connectio
   std::uint64_t next_query_id_ = 1;
   std::map<std::uint64_t, std::uint64_t> pending_queries_;  // ID -> agent handle
 };
+
+std::string_view to_string(refusal r) {
+  static constexpr std::array<std::string_view, refusal_count> names{
+      "handshake_required", "auth_required", "auth_failed", "unsupported_command",
+      "undecodable",        "too_large",     "table_full"};
+  const auto i = static_cast<std::size_t>(r);
+  return i < names.size() ? names[i] : "?";
+}
 
 server::server(asio::io_context& io, agent_api& agent, server_options opt, log_function log)
     : io_(io), agent_(agent), opt_(std::move(opt)), log_(std::move(log)), acceptor_(io), pending_log_timer_(io) {}
@@ -448,6 +472,7 @@ void server::accept() {
     if (!*alive || !acceptor_.is_open()) return;
     if (!ec) {
       if (conns_.size() >= opt_.max_clients && !evict_oldest_pending()) {
+        count(refusal::table_full);
         asio::error_code ignored;
         s.close(ignored);
       } else {

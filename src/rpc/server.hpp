@@ -22,6 +22,7 @@
 //
 // Threading: everything runs on the io_context's thread, including the
 // agent_api calls and their completion callbacks (call them there).
+#include <array>
 #include <asio.hpp>
 #include <chrono>
 #include <cstdint>
@@ -31,6 +32,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rpc/protocol.hpp"
@@ -97,6 +99,20 @@ struct server_options {
 
 using log_function = std::function<void(log_level, const std::string&)>;
 
+// Why the server refused a request or a connection (counted per reason).
+enum class refusal : std::uint8_t {
+  handshake_required,   // a command before the handshake ("Handshake required", closed)
+  auth_required,        // a command before auth when a token is set ("Authentication required")
+  auth_failed,          // the wrong token ("Invalid authentication token")
+  unsupported_command,  // an unknown command ("Unsupported command", closed)
+  undecodable,          // not msgpack, too deep, or a header/body of the wrong shape (closed)
+  too_large,            // a request over server_options::max_request (closed)
+  table_full,           // a connection over max_clients with no pending one to evict (closed at accept)
+};
+inline constexpr std::size_t refusal_count = static_cast<std::size_t>(refusal::table_full) + 1;
+// "handshake_required", ... as spelled above.
+std::string_view to_string(refusal r);
+
 class server {
  public:
   server(asio::io_context& io, agent_api& agent, server_options opt, log_function log = {});
@@ -126,6 +142,7 @@ class server {
   // to make room in a full table.
   std::uint64_t pending_timed_out() const { return pending_timed_out_; }
   std::uint64_t pending_evicted() const { return pending_evicted_; }
+  std::uint64_t refused(refusal r) const { return refused_[static_cast<std::size_t>(r)]; }
   void set_auth_key(std::string k) { opt_.auth_key = std::move(k); }
 
  private:
@@ -148,6 +165,8 @@ class server {
   std::uint64_t dropped_slow_ = 0;
   std::uint64_t next_serial_ = 0;  // accept order, to find the oldest pending
   std::uint64_t pending_timed_out_ = 0, pending_evicted_ = 0;
+  std::array<std::uint64_t, refusal_count> refused_{};
+  void count(refusal r) { ++refused_[static_cast<std::size_t>(r)]; }
   // Closures not yet logged, and when the last summary line was written.
   std::uint64_t unlogged_timed_out_ = 0, unlogged_evicted_ = 0;
   std::optional<std::chrono::steady_clock::time_point> last_pending_log_;

@@ -17,9 +17,10 @@ stream_framer::status stream_framer::ready() {
   return status_ = status::ready;
 }
 
-stream_framer::status stream_framer::fail(std::string why) {
+stream_framer::status stream_framer::fail(std::string why, decode_fault f) {
   stage_ = stage::finished;
   error_ = std::move(why);
+  fault_ = f;
   return status_ = status::bad;
 }
 
@@ -131,7 +132,7 @@ void stream_framer::header_bytes(std::span<const std::uint8_t> chunk, std::size_
   if (st == msgpack::scanner::status::bad) {
     fail(what + " header: " + values_.error());
   } else if (header_.size() > max_stream_header_len) {
-    fail(what + " header: longer than " + std::to_string(max_stream_header_len) + " bytes");
+    fail(what + " header: longer than " + std::to_string(max_stream_header_len) + " bytes", decode_fault::over_limit);
   } else if (st == msgpack::scanner::status::done) {
     header_done();
   }
@@ -186,18 +187,19 @@ stream_framer::status stream_framer::on_type(std::uint8_t t) {
       stage_ = stage::header;
       return status_;
     default:
-      return fail("unexpected stream message type " + std::to_string(t) + " (" + type_name(t) + ")");
+      return fail("unexpected stream message type " + std::to_string(t) + " (" + type_name(t) + ")",
+                  decode_fault::unknown_type);
   }
 }
 
 stream_framer::status stream_framer::header_done() {
   if (message_type_ == type_byte(message_type::user)) {
     std::size_t len = 0;
-    if (auto e = decode_user_msg_header(header_, len); e.failed()) return fail("userMsg header: " + e.what);
+    if (auto e = decode_user_msg_header(header_, len); e.failed()) return fail("userMsg header: " + e.what, e.fault);
     return finish_at_tail(len);
   }
   push_pull_header h;
-  if (auto e = decode_push_pull_header(header_, h); e.failed()) return fail("pushPull header: " + e.what);
+  if (auto e = decode_push_pull_header(header_, h); e.failed()) return fail("pushPull header: " + e.what, e.fault);
   nodes_left_ = h.nodes;
   user_state_len_ = h.user_state_len;
   node_index_ = 0;

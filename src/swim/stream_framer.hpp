@@ -62,6 +62,9 @@ class stream_framer {
   // never looked at twice. Tests assert it.
   std::uint64_t bytes_examined() const { return examined_ + values_.bytes_examined(); }
   const std::string& error() const { return error_; }
+  // Which kind of fault made it bad (malformed, over_limit, unknown_type);
+  // none while not bad.
+  decode_fault fault() const { return fault_; }
 
  private:
   enum class stage : std::uint8_t {
@@ -96,7 +99,7 @@ class stream_framer {
   status next_node_or_tail();
   status finish_at_tail(std::uint64_t raw_bytes);
   status ready();
-  status fail(std::string why);
+  status fail(std::string why, decode_fault f = decode_fault::malformed);
 
   std::string expected_label_;
   bool skip_label_check_;
@@ -117,6 +120,7 @@ class stream_framer {
   std::uint64_t node_start_ = 0;  // the scanner's count where the current node state starts
   msgpack::scanner values_;
   std::string error_;
+  decode_fault fault_ = decode_fault::none;
 };
 
 }  // namespace chorus::swim

@@ -162,7 +162,15 @@ void transport::inbound::read() {
   chunk_.resize(16 * 1024);
   sock_.async_read_some(asio::buffer(chunk_), [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
     if (!*self->alive_ || self->done_) return;
-    if (ec) return self->finish();
+    if (ec) {
+      // The peer ended (or reset) the connection inside a message.
+      if (self->received_ > 0) {
+        self->count_malformed(decode_fault::truncated);
+        self->t_.log(0, "transport: stream from " + self->peer() + " ended after " + std::to_string(self->received_) +
+                            " bytes, inside a message");
+      }
+      return self->finish();
+    }
     self->on_bytes(n);
   });
 }
@@ -171,13 +179,13 @@ void transport::inbound::on_bytes(std::size_t n) {
   received_ += n;
   const auto st = frame(framer_, buf_, std::span<const std::uint8_t>(chunk_.data(), n));
   if (st == stream_framer::status::bad) {
-    ++t_.stats_.tcp_malformed;
+    count_malformed(framer_.fault());
     t_.log(0, "transport: bad stream from " + peer() + ": " + framer_.error());
     return finish();
   }
   if (st == stream_framer::status::more) {
     if (buf_.size() >= t_.opt_.max_stream_bytes) {
-      ++t_.stats_.tcp_malformed;
+      count_malformed(decode_fault::over_limit);
       t_.log(0, "transport: stream from " + peer() + " exceeds " + std::to_string(t_.opt_.max_stream_bytes) + " bytes");
       return finish();
     }
@@ -210,12 +218,17 @@ void transport::inbound::decode() {
     t_.driver_.on_message(n, from, message{std::move(*u)});
     return finish();
   }
-  ++t_.stats_.tcp_malformed;  // ack/err are replies only
+  count_malformed(decode_fault::unknown_type);  // ack/err are replies only
   finish();
 }
 
-void transport::inbound::refuse(const decode_error& e, bool incomplete) {
+void transport::inbound::count_malformed(decode_fault f) {
   ++t_.stats_.tcp_malformed;
+  ++t_.stats_.tcp_faults[static_cast<std::size_t>(f)];
+}
+
+void transport::inbound::refuse(const decode_error& e, bool incomplete) {
+  count_malformed(incomplete ? decode_fault::truncated : e.fault);
   t_.log(0, "transport: bad stream from " + peer() + ": " + e.what);
   // Layer failures get an err reply, as memberlist sends (its peers log the
   // text); anything else is closed silently. A stream cut short is no layer

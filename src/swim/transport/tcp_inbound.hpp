@@ -44,6 +44,8 @@ struct transport::inbound : std::enable_shared_from_this<transport::inbound> {
   void decode();
   // Layer faults memberlist answers with an err message (stream.hpp's texts).
   void refuse(const decode_error& e, bool incomplete);
+  // One more malformed stream (tcp_malformed), of this kind (tcp_faults).
+  void count_malformed(decode_fault f);
   void reply(stream_message m);
   void finish();
 

@@ -142,6 +142,7 @@ void transport::on_datagram(std::size_t n) {
   auto p = swim::open(std::span<const std::uint8_t>(rx_.data(), n), o);
   if (!p.ok()) {
     ++stats_.udp_malformed;
+    ++stats_.udp_faults[static_cast<std::size_t>(p.error.fault)];
     // Count always, log sparingly: a flood must not become a log flood.
     if (stats_.udp_malformed <= 10 || stats_.udp_malformed % 1000 == 0)
       log(0, "transport: dropped datagram from " + to_address(sender_.address(), sender_.port()).to_string() + ": " +
@@ -149,6 +150,7 @@ void transport::on_datagram(std::size_t n) {
     return;
   }
   if (!p.part_errors.empty()) ++stats_.udp_malformed;
+  for (const auto& e : p.part_errors) ++stats_.udp_faults[static_cast<std::size_t>(e.error.fault)];
   const address from = to_address(sender_.address(), sender_.port());
   const time_point t = now();
   // Decoded once, here: the layers above get the messages, not the bytes.

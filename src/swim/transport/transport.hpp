@@ -145,9 +145,18 @@ struct duration_histogram {
   void observe(double seconds);
 };
 
+// How many decode_fault values there are (none .. decrypt): the size of the
+// per-fault counters below.
+inline constexpr std::size_t decode_fault_kinds = static_cast<std::size_t>(decode_fault::decrypt) + 1;
+
 struct transport_stats {
   std::uint64_t udp_received = 0, udp_bytes_received = 0;
   std::uint64_t udp_malformed = 0;  // failed open(): label, decryption, CRC, decode
+  // What each rejection was, by decode_fault: a datagram that failed open()
+  // and each bad part of one that opened; a TCP stream counted in
+  // tcp_malformed. Which cap or check refused the input (the hostile-input
+  // suite asserts the one it aimed at moved).
+  std::array<std::uint64_t, decode_fault_kinds> udp_faults{}, tcp_faults{};
   std::uint64_t udp_sent = 0, udp_bytes_sent = 0, udp_send_dropped = 0, udp_seal_errors = 0;
   std::uint64_t tcp_accepted = 0;
   std::uint64_t tcp_refused = 0;          // over max_inbound_tcp, or the strangers' share of it

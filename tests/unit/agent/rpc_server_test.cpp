@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <future>
 #include <thread>
 
 #include "agent/handlers.hpp"
@@ -253,4 +254,64 @@ TEST_CASE("rpc server: a client that never reads is dropped without slowing the 
   members_response m;
   CHECK(c.members(m).empty());
   close(fd);
+}
+
+namespace {
+// The server's refusal counter, read on its io thread.
+std::uint64_t refused_on_io(fixture& f, refusal r) {
+  std::promise<std::uint64_t> p;
+  asio::post(f.io, [&] { p.set_value(f.srv.refused(r)); });
+  return p.get_future().get();
+}
+}  // namespace
+
+TEST_CASE("rpc server: refusals are counted by reason, a request over max_request is closed", "[rpc][server]") {
+  server_options o;
+  o.auth_key = "s3cret";
+  o.max_request = 4096;
+  o.max_clients = 2;
+  fixture f(o);
+  CHECK(f.raw(request("members", 1)).find("Handshake required") != std::string::npos);
+  CHECK(refused_on_io(f, refusal::handshake_required) == 1);
+
+  bytes in = request("handshake", 1);
+  const auto hs = encode(handshake_request{1});
+  in.insert(in.end(), hs.begin(), hs.end());
+  const auto members = request("members", 2);
+  in.insert(in.end(), members.begin(), members.end());
+  CHECK(f.raw(in).find("Authentication required") != std::string::npos);
+  CHECK(refused_on_io(f, refusal::auth_required) == 1);
+
+  // An event whose payload takes the request past 4096 bytes: closed unanswered.
+  bytes big = request("handshake", 1);
+  big.insert(big.end(), hs.begin(), hs.end());
+  const auto auth_req = request("auth", 2);
+  big.insert(big.end(), auth_req.begin(), auth_req.end());
+  const auto auth_body = encode(auth_request{"s3cret"});
+  big.insert(big.end(), auth_body.begin(), auth_body.end());
+  const auto ev = request("event", 3);
+  big.insert(big.end(), ev.begin(), ev.end());
+  const auto ev_body = encode(event_request{false, "e", bytes(8000, 'x')});
+  big.insert(big.end(), ev_body.begin(), ev_body.end());
+  CHECK(f.raw(big).find("exceeds") == std::string::npos);
+  CHECK(refused_on_io(f, refusal::too_large) == 1);
+
+  CHECK(f.raw(bytes(100, 0x91)).empty());
+  CHECK(refused_on_io(f, refusal::undecodable) == 1);
+
+  // Two set-up clients fill the table: a third is refused at accept (once
+  // the server has seen the connections above close).
+  for (int i = 0; i < 100; ++i) {
+    std::promise<std::size_t> open;
+    asio::post(f.io, [&] { open.set_value(f.srv.clients()); });
+    if (open.get_future().get() == 0) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  client a, b, c;
+  REQUIRE(a.connect(f.addr, "s3cret", 2s).empty());
+  REQUIRE(b.connect(f.addr, "s3cret", 2s).empty());
+  CHECK_FALSE(c.connect(f.addr, "s3cret", 2s).empty());
+  CHECK(refused_on_io(f, refusal::table_full) >= 1);
+  members_response m;
+  CHECK(a.members(m).empty());
 }

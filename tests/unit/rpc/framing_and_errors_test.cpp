@@ -42,6 +42,72 @@ TEST_CASE("framing refuses 0xc1 and absurd nesting, and waits on huge announced 
   CHECK(f.size == 1);
 }
 
+TEST_CASE("the request reader fed a byte at a time finds the requests next_request finds") {
+  for (const auto& l : read_jsonl("rpc-cli-streams.jsonl")) {
+    const bytes stream = from_hex(l["client_to_server_hex"]);
+    rpc::request_reader reader;
+    bytes buf;
+    std::size_t requests = 0;
+    for (std::size_t i = 0; i < stream.size(); ++i) {
+      buf.push_back(stream[i]);
+      const auto f = reader.next(buf);
+      REQUIRE(f.status != rpc::frame_status::invalid);
+      if (f.status == rpc::frame_status::incomplete) continue;
+      const auto whole = rpc::next_request(buf);
+      REQUIRE(whole.status == rpc::frame_status::complete);
+      CHECK(f.size() == whole.size());
+      CHECK(f.header_size == whole.header_size);
+      CHECK(f.header.command == whole.header.command);
+      CHECK(f.header.seq == whole.header.seq);
+      buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(f.size()));
+      reader.reset();
+      ++requests;
+    }
+    CHECK(buf.empty());
+    CHECK(requests > 0);
+    // Each byte was looked at once, however the stream was split.
+    CHECK(reader.bytes_examined() == stream.size());
+  }
+}
+
+TEST_CASE("a trickled 1 MiB request costs the reader each byte once, not a re-walk per piece") {
+  // {Command: "event", Seq: 1} then a body that is one array of 2^20
+  // one-byte elements, given 128 bytes more per call, as reads deliver it.
+  bytes in{0x82, 0xa7, 'C', 'o', 'm', 'm', 'a', 'n', 'd', 0xa5, 'e', 'v', 'e', 'n', 't', 0xa3, 'S', 'e', 'q', 0x01};
+  const std::size_t header = in.size();
+  in.insert(in.end(), {0xdd, 0x00, 0x01, 0x00, 0x00});
+  in.resize(in.size() + (1u << 20), 0x01);
+  rpc::request_reader reader;
+  rpc::request_frame f;
+  std::size_t given = 0;
+  while (given < in.size()) {
+    given = std::min(in.size(), given + 128);
+    f = reader.next(mp::byte_view(in).first(given));
+    if (f.status != rpc::frame_status::incomplete) break;
+  }
+  // 2^20 values are more than msgpack::read takes: refused when the count
+  // is read, not after a megabyte.
+  CHECK(f.status == rpc::frame_status::invalid);
+  CHECK(given <= header + 5 + 128);
+  CHECK(reader.bytes_examined() <= given);
+
+  // Within the value limit, the reader completes it looking at each byte once.
+  bytes ok(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(header));
+  ok.insert(ok.end(), {0xdc, 0xea, 0x60});  // array of 60,000
+  ok.resize(ok.size() + 60000, 0x01);
+  rpc::request_reader r2;
+  given = 0;
+  rpc::request_frame g;
+  while (given < ok.size()) {
+    given = std::min(ok.size(), given + 128);
+    g = r2.next(mp::byte_view(ok).first(given));
+    if (g.status != rpc::frame_status::incomplete) break;
+  }
+  REQUIRE(g.status == rpc::frame_status::complete);
+  CHECK(g.size() == ok.size());
+  CHECK(r2.bytes_examined() == ok.size());
+}
+
 TEST_CASE("command table follows serf-rpc.md section 4") {
   CHECK(rpc::parse_command("members-filtered") == rpc::command::members_filtered);
   CHECK(!rpc::parse_command("bogus-command"));

@@ -37,6 +37,7 @@ struct framed {
   std::uint64_t size = 0;
   std::uint64_t examined = 0;
   std::string error;
+  decode_fault fault = decode_fault::none;
   std::size_t feeds = 0;
 };
 
@@ -51,6 +52,7 @@ framed frame(const bytes& wire, std::size_t step, const stream_open_options& opt
   r.size = f.size();
   r.examined = f.bytes_examined();
   r.error = f.error();
+  r.fault = f.fault();
   return r;
 }
 
@@ -299,4 +301,43 @@ TEST_CASE("layer faults are left to decode_stream, which names them for the err 
   r = frame(bytes{0x03, 0x80}, 1);
   CHECK(r.status == stream_framer::status::bad);
   CHECK(r.size == 1);
+}
+
+TEST_CASE("the framer names its fault: caps are over_limit, bad bytes malformed, unknown types unknown_type",
+          "[stream][framer]") {
+  auto header_with = [](std::int64_t nodes, std::int64_t user_len) {
+    bytes out{static_cast<std::uint8_t>(message_type::push_pull)};
+    chorus::msgpack::writer w(out);
+    w.map_header(3);
+    w.str("Join");
+    w.boolean(false);
+    w.str("Nodes");
+    w.sint(nodes);
+    w.str("UserStateLen");
+    w.sint(user_len);
+    return out;
+  };
+  CHECK(frame(header_with(std::int64_t{1} << 31, 0), 1).fault == decode_fault::over_limit);
+  CHECK(frame(header_with(0, std::int64_t{1} << 31), 3).fault == decode_fault::over_limit);
+  CHECK(frame(header_with(-1, 0), 1).fault == decode_fault::malformed);
+
+  bytes um{static_cast<std::uint8_t>(message_type::user)};
+  chorus::msgpack::writer w(um);
+  w.map_header(1);
+  w.str("UserMsgLen");
+  w.uint(std::uint64_t{1} << 40);
+  CHECK(frame(um, 1).fault == decode_fault::over_limit);
+
+  bytes long_header{static_cast<std::uint8_t>(message_type::push_pull), 0x81, 0xda, 0x10, 0x00};
+  long_header.insert(long_header.end(), 0x1000, 'k');
+  CHECK(frame(long_header, 100).fault == decode_fault::over_limit);
+
+  const bytes alive_on_tcp{static_cast<std::uint8_t>(message_type::alive), 0x80};
+  CHECK(frame(alive_on_tcp, 1).fault == decode_fault::unknown_type);
+
+  // A node state that is not a map: malformed. Not bad: no fault.
+  bytes nil_node = header_claiming(2);
+  nil_node.push_back(0xc0);
+  CHECK(frame(nil_node, 1).fault == decode_fault::malformed);
+  CHECK(frame(header_claiming(2), 1).fault == decode_fault::none);
 }
