@@ -46,14 +46,18 @@ std::map<std::string, double*> tunables(vivaldi::config& c) {
       {"chorus.push_cap", &c.chorus.push_cap},
       {"chorus.push_floor", &c.chorus.push_floor},
       {"chorus.push_after", &c.chorus.push_after},
+      {"chorus.fit_gain", &c.chorus.fit_gain},
+      {"chorus.fit_height_gain", &c.chorus.fit_height_gain},
+      {"chorus.fit_huber", &c.chorus.fit_huber},
+      {"chorus.fit_after", &c.chorus.fit_after},
+      {"chorus.fit_error_floor", &c.chorus.fit_error_floor},
   };
 }
 std::map<std::string, std::size_t*> size_tunables(vivaldi::config& c) {
   return {
-      {"dimensionality", &c.dimensionality},
-      {"adjustment_window", &c.adjustment_window_size},
-      {"latency_filter", &c.latency_filter_size},
-      {"chorus.filter_window", &c.chorus.filter_window},
+      {"dimensionality", &c.dimensionality},       {"adjustment_window", &c.adjustment_window_size},
+      {"latency_filter", &c.latency_filter_size},  {"chorus.filter_window", &c.chorus.filter_window},
+      {"chorus.neighbours", &c.chorus.neighbours}, {"chorus.fit_rtt_average", &c.chorus.fit_rtt_average},
   };
 }
 
