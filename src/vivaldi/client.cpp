@@ -351,9 +351,9 @@ void client::fit_neighbours(peer_state& peer, const coordinate& remote, double r
   const chorus_tuning& t = config_.chorus;
   if (peer.neighbour.tag == 0) peer.neighbour.tag = ++next_tag_;
   neighbours_.record(peer.neighbour, peer.neighbour.tag, remote, rtt_f, updates_,
-                     static_cast<std::uint32_t>(t.fit_rtt_average));
+                     static_cast<std::uint32_t>(t.fit_rtt_average), t.fit_error_floor);
   if (static_cast<double>(chorus_steps_) <= t.fit_after) return;
-  neighbours_.fit(coord_, {t.fit_gain, t.fit_height_gain, t.fit_huber, t.fit_error_floor, config_.height_min});
+  neighbours_.fit(coord_, {t.fit_gain, t.fit_height_gain, t.fit_huber, config_.height_min});
 }
 
 }  // namespace chorus::vivaldi

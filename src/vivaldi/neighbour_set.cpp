@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "vivaldi/vector_ops.hpp"
+
 namespace chorus::vivaldi {
 
 namespace {
@@ -16,7 +18,8 @@ neighbour_set::neighbour_set(std::size_t capacity, std::size_t dimensionality)
       height_(capacity, 0.0),
       adjustment_(capacity, 0.0),
       rtt_(capacity, 0.0),
-      error_(capacity, 0.0),
+      inv_rtt_(capacity, 0.0),
+      weight_(capacity, 0.0),
       tag_(capacity, 0),
       seen_(capacity, 0),
       samples_(capacity, 0) {}
@@ -30,7 +33,7 @@ std::size_t neighbour_set::victim() const {
 }
 
 void neighbour_set::record(neighbour_ref& ref, std::uint32_t tag, const coordinate& remote, double rtt_s,
-                           std::uint64_t now, std::uint32_t average) {
+                           std::uint64_t now, std::uint32_t average, double error_floor) {
   if (capacity_ == 0) return;
   ref.tag = tag;
   std::size_t slot = find(ref);
@@ -43,11 +46,13 @@ void neighbour_set::record(neighbour_ref& ref, std::uint32_t tag, const coordina
   std::copy(remote.vec.begin(), remote.vec.end(), vec_.begin() + static_cast<std::ptrdiff_t>(slot * dim_));
   height_[slot] = remote.height;
   adjustment_[slot] = remote.adjustment;
-  error_[slot] = remote.error;
   // Averaging the filtered RTTs again takes out most of the remaining
   // jitter; the cap keeps the entry following route changes.
   samples_[slot] = std::min(samples_[slot] + 1, std::max<std::uint32_t>(average, 1));
-  rtt_[slot] = samples_[slot] == 1 ? rtt_s : rtt_[slot] + (rtt_s - rtt_[slot]) / samples_[slot];
+  const double rtt = samples_[slot] == 1 ? rtt_s : rtt_[slot] + (rtt_s - rtt_[slot]) / samples_[slot];
+  rtt_[slot] = std::max(rtt, zero_threshold);
+  inv_rtt_[slot] = 1.0 / rtt_[slot];
+  weight_[slot] = inv_rtt_[slot] * inv_rtt_[slot] / (remote.error + error_floor);
   seen_[slot] = now;
 }
 
@@ -72,49 +77,57 @@ void neighbour_set::remove(const neighbour_ref& ref) {
                 vec_.begin() + static_cast<std::ptrdiff_t>(slot * dim_));
     height_[slot] = height_[last];
     adjustment_[slot] = adjustment_[last];
-    error_[slot] = error_[last];
+    inv_rtt_[slot] = inv_rtt_[last];
+    weight_[slot] = weight_[last];
     rtt_[slot] = rtt_[last];
     seen_[slot] = seen_[last];
     samples_[slot] = samples_[last];
   }
 }
 
-bool neighbour_set::fit(coordinate& self, const neighbour_fit_params& p) const {
-  if (size_ == 0) return false;
+// Per neighbour: one distance (a square root), two divisions; the weight's
+// constant part 1 / (rtt^2 x (error + floor)) is computed per fit.
+template <class V>
+bool neighbour_set::fit_impl(coordinate& self, const neighbour_fit_params& p) const {
   const std::size_t n = dim_;
-  double* x = self.vec.data();
-  double target[64] = {};
+  const V x = V::load(self.vec.data(), n);
+  V target = V::zero(n);
   double sw = 0.0, sh = 0.0;
+  const double h = self.height, a = self.adjustment;
   for (std::size_t j = 0; j < size_; ++j) {
-    const double* xj = vec_.data() + j * n;
-    double diff[64];
-    double m2 = 0.0;
-    for (std::size_t i = 0; i < n; ++i) {
-      diff[i] = x[i] - xj[i];
-      m2 += diff[i] * diff[i];
-    }
-    const double m = std::sqrt(m2);
-    const double r = std::max(rtt_[j], zero_threshold);
-    const double offsets = self.height + height_[j];
-    const double adj = self.adjustment + adjustment_[j];
-    const double raw = m + offsets;
-    const double d = raw + adj > 0.0 ? raw + adj : raw;
-    const double e = (d - r) / r;
-    double w = 1.0 / (r * r);
-    if (std::abs(e) > p.huber) w *= p.huber / std::abs(e);
-    w /= error_[j] + p.error_floor;
+    const V xj = V::load(vec_.data() + j * n, n);
+    const V diff = x - xj;
+    const double m = std::sqrt(diff.sum_of_squares());
+    const double r = rtt_[j];
+    const double raw = m + h + height_[j];
+    const double adjusted = raw + a + adjustment_[j];
+    const double d = adjusted > 0.0 ? adjusted : raw;
+    // One division for two reciprocals: q = 1 / (m x |d - r|).
+    const double gap = std::max(std::abs(d - r), zero_threshold * zero_threshold);
+    const double mm = std::max(m, zero_threshold);
+    const double q = 1.0 / (mm * gap);
+    // Weight: relative error (1 / r^2), trust in the neighbour's position
+    // (weight_), and a Huber cut: beyond `huber` a relative residual counts
+    // linearly, so a detour path cannot drag the fit.
+    const double w = weight_[j] * std::min(1.0, p.huber * r * mm * q);
     // Guttman transform for one point: each neighbour votes for the point
     // at its measured (Euclidean) distance along the current direction.
     const double len = std::max(r - (d - m), 0.0);
-    const double s = m > zero_threshold ? len / m : 0.0;
-    for (std::size_t i = 0; i < n; ++i) target[i] += w * (xj[i] + s * diff[i]);
+    const double s = m > zero_threshold ? len * gap * q : 0.0;
+    target = target + (xj + diff * s) * w;
     sw += w;
     sh += w * (r - d);
   }
   const double inv = 1.0 / sw;
-  for (std::size_t i = 0; i < n; ++i) x[i] += p.gain * (target[i] * inv - x[i]);
-  self.height = std::max(self.height + p.height_gain * sh * inv, p.height_min);
+  const V moved = x + (target * inv - x) * p.gain;
+  moved.store(self.vec.data());
+  self.height = std::max(h + p.height_gain * sh * inv, p.height_min);
   return true;
+}
+
+bool neighbour_set::fit(coordinate& self, const neighbour_fit_params& p) const {
+  if (size_ == 0) return false;
+  return dim_ == detail::vec8::max ? fit_impl<detail::vec8>(self, p) : fit_impl<detail::vecn>(self, p);
 }
 
 }  // namespace chorus::vivaldi

@@ -29,7 +29,6 @@ struct neighbour_fit_params {
   double gain;         // fraction of the way to the fitted position moved per update
   double height_gain;  // fraction of the weighted mean residual added to the height
   double huber;        // relative residual beyond which a neighbour's weight decays as huber / |e|
-  double error_floor;  // a neighbour weighs 1 / (its error estimate + error_floor)
   double height_min;
 };
 
@@ -45,9 +44,10 @@ class neighbour_set {
   // peer and never 0) with its coordinate and filtered RTT in seconds; the
   // entry's RTT is the running mean of the last `average` filtered RTTs
   // (about: an exponential average once full). `now` orders entries by
-  // freshness for eviction.
+  // freshness for eviction. The entry weighs 1 / (the remote's error
+  // estimate + error_floor) in the fit.
   void record(neighbour_ref& ref, std::uint32_t tag, const coordinate& remote, double rtt_s, std::uint64_t now,
-              std::uint32_t average);
+              std::uint32_t average, double error_floor);
   // Drops the peer behind `ref` if it is still in the set.
   void remove(const neighbour_ref& ref);
   void clear() { size_ = 0; }
@@ -63,6 +63,8 @@ class neighbour_set {
  private:
   std::size_t find(const neighbour_ref& ref) const;  // slot, or size_ if absent
   std::size_t victim() const;
+  template <class V>
+  bool fit_impl(coordinate& self, const neighbour_fit_params& p) const;
 
   std::size_t capacity_ = 0;
   std::size_t dim_ = 0;
@@ -72,7 +74,8 @@ class neighbour_set {
   std::vector<double> height_;
   std::vector<double> adjustment_;
   std::vector<double> rtt_;
-  std::vector<double> error_;
+  std::vector<double> inv_rtt_;  // 1 / rtt_
+  std::vector<double> weight_;   // 1 / (rtt^2 x (error + error_floor)): the fit's weight before the Huber cut
   std::vector<std::uint32_t> tag_;
   std::vector<std::uint64_t> seen_;
   std::vector<std::uint32_t> samples_;  // observations averaged into rtt_
