@@ -13,15 +13,20 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "data.hpp"
 #include "generate.hpp"
 #include "metrics.hpp"
+#include "replay.hpp"
+#include "suite.hpp"
 #include "vivaldi/client.hpp"
 
 using namespace chorus;
 using json = nlohmann::json;
+using bench::make_clients;
+using bench::predictions;
 
 namespace {
 
@@ -94,34 +99,40 @@ json scores_json(std::uint32_t rounds, const bench::scores& s) {
           {"node_median_rel_err_median", s.node_median_rel_err_median}};
 }
 
-std::vector<vivaldi::client> make_clients(const vivaldi::config& cfg, std::size_t n) {
-  std::vector<vivaldi::client> clients;
-  clients.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    vivaldi::config c = cfg;
-    c.seed = cfg.seed * 1'000'003 + i;  // one independent PRNG per node
-    clients.emplace_back(c);
-    clients.back().reserve_peers(n);  // the member count is known, as in an agent
-  }
-  return clients;
-}
-
-void predictions(const std::vector<vivaldi::client>& clients, std::vector<double>& pred) {
-  const std::size_t n = clients.size();
-  pred.assign(n * n, 0.0);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < n; ++j)
-      if (i != j)
-        pred[i * n + j] =
-            static_cast<double>(clients[i].distance_to(clients[j].get_coordinate()).value().count()) / 1e6;
-}
-
 // Time spent on this thread's CPU: the benchmark machine may be shared, and
 // "updates per second on one core" is about our work, not the scheduler's.
 double thread_cpu_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// The configuration of --algorithm with the --set overrides applied.
+std::optional<std::string> build_config(const std::string& algo, std::uint64_t seed,
+                                        const std::vector<std::string>& settings, vivaldi::config& cfg) {
+  cfg = algo == "serf" ? vivaldi::config::serf() : vivaldi::config::chorus_defaults();
+  cfg.seed = seed;
+  for (const auto& s : settings) {
+    const auto eq = s.find('=');
+    if (eq == std::string::npos) return "--set wants key=value, got " + s;
+    const std::string key = s.substr(0, eq);
+    double value = 0;
+    try {
+      value = std::stod(s.substr(eq + 1));
+    } catch (const std::exception&) {
+      return "--set " + key + ": not a number";
+    }
+    auto d = tunables(cfg);
+    auto z = size_tunables(cfg);
+    if (auto it = d.find(key); it != d.end())
+      *it->second = value;
+    else if (auto it2 = z.find(key); it2 != z.end())
+      *it2->second = static_cast<std::size_t>(value);
+    else
+      return "unknown tunable " + key;
+  }
+  if (!cfg.is_valid()) return std::string("invalid configuration");
+  return std::nullopt;
 }
 
 int fail(const std::string& msg) {
@@ -142,6 +153,9 @@ int main(int argc, char** argv) {
   std::size_t nodes = 300;
   double jitter = 0.0;
   int timing_repeats = 20;
+  std::vector<std::string> suite_dirs;
+  double late_fraction = 0.0;
+  std::uint32_t join_round = 100;
   app.add_option("--matrix", matrix_path, "RTT matrix (ms, N x N)");
   app.add_option("--schedule", schedule_path, "sample schedule (round node peer rtt_ms)");
   app.add_option("--algorithm", algo, "serf or chorus")->check(CLI::IsMember({"serf", "chorus"}));
@@ -158,6 +172,12 @@ int main(int argc, char** argv) {
   app.add_option("--make-matrix", make_matrix_path, "write a synthetic matrix (--shape, --nodes, --seed)");
   app.add_option("--shape", shape, "plane or clustered");
   app.add_option("--nodes", nodes, "nodes for --make-matrix");
+  app.add_option("--suite", suite_dirs,
+                 "run every <matrix>.rtt and its schedules found in these folders; print the table with ratios");
+  app.add_option("--late-join", late_fraction,
+                 "fraction of nodes that join after --join-round; report rounds to reach the cluster's median error")
+      ->check(CLI::Range(0.0, 0.9));
+  app.add_option("--join-round", join_round, "round after which the late joiners start (default 100)");
   CLI11_PARSE(app, argc, argv);
 
   if (!make_matrix_path.empty()) {
@@ -165,6 +185,11 @@ int main(int argc, char** argv) {
     if (auto e = bench::make_matrix(shape, nodes, seed, m)) return fail(*e);
     if (auto e = bench::write_matrix(make_matrix_path, m, 1)) return fail(*e);
     return 0;
+  }
+  if (!suite_dirs.empty()) {
+    vivaldi::config cfg;
+    if (auto e = build_config(algo, seed, settings, cfg)) return fail(*e);
+    return bench::run_suite({suite_dirs, cfg, late_fraction, join_round}, std::cout, std::cerr);
   }
   if (matrix_path.empty()) return fail("--matrix is required");
   bench::matrix truth;
@@ -178,23 +203,8 @@ int main(int argc, char** argv) {
   bench::schedule sched;
   if (auto e = bench::read_schedule(schedule_path, truth.n, sched)) return fail(*e);
 
-  vivaldi::config cfg = algo == "serf" ? vivaldi::config::serf() : vivaldi::config::chorus_defaults();
-  cfg.seed = seed;
-  for (const auto& s : settings) {
-    const auto eq = s.find('=');
-    if (eq == std::string::npos) return fail("--set wants key=value, got " + s);
-    const std::string key = s.substr(0, eq);
-    const double value = std::stod(s.substr(eq + 1));
-    auto d = tunables(cfg);
-    auto z = size_tunables(cfg);
-    if (auto it = d.find(key); it != d.end())
-      *it->second = value;
-    else if (auto it2 = z.find(key); it2 != z.end())
-      *it2->second = static_cast<std::size_t>(value);
-    else
-      return fail("unknown tunable " + key);
-  }
-  if (!cfg.is_valid()) return fail("invalid configuration");
+  vivaldi::config cfg;
+  if (auto e = build_config(algo, seed, settings, cfg)) return fail(*e);
 
   std::vector<std::uint32_t> checkpoints;
   {
@@ -297,6 +307,26 @@ int main(int argc, char** argv) {
               {"update_loop_s", best},
               {"updates_per_s", best > 0 ? static_cast<double>(samples.size()) / best : 0.0},
               {"max_rss_kb", ru.ru_maxrss}};
+  if (late_fraction > 0) {
+    vivaldi::config serf_cfg = vivaldi::config::serf();
+    serf_cfg.seed = seed;
+    auto late_json = [&](const vivaldi::config& c) {
+      const auto r = bench::late_join(c, truth, sched, late_fraction, join_round, 1);
+      return json{
+          {"late_nodes", r.late_nodes},
+          {"rounds_to_cluster_median", r.rounds_to_cluster_median ? json(*r.rounds_to_cluster_median) : json()},
+          {"rounds_to_within_10pct", r.rounds_to_within_10pct ? json(*r.rounds_to_within_10pct) : json()},
+          {"late_median_rel_err_at_end", r.late_median_at_end},
+          {"rounds_to_match_from_start", r.rounds_to_match_from_start ? json(*r.rounds_to_match_from_start) : json()},
+          {"same_pairs_all_from_start_at_end", r.same_pairs_from_start_at_end},
+          {"curve_late_cluster", r.curve},
+          {"cluster_median_rel_err_at_end", r.cluster_median_at_end}};
+    };
+    out["late_join"] = {{"fraction", late_fraction},
+                        {"join_round", join_round},
+                        {"this_algorithm", late_json(cfg)},
+                        {"serf_algorithm", late_json(serf_cfg)}};
+  }
   std::cout << out.dump(2) << "\n";
   return 0;
 }
