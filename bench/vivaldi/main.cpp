@@ -140,10 +140,8 @@ int fail(const std::string& msg) {
   return 2;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"Vivaldi accuracy benchmark (seattle99 PROTOCOL.md v1)"};
+// Everything the command line sets.
+struct cli_options {
   std::string matrix_path, schedule_path, algo = "chorus", checkpoints_arg = "10,50,200", csv_path, dump_dir;
   std::string gen_schedule, make_matrix_path, shape = "clustered";
   std::vector<std::string> settings;
@@ -156,71 +154,135 @@ int main(int argc, char** argv) {
   std::vector<std::string> suite_dirs;
   double late_fraction = 0.0;
   std::uint32_t join_round = 100;
-  app.add_option("--matrix", matrix_path, "RTT matrix (ms, N x N)");
-  app.add_option("--schedule", schedule_path, "sample schedule (round node peer rtt_ms)");
-  app.add_option("--algorithm", algo, "serf or chorus")->check(CLI::IsMember({"serf", "chorus"}));
-  app.add_option("--checkpoints", checkpoints_arg, "rounds at which to score, comma-separated");
-  app.add_option("--csv", csv_path, "write the per-round convergence CSV here");
-  app.add_option("--dump-predictions", dump_dir, "write pred.r<R>.rtt at each checkpoint into this directory");
-  app.add_option("--dump-coordinates", coords_path, "write the final coordinates (one JSON object per node)");
-  app.add_option("--set", settings, "override a tunable: key=value (repeatable)");
-  app.add_option("--seed", seed, "seed: client PRNGs, or the generators");
-  app.add_option("--timing-repeats", timing_repeats, "extra timed replays of the schedule for updates/s");
-  app.add_option("--generate-schedule", gen_schedule, "write a schedule for --matrix (--rounds, --seed, --jitter)");
-  app.add_option("--rounds", rounds, "rounds for --generate-schedule");
-  app.add_option("--jitter", jitter, "log-normal sigma for --generate-schedule (0 = clean, 0.1 = jitter10)");
-  app.add_option("--make-matrix", make_matrix_path, "write a synthetic matrix (--shape, --nodes, --seed)");
-  app.add_option("--shape", shape, "plane or clustered");
-  app.add_option("--nodes", nodes, "nodes for --make-matrix");
-  app.add_option("--suite", suite_dirs,
+};
+
+void add_options(CLI::App& app, cli_options& o) {
+  app.add_option("--matrix", o.matrix_path, "RTT matrix (ms, N x N)");
+  app.add_option("--schedule", o.schedule_path, "sample schedule (round node peer rtt_ms)");
+  app.add_option("--algorithm", o.algo, "serf or chorus")->check(CLI::IsMember({"serf", "chorus"}));
+  app.add_option("--checkpoints", o.checkpoints_arg, "rounds at which to score, comma-separated");
+  app.add_option("--csv", o.csv_path, "write the per-round convergence CSV here");
+  app.add_option("--dump-predictions", o.dump_dir, "write pred.r<R>.rtt at each checkpoint into this directory");
+  app.add_option("--dump-coordinates", o.coords_path, "write the final coordinates (one JSON object per node)");
+  app.add_option("--set", o.settings, "override a tunable: key=value (repeatable)");
+  app.add_option("--seed", o.seed, "seed: client PRNGs, or the generators");
+  app.add_option("--timing-repeats", o.timing_repeats, "extra timed replays of the schedule for updates/s");
+  app.add_option("--generate-schedule", o.gen_schedule, "write a schedule for --matrix (--rounds, --seed, --jitter)");
+  app.add_option("--rounds", o.rounds, "rounds for --generate-schedule");
+  app.add_option("--jitter", o.jitter, "log-normal sigma for --generate-schedule (0 = clean, 0.1 = jitter10)");
+  app.add_option("--make-matrix", o.make_matrix_path, "write a synthetic matrix (--shape, --nodes, --seed)");
+  app.add_option("--shape", o.shape, "plane or clustered");
+  app.add_option("--nodes", o.nodes, "nodes for --make-matrix");
+  app.add_option("--suite", o.suite_dirs,
                  "run every <matrix>.rtt and its schedules found in these folders; print the table with ratios");
-  app.add_option("--late-join", late_fraction,
-                 "fraction of nodes that join after --join-round; report rounds to reach the cluster's median error")
+  app.add_option(
+         "--late-join", o.late_fraction,
+         "fraction of o.nodes that join after --join-round; report o.rounds to reach the cluster's median error")
       ->check(CLI::Range(0.0, 0.9));
-  app.add_option("--join-round", join_round, "round after which the late joiners start (default 100)");
+  app.add_option("--join-round", o.join_round, "round after which the late joiners start (default 100)");
+}
+
+// "10,50,200" -> rounds; those beyond the schedule are reported and skipped.
+std::vector<std::uint32_t> parse_checkpoints(const std::string& arg, std::uint32_t rounds) {
+  std::vector<std::uint32_t> checkpoints;
+  std::stringstream ss(arg);
+  for (std::string t; std::getline(ss, t, ',');)
+    if (!t.empty()) checkpoints.push_back(static_cast<std::uint32_t>(std::stoul(t)));
+  for (auto c : checkpoints)
+    if (c > rounds)
+      std::cerr << "chorus-vivaldi-bench: checkpoint " << c << " is beyond the schedule's " << rounds
+                << " rounds, skipped\n";
+  return checkpoints;
+}
+
+// The late joiners' figures for this configuration and Serf's (--late-join).
+json late_join_json(const vivaldi::config& cfg, const cli_options& o, const bench::matrix& truth,
+                    const bench::schedule& sched) {
+  vivaldi::config serf_cfg = vivaldi::config::serf();
+  serf_cfg.seed = o.seed;
+  auto one = [&](const vivaldi::config& c) {
+    const auto r = bench::late_join(c, truth, sched, o.late_fraction, o.join_round, 1);
+    auto opt = [](const std::optional<std::uint32_t>& v) { return v ? json(*v) : json(); };
+    return json{{"late_nodes", r.late_nodes},
+                {"rounds_to_cluster_median", opt(r.rounds_to_cluster_median)},
+                {"rounds_to_within_10pct", opt(r.rounds_to_within_10pct)},
+                {"rounds_to_match_from_start", opt(r.rounds_to_match_from_start)},
+                {"late_median_rel_err_at_end", r.late_median_at_end},
+                {"cluster_median_rel_err_at_end", r.cluster_median_at_end},
+                {"same_pairs_all_from_start_at_end", r.same_pairs_from_start_at_end},
+                {"curve_late_cluster_from_start", r.curve}};
+  };
+  return {{"fraction", o.late_fraction},
+          {"join_round", o.join_round},
+          {"this_algorithm", one(cfg)},
+          {"serf_algorithm", one(serf_cfg)}};
+}
+
+// Extra replays of the whole schedule on fresh clients, timed as one loop
+// each; returns the best (the measured run is short and noisy).
+double best_replay_seconds(const vivaldi::config& cfg, std::size_t n, const std::vector<bench::sample>& samples,
+                           int repeats, double best) {
+  for (int rep = 0; rep < repeats; ++rep) {
+    auto fresh = make_clients(cfg, n);
+    const double t0 = thread_cpu_seconds();
+    for (const auto& s : samples)
+      (void)fresh[s.node].update(vivaldi::peer_id{s.peer}, fresh[s.peer].get_coordinate(),
+                                 std::chrono::nanoseconds(s.rtt_ns));
+    best = std::min(best, thread_cpu_seconds() - t0);
+  }
+  return best;
+}
+
+void write_coordinates(const std::string& path, const std::vector<vivaldi::client>& clients) {
+  std::ofstream f(path);
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    const auto& c = clients[i].get_coordinate();
+    f << json{{"node", i}, {"Vec", c.vec}, {"Error", c.error}, {"Adjustment", c.adjustment}, {"Height", c.height}}
+             .dump()
+      << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Vivaldi accuracy benchmark (seattle99 PROTOCOL.md v1)"};
+  cli_options o;
+  add_options(app, o);
   CLI11_PARSE(app, argc, argv);
 
-  if (!make_matrix_path.empty()) {
+  if (!o.make_matrix_path.empty()) {
     bench::matrix m;
-    if (auto e = bench::make_matrix(shape, nodes, seed, m)) return fail(*e);
-    if (auto e = bench::write_matrix(make_matrix_path, m, 1)) return fail(*e);
+    if (auto e = bench::make_matrix(o.shape, o.nodes, o.seed, m)) return fail(*e);
+    if (auto e = bench::write_matrix(o.make_matrix_path, m, 1)) return fail(*e);
     return 0;
   }
-  if (!suite_dirs.empty()) {
+  if (!o.suite_dirs.empty()) {
     vivaldi::config cfg;
-    if (auto e = build_config(algo, seed, settings, cfg)) return fail(*e);
-    return bench::run_suite({suite_dirs, cfg, late_fraction, join_round}, std::cout, std::cerr);
+    if (auto e = build_config(o.algo, o.seed, o.settings, cfg)) return fail(*e);
+    return bench::run_suite({o.suite_dirs, cfg, o.late_fraction, o.join_round}, std::cout, std::cerr);
   }
-  if (matrix_path.empty()) return fail("--matrix is required");
+  if (o.matrix_path.empty()) return fail("--matrix is required");
   bench::matrix truth;
-  if (auto e = bench::read_matrix(matrix_path, truth)) return fail(*e);
-  if (!gen_schedule.empty()) {
-    if (auto e = bench::write_schedule(gen_schedule, truth, base_name(matrix_path), rounds, seed, jitter))
+  if (auto e = bench::read_matrix(o.matrix_path, truth)) return fail(*e);
+  if (!o.gen_schedule.empty()) {
+    if (auto e = bench::write_schedule(o.gen_schedule, truth, base_name(o.matrix_path), o.rounds, o.seed, o.jitter))
       return fail(*e);
     return 0;
   }
-  if (schedule_path.empty()) return fail("--schedule is required");
+  if (o.schedule_path.empty()) return fail("--schedule is required");
   bench::schedule sched;
-  if (auto e = bench::read_schedule(schedule_path, truth.n, sched)) return fail(*e);
+  if (auto e = bench::read_schedule(o.schedule_path, truth.n, sched)) return fail(*e);
 
   vivaldi::config cfg;
-  if (auto e = build_config(algo, seed, settings, cfg)) return fail(*e);
+  if (auto e = build_config(o.algo, o.seed, o.settings, cfg)) return fail(*e);
 
-  std::vector<std::uint32_t> checkpoints;
-  {
-    std::stringstream ss(checkpoints_arg);
-    for (std::string t; std::getline(ss, t, ',');)
-      if (!t.empty()) checkpoints.push_back(static_cast<std::uint32_t>(std::stoul(t)));
-  }
-  for (auto c : checkpoints)
-    if (c > sched.rounds)
-      std::cerr << "chorus-vivaldi-bench: checkpoint " << c << " is beyond the schedule's " << sched.rounds
-                << " rounds, skipped\n";
-  if (!dump_dir.empty()) std::filesystem::create_directories(dump_dir);
+  const auto checkpoints = parse_checkpoints(o.checkpoints_arg, sched.rounds);
+  if (!o.dump_dir.empty()) std::filesystem::create_directories(o.dump_dir);
   std::FILE* csv = nullptr;
-  if (!csv_path.empty()) {
-    csv = std::fopen(csv_path.c_str(), "w");
-    if (!csv) return fail("cannot write " + csv_path);
+  if (!o.csv_path.empty()) {
+    csv = std::fopen(o.csv_path.c_str(), "w");
+    if (!csv) return fail("cannot write " + o.csv_path);
     std::fprintf(csv, "round,median_rel_err,p90_rel_err,p99_rel_err,mean_rel_err\n");
   }
 
@@ -240,9 +302,9 @@ int main(int argc, char** argv) {
       std::fprintf(csv, "%u,%.6f,%.6f,%.6f,%.6f\n", r, s.median_rel_err, s.p90_rel_err, s.p99_rel_err, s.mean_rel_err);
     if (!is_checkpoint) return;
     out_checkpoints.push_back(scores_json(r, s));
-    if (!dump_dir.empty()) {
+    if (!o.dump_dir.empty()) {
       bench::matrix m{truth.n, pred};
-      if (auto e = bench::write_matrix(dump_dir + "/pred.r" + std::to_string(r) + ".rtt", m, 6))
+      if (auto e = bench::write_matrix(o.dump_dir + "/pred.r" + std::to_string(r) + ".rtt", m, 6))
         std::cerr << "chorus-vivaldi-bench: " << *e << "\n";
     }
   };
@@ -267,35 +329,17 @@ int main(int argc, char** argv) {
   if (csv) std::fclose(csv);
   const double runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 
-  // Extra replays of the whole schedule on fresh clients, timed as one loop
-  // each; the best is reported (the first run is short and noisy).
-  double best = update_time;
-  for (int rep = 0; rep < timing_repeats; ++rep) {
-    auto fresh = make_clients(cfg, truth.n);
-    const double t0 = thread_cpu_seconds();
-    for (const auto& s : samples)
-      (void)fresh[s.node].update(vivaldi::peer_id{s.peer}, fresh[s.peer].get_coordinate(),
-                                 std::chrono::nanoseconds(s.rtt_ns));
-    best = std::min(best, thread_cpu_seconds() - t0);
-  }
+  const double best = best_replay_seconds(cfg, truth.n, samples, o.timing_repeats, update_time);
 
-  if (!coords_path.empty()) {
-    std::ofstream f(coords_path);
-    for (std::size_t i = 0; i < clients.size(); ++i) {
-      const auto& c = clients[i].get_coordinate();
-      f << json{{"node", i}, {"Vec", c.vec}, {"Error", c.error}, {"Adjustment", c.adjustment}, {"Height", c.height}}
-               .dump()
-        << "\n";
-    }
-  }
+  if (!o.coords_path.empty()) write_coordinates(o.coords_path, clients);
   std::uint64_t resets = 0;
   for (const auto& c : clients) resets += c.resets();
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   json out = {{"tool", "chorus-vivaldi-bench"},
-              {"library", std::string("chorus vivaldi (algorithm=") + algo + ")"},
-              {"matrix", base_name(matrix_path)},
-              {"schedule", base_name(schedule_path)},
+              {"library", std::string("chorus vivaldi (algorithm=") + o.algo + ")"},
+              {"matrix", base_name(o.matrix_path)},
+              {"schedule", base_name(o.schedule_path)},
               {"schedule_header", sched.header},
               {"nodes", truth.n},
               {"samples", samples.size()},
@@ -307,26 +351,7 @@ int main(int argc, char** argv) {
               {"update_loop_s", best},
               {"updates_per_s", best > 0 ? static_cast<double>(samples.size()) / best : 0.0},
               {"max_rss_kb", ru.ru_maxrss}};
-  if (late_fraction > 0) {
-    vivaldi::config serf_cfg = vivaldi::config::serf();
-    serf_cfg.seed = seed;
-    auto late_json = [&](const vivaldi::config& c) {
-      const auto r = bench::late_join(c, truth, sched, late_fraction, join_round, 1);
-      return json{
-          {"late_nodes", r.late_nodes},
-          {"rounds_to_cluster_median", r.rounds_to_cluster_median ? json(*r.rounds_to_cluster_median) : json()},
-          {"rounds_to_within_10pct", r.rounds_to_within_10pct ? json(*r.rounds_to_within_10pct) : json()},
-          {"late_median_rel_err_at_end", r.late_median_at_end},
-          {"rounds_to_match_from_start", r.rounds_to_match_from_start ? json(*r.rounds_to_match_from_start) : json()},
-          {"same_pairs_all_from_start_at_end", r.same_pairs_from_start_at_end},
-          {"curve_late_cluster", r.curve},
-          {"cluster_median_rel_err_at_end", r.cluster_median_at_end}};
-    };
-    out["late_join"] = {{"fraction", late_fraction},
-                        {"join_round", join_round},
-                        {"this_algorithm", late_json(cfg)},
-                        {"serf_algorithm", late_json(serf_cfg)}};
-  }
+  if (o.late_fraction > 0) out["late_join"] = late_join_json(cfg, o, truth, sched);
   std::cout << out.dump(2) << "\n";
   return 0;
 }
