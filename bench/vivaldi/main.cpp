@@ -13,15 +13,20 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "data.hpp"
 #include "generate.hpp"
 #include "metrics.hpp"
+#include "replay.hpp"
+#include "suite.hpp"
 #include "vivaldi/client.hpp"
 
 using namespace chorus;
 using json = nlohmann::json;
+using bench::make_clients;
+using bench::predictions;
 
 namespace {
 
@@ -46,14 +51,18 @@ std::map<std::string, double*> tunables(vivaldi::config& c) {
       {"chorus.push_cap", &c.chorus.push_cap},
       {"chorus.push_floor", &c.chorus.push_floor},
       {"chorus.push_after", &c.chorus.push_after},
+      {"chorus.fit_gain", &c.chorus.fit_gain},
+      {"chorus.fit_height_gain", &c.chorus.fit_height_gain},
+      {"chorus.fit_huber", &c.chorus.fit_huber},
+      {"chorus.fit_after", &c.chorus.fit_after},
+      {"chorus.fit_error_floor", &c.chorus.fit_error_floor},
   };
 }
 std::map<std::string, std::size_t*> size_tunables(vivaldi::config& c) {
   return {
-      {"dimensionality", &c.dimensionality},
-      {"adjustment_window", &c.adjustment_window_size},
-      {"latency_filter", &c.latency_filter_size},
-      {"chorus.filter_window", &c.chorus.filter_window},
+      {"dimensionality", &c.dimensionality},       {"adjustment_window", &c.adjustment_window_size},
+      {"latency_filter", &c.latency_filter_size},  {"chorus.filter_window", &c.chorus.filter_window},
+      {"chorus.neighbours", &c.chorus.neighbours}, {"chorus.fit_rtt_average", &c.chorus.fit_rtt_average},
   };
 }
 
@@ -90,28 +99,6 @@ json scores_json(std::uint32_t rounds, const bench::scores& s) {
           {"node_median_rel_err_median", s.node_median_rel_err_median}};
 }
 
-std::vector<vivaldi::client> make_clients(const vivaldi::config& cfg, std::size_t n) {
-  std::vector<vivaldi::client> clients;
-  clients.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    vivaldi::config c = cfg;
-    c.seed = cfg.seed * 1'000'003 + i;  // one independent PRNG per node
-    clients.emplace_back(c);
-    clients.back().reserve_peers(n);  // the member count is known, as in an agent
-  }
-  return clients;
-}
-
-void predictions(const std::vector<vivaldi::client>& clients, std::vector<double>& pred) {
-  const std::size_t n = clients.size();
-  pred.assign(n * n, 0.0);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < n; ++j)
-      if (i != j)
-        pred[i * n + j] =
-            static_cast<double>(clients[i].distance_to(clients[j].get_coordinate()).value().count()) / 1e6;
-}
-
 // Time spent on this thread's CPU: the benchmark machine may be shared, and
 // "updates per second on one core" is about our work, not the scheduler's.
 double thread_cpu_seconds() {
@@ -120,15 +107,41 @@ double thread_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
+// The configuration of --algorithm with the --set overrides applied.
+std::optional<std::string> build_config(const std::string& algo, std::uint64_t seed,
+                                        const std::vector<std::string>& settings, vivaldi::config& cfg) {
+  cfg = algo == "serf" ? vivaldi::config::serf() : vivaldi::config::chorus_defaults();
+  cfg.seed = seed;
+  for (const auto& s : settings) {
+    const auto eq = s.find('=');
+    if (eq == std::string::npos) return "--set wants key=value, got " + s;
+    const std::string key = s.substr(0, eq);
+    double value = 0;
+    try {
+      value = std::stod(s.substr(eq + 1));
+    } catch (const std::exception&) {
+      return "--set " + key + ": not a number";
+    }
+    auto d = tunables(cfg);
+    auto z = size_tunables(cfg);
+    if (auto it = d.find(key); it != d.end())
+      *it->second = value;
+    else if (auto it2 = z.find(key); it2 != z.end())
+      *it2->second = static_cast<std::size_t>(value);
+    else
+      return "unknown tunable " + key;
+  }
+  if (!cfg.is_valid()) return std::string("invalid configuration");
+  return std::nullopt;
+}
+
 int fail(const std::string& msg) {
   std::cerr << "chorus-vivaldi-bench: " << msg << "\n";
   return 2;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"Vivaldi accuracy benchmark (seattle99 PROTOCOL.md v1)"};
+// Everything the command line sets.
+struct cli_options {
   std::string matrix_path, schedule_path, algo = "chorus", checkpoints_arg = "10,50,200", csv_path, dump_dir;
   std::string gen_schedule, make_matrix_path, shape = "clustered";
   std::vector<std::string> settings;
@@ -138,75 +151,138 @@ int main(int argc, char** argv) {
   std::size_t nodes = 300;
   double jitter = 0.0;
   int timing_repeats = 20;
-  app.add_option("--matrix", matrix_path, "RTT matrix (ms, N x N)");
-  app.add_option("--schedule", schedule_path, "sample schedule (round node peer rtt_ms)");
-  app.add_option("--algorithm", algo, "serf or chorus")->check(CLI::IsMember({"serf", "chorus"}));
-  app.add_option("--checkpoints", checkpoints_arg, "rounds at which to score, comma-separated");
-  app.add_option("--csv", csv_path, "write the per-round convergence CSV here");
-  app.add_option("--dump-predictions", dump_dir, "write pred.r<R>.rtt at each checkpoint into this directory");
-  app.add_option("--dump-coordinates", coords_path, "write the final coordinates (one JSON object per node)");
-  app.add_option("--set", settings, "override a tunable: key=value (repeatable)");
-  app.add_option("--seed", seed, "seed: client PRNGs, or the generators");
-  app.add_option("--timing-repeats", timing_repeats, "extra timed replays of the schedule for updates/s");
-  app.add_option("--generate-schedule", gen_schedule, "write a schedule for --matrix (--rounds, --seed, --jitter)");
-  app.add_option("--rounds", rounds, "rounds for --generate-schedule");
-  app.add_option("--jitter", jitter, "log-normal sigma for --generate-schedule (0 = clean, 0.1 = jitter10)");
-  app.add_option("--make-matrix", make_matrix_path, "write a synthetic matrix (--shape, --nodes, --seed)");
-  app.add_option("--shape", shape, "plane or clustered");
-  app.add_option("--nodes", nodes, "nodes for --make-matrix");
+  std::vector<std::string> suite_dirs;
+  double late_fraction = 0.0;
+  std::uint32_t join_round = 100;
+};
+
+void add_options(CLI::App& app, cli_options& o) {
+  app.add_option("--matrix", o.matrix_path, "RTT matrix (ms, N x N)");
+  app.add_option("--schedule", o.schedule_path, "sample schedule (round node peer rtt_ms)");
+  app.add_option("--algorithm", o.algo, "serf or chorus")->check(CLI::IsMember({"serf", "chorus"}));
+  app.add_option("--checkpoints", o.checkpoints_arg, "rounds at which to score, comma-separated");
+  app.add_option("--csv", o.csv_path, "write the per-round convergence CSV here");
+  app.add_option("--dump-predictions", o.dump_dir, "write pred.r<R>.rtt at each checkpoint into this directory");
+  app.add_option("--dump-coordinates", o.coords_path, "write the final coordinates (one JSON object per node)");
+  app.add_option("--set", o.settings, "override a tunable: key=value (repeatable)");
+  app.add_option("--seed", o.seed, "seed: client PRNGs, or the generators");
+  app.add_option("--timing-repeats", o.timing_repeats, "extra timed replays of the schedule for updates/s");
+  app.add_option("--generate-schedule", o.gen_schedule, "write a schedule for --matrix (--rounds, --seed, --jitter)");
+  app.add_option("--rounds", o.rounds, "rounds for --generate-schedule");
+  app.add_option("--jitter", o.jitter, "log-normal sigma for --generate-schedule (0 = clean, 0.1 = jitter10)");
+  app.add_option("--make-matrix", o.make_matrix_path, "write a synthetic matrix (--shape, --nodes, --seed)");
+  app.add_option("--shape", o.shape, "plane or clustered");
+  app.add_option("--nodes", o.nodes, "nodes for --make-matrix");
+  app.add_option("--suite", o.suite_dirs,
+                 "run every <matrix>.rtt and its schedules found in these folders; print the table with ratios");
+  app.add_option(
+         "--late-join", o.late_fraction,
+         "fraction of o.nodes that join after --join-round; report o.rounds to reach the cluster's median error")
+      ->check(CLI::Range(0.0, 0.9));
+  app.add_option("--join-round", o.join_round, "round after which the late joiners start (default 100)");
+}
+
+// "10,50,200" -> rounds; those beyond the schedule are reported and skipped.
+std::vector<std::uint32_t> parse_checkpoints(const std::string& arg, std::uint32_t rounds) {
+  std::vector<std::uint32_t> checkpoints;
+  std::stringstream ss(arg);
+  for (std::string t; std::getline(ss, t, ',');)
+    if (!t.empty()) checkpoints.push_back(static_cast<std::uint32_t>(std::stoul(t)));
+  for (auto c : checkpoints)
+    if (c > rounds)
+      std::cerr << "chorus-vivaldi-bench: checkpoint " << c << " is beyond the schedule's " << rounds
+                << " rounds, skipped\n";
+  return checkpoints;
+}
+
+// The late joiners' figures for this configuration and Serf's (--late-join).
+json late_join_json(const vivaldi::config& cfg, const cli_options& o, const bench::matrix& truth,
+                    const bench::schedule& sched) {
+  vivaldi::config serf_cfg = vivaldi::config::serf();
+  serf_cfg.seed = o.seed;
+  auto one = [&](const vivaldi::config& c) {
+    const auto r = bench::late_join(c, truth, sched, o.late_fraction, o.join_round, 1);
+    auto opt = [](const std::optional<std::uint32_t>& v) { return v ? json(*v) : json(); };
+    return json{{"late_nodes", r.late_nodes},
+                {"rounds_to_cluster_median", opt(r.rounds_to_cluster_median)},
+                {"rounds_to_within_10pct", opt(r.rounds_to_within_10pct)},
+                {"rounds_to_match_from_start", opt(r.rounds_to_match_from_start)},
+                {"late_median_rel_err_at_end", r.late_median_at_end},
+                {"cluster_median_rel_err_at_end", r.cluster_median_at_end},
+                {"same_pairs_all_from_start_at_end", r.same_pairs_from_start_at_end},
+                {"curve_late_cluster_from_start", r.curve}};
+  };
+  return {{"fraction", o.late_fraction},
+          {"join_round", o.join_round},
+          {"this_algorithm", one(cfg)},
+          {"serf_algorithm", one(serf_cfg)}};
+}
+
+// Extra replays of the whole schedule on fresh clients, timed as one loop
+// each; returns the best (the measured run is short and noisy).
+double best_replay_seconds(const vivaldi::config& cfg, std::size_t n, const std::vector<bench::sample>& samples,
+                           int repeats, double best) {
+  for (int rep = 0; rep < repeats; ++rep) {
+    auto fresh = make_clients(cfg, n);
+    const double t0 = thread_cpu_seconds();
+    for (const auto& s : samples)
+      (void)fresh[s.node].update(vivaldi::peer_id{s.peer}, fresh[s.peer].get_coordinate(),
+                                 std::chrono::nanoseconds(s.rtt_ns));
+    best = std::min(best, thread_cpu_seconds() - t0);
+  }
+  return best;
+}
+
+void write_coordinates(const std::string& path, const std::vector<vivaldi::client>& clients) {
+  std::ofstream f(path);
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    const auto& c = clients[i].get_coordinate();
+    f << json{{"node", i}, {"Vec", c.vec}, {"Error", c.error}, {"Adjustment", c.adjustment}, {"Height", c.height}}
+             .dump()
+      << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Vivaldi accuracy benchmark (seattle99 PROTOCOL.md v1)"};
+  cli_options o;
+  add_options(app, o);
   CLI11_PARSE(app, argc, argv);
 
-  if (!make_matrix_path.empty()) {
+  if (!o.make_matrix_path.empty()) {
     bench::matrix m;
-    if (auto e = bench::make_matrix(shape, nodes, seed, m)) return fail(*e);
-    if (auto e = bench::write_matrix(make_matrix_path, m, 1)) return fail(*e);
+    if (auto e = bench::make_matrix(o.shape, o.nodes, o.seed, m)) return fail(*e);
+    if (auto e = bench::write_matrix(o.make_matrix_path, m, 1)) return fail(*e);
     return 0;
   }
-  if (matrix_path.empty()) return fail("--matrix is required");
+  if (!o.suite_dirs.empty()) {
+    vivaldi::config cfg;
+    if (auto e = build_config(o.algo, o.seed, o.settings, cfg)) return fail(*e);
+    return bench::run_suite({o.suite_dirs, cfg, o.late_fraction, o.join_round}, std::cout, std::cerr);
+  }
+  if (o.matrix_path.empty()) return fail("--matrix is required");
   bench::matrix truth;
-  if (auto e = bench::read_matrix(matrix_path, truth)) return fail(*e);
-  if (!gen_schedule.empty()) {
-    if (auto e = bench::write_schedule(gen_schedule, truth, base_name(matrix_path), rounds, seed, jitter))
+  if (auto e = bench::read_matrix(o.matrix_path, truth)) return fail(*e);
+  if (!o.gen_schedule.empty()) {
+    if (auto e = bench::write_schedule(o.gen_schedule, truth, base_name(o.matrix_path), o.rounds, o.seed, o.jitter))
       return fail(*e);
     return 0;
   }
-  if (schedule_path.empty()) return fail("--schedule is required");
+  if (o.schedule_path.empty()) return fail("--schedule is required");
   bench::schedule sched;
-  if (auto e = bench::read_schedule(schedule_path, truth.n, sched)) return fail(*e);
+  if (auto e = bench::read_schedule(o.schedule_path, truth.n, sched)) return fail(*e);
 
-  vivaldi::config cfg = algo == "serf" ? vivaldi::config::serf() : vivaldi::config::chorus_defaults();
-  cfg.seed = seed;
-  for (const auto& s : settings) {
-    const auto eq = s.find('=');
-    if (eq == std::string::npos) return fail("--set wants key=value, got " + s);
-    const std::string key = s.substr(0, eq);
-    const double value = std::stod(s.substr(eq + 1));
-    auto d = tunables(cfg);
-    auto z = size_tunables(cfg);
-    if (auto it = d.find(key); it != d.end())
-      *it->second = value;
-    else if (auto it2 = z.find(key); it2 != z.end())
-      *it2->second = static_cast<std::size_t>(value);
-    else
-      return fail("unknown tunable " + key);
-  }
-  if (!cfg.is_valid()) return fail("invalid configuration");
+  vivaldi::config cfg;
+  if (auto e = build_config(o.algo, o.seed, o.settings, cfg)) return fail(*e);
 
-  std::vector<std::uint32_t> checkpoints;
-  {
-    std::stringstream ss(checkpoints_arg);
-    for (std::string t; std::getline(ss, t, ',');)
-      if (!t.empty()) checkpoints.push_back(static_cast<std::uint32_t>(std::stoul(t)));
-  }
-  for (auto c : checkpoints)
-    if (c > sched.rounds)
-      std::cerr << "chorus-vivaldi-bench: checkpoint " << c << " is beyond the schedule's " << sched.rounds
-                << " rounds, skipped\n";
-  if (!dump_dir.empty()) std::filesystem::create_directories(dump_dir);
+  const auto checkpoints = parse_checkpoints(o.checkpoints_arg, sched.rounds);
+  if (!o.dump_dir.empty()) std::filesystem::create_directories(o.dump_dir);
   std::FILE* csv = nullptr;
-  if (!csv_path.empty()) {
-    csv = std::fopen(csv_path.c_str(), "w");
-    if (!csv) return fail("cannot write " + csv_path);
+  if (!o.csv_path.empty()) {
+    csv = std::fopen(o.csv_path.c_str(), "w");
+    if (!csv) return fail("cannot write " + o.csv_path);
     std::fprintf(csv, "round,median_rel_err,p90_rel_err,p99_rel_err,mean_rel_err\n");
   }
 
@@ -226,9 +302,9 @@ int main(int argc, char** argv) {
       std::fprintf(csv, "%u,%.6f,%.6f,%.6f,%.6f\n", r, s.median_rel_err, s.p90_rel_err, s.p99_rel_err, s.mean_rel_err);
     if (!is_checkpoint) return;
     out_checkpoints.push_back(scores_json(r, s));
-    if (!dump_dir.empty()) {
+    if (!o.dump_dir.empty()) {
       bench::matrix m{truth.n, pred};
-      if (auto e = bench::write_matrix(dump_dir + "/pred.r" + std::to_string(r) + ".rtt", m, 6))
+      if (auto e = bench::write_matrix(o.dump_dir + "/pred.r" + std::to_string(r) + ".rtt", m, 6))
         std::cerr << "chorus-vivaldi-bench: " << *e << "\n";
     }
   };
@@ -253,35 +329,17 @@ int main(int argc, char** argv) {
   if (csv) std::fclose(csv);
   const double runtime = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 
-  // Extra replays of the whole schedule on fresh clients, timed as one loop
-  // each; the best is reported (the first run is short and noisy).
-  double best = update_time;
-  for (int rep = 0; rep < timing_repeats; ++rep) {
-    auto fresh = make_clients(cfg, truth.n);
-    const double t0 = thread_cpu_seconds();
-    for (const auto& s : samples)
-      (void)fresh[s.node].update(vivaldi::peer_id{s.peer}, fresh[s.peer].get_coordinate(),
-                                 std::chrono::nanoseconds(s.rtt_ns));
-    best = std::min(best, thread_cpu_seconds() - t0);
-  }
+  const double best = best_replay_seconds(cfg, truth.n, samples, o.timing_repeats, update_time);
 
-  if (!coords_path.empty()) {
-    std::ofstream f(coords_path);
-    for (std::size_t i = 0; i < clients.size(); ++i) {
-      const auto& c = clients[i].get_coordinate();
-      f << json{{"node", i}, {"Vec", c.vec}, {"Error", c.error}, {"Adjustment", c.adjustment}, {"Height", c.height}}
-               .dump()
-        << "\n";
-    }
-  }
+  if (!o.coords_path.empty()) write_coordinates(o.coords_path, clients);
   std::uint64_t resets = 0;
   for (const auto& c : clients) resets += c.resets();
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   json out = {{"tool", "chorus-vivaldi-bench"},
-              {"library", std::string("chorus vivaldi (algorithm=") + algo + ")"},
-              {"matrix", base_name(matrix_path)},
-              {"schedule", base_name(schedule_path)},
+              {"library", std::string("chorus vivaldi (algorithm=") + o.algo + ")"},
+              {"matrix", base_name(o.matrix_path)},
+              {"schedule", base_name(o.schedule_path)},
               {"schedule_header", sched.header},
               {"nodes", truth.n},
               {"samples", samples.size()},
@@ -293,6 +351,7 @@ int main(int argc, char** argv) {
               {"update_loop_s", best},
               {"updates_per_s", best > 0 ? static_cast<double>(samples.size()) / best : 0.0},
               {"max_rss_kb", ru.ru_maxrss}};
+  if (o.late_fraction > 0) out["late_join"] = late_join_json(cfg, o, truth, sched);
   std::cout << out.dump(2) << "\n";
   return 0;
 }

@@ -29,6 +29,7 @@ client::client(const config& cfg)
                 : cfg.chorus.rel_p == 1.0  ? rel_form::p1
                                            : rel_form::pow) {
   if (!cfg.is_valid()) throw std::invalid_argument("invalid vivaldi config");
+  if (cfg.algo == algorithm::chorus) neighbours_ = neighbour_set(cfg.chorus.neighbours, cfg.dimensionality);
 }
 
 void client::reserve_peers(std::size_t peers) {
@@ -75,14 +76,20 @@ error client::update(peer_id peer, const coordinate& remote, std::chrono::nanose
 }
 
 void client::forget(std::string_view peer) {
-  if (auto it = by_name_.find(peer); it != by_name_.end()) by_name_.erase(it);
+  if (auto it = by_name_.find(peer); it != by_name_.end()) {
+    neighbours_.remove(it->second.neighbour);
+    by_name_.erase(it);
+  }
 }
 
 void client::forget(peer_id peer) {
-  if (peer < dense_.size())
+  if (peer < dense_.size()) {
+    neighbours_.remove(dense_[peer].neighbour);
     dense_[peer] = peer_state{};
-  else
+  } else if (by_id_.contains(peer)) {
+    neighbours_.remove(by_id_[peer].neighbour);
     by_id_.erase(peer);
+  }
 }
 
 void client::observe(peer_state& peer, const coordinate& remote, std::chrono::nanoseconds rtt) {
@@ -107,6 +114,7 @@ void client::reset() {
     adjustment_sum_ = 0.0;
     chorus_steps_ = 0;
     rtt_ref_ = 0.0;
+    neighbours_.clear();
   }
 }
 
@@ -330,7 +338,22 @@ bool client::chorus_step(peer_state& peer, const coordinate& remote, std::chrono
   coord_.height = height;
   coord_.error = error;
   coord_.adjustment = adjustment;
-  return carry_is_finite(x.finite_carry() | finite_carry(height) | finite_carry(error) | finite_carry(adjustment));
+  if (neighbours_.capacity() > 0) fit_neighbours(peer, remote, rtt_f);
+  if (neighbours_.capacity() == 0)
+    return carry_is_finite(x.finite_carry() | finite_carry(height) | finite_carry(error) | finite_carry(adjustment));
+  return carry_is_finite(V::load(v, n).finite_carry() | finite_carry(coord_.height) | finite_carry(error) |
+                         finite_carry(adjustment));
+}
+
+// The neighbour fit (docs/vivaldi.md): remember this peer, then move towards
+// the position that fits all remembered peers best.
+void client::fit_neighbours(peer_state& peer, const coordinate& remote, double rtt_f) {
+  const chorus_tuning& t = config_.chorus;
+  if (peer.neighbour.tag == 0) peer.neighbour.tag = ++next_tag_;
+  neighbours_.record(peer.neighbour, peer.neighbour.tag, remote, rtt_f, updates_,
+                     static_cast<std::uint32_t>(t.fit_rtt_average), t.fit_error_floor);
+  if (static_cast<double>(chorus_steps_) <= t.fit_after) return;
+  neighbours_.fit(coord_, {t.fit_gain, t.fit_height_gain, t.fit_huber, config_.height_min});
 }
 
 }  // namespace chorus::vivaldi

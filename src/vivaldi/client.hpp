@@ -24,6 +24,7 @@
 #include "vivaldi/coordinate.hpp"
 #include "vivaldi/error.hpp"
 #include "vivaldi/latency_filter.hpp"
+#include "vivaldi/neighbour_set.hpp"
 #include "vivaldi/peer_table.hpp"
 
 namespace chorus::vivaldi {
@@ -74,6 +75,7 @@ class client {
  private:
   struct peer_state {
     latency_filter filter;
+    neighbour_ref neighbour;  // chorus: where this peer sits in neighbours_
   };
   struct string_hash {
     using is_transparent = void;
@@ -101,6 +103,7 @@ class client {
     if (!coord_.is_valid()) reset();
   }
   void reset();
+  void fit_neighbours(peer_state& peer, const coordinate& remote, double rtt_f);
 
   config config_;
   coordinate coord_;
@@ -117,6 +120,8 @@ class client {
   rel_form rel_form_;              // chorus: how (ref / rtt)^rel_p is computed
   std::int64_t chorus_steps_ = 0;  // chorus: steps since start or reset (drives annealing; signed: cheaper to convert)
   double rtt_ref_ = 0.0;           // chorus: running mean of filtered RTTs (scale of the relative weight)
+  neighbour_set neighbours_;       // chorus: the measured peers the local fit uses
+  std::uint32_t next_tag_ = 0;     // chorus: last neighbour tag handed out
 
   std::unordered_map<std::string, peer_state, string_hash, std::equal_to<>> by_name_;
   std::vector<peer_state> dense_;  // ids below reserve_peers(n)

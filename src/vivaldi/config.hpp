@@ -36,7 +36,8 @@ struct chorus_tuning {
   double rel_max = 1.0;
   double ref_alpha = 0.05;
   // Adjustment = adj_gain x Serf's (half the mean residual over the window).
-  double adj_gain = 0.25;
+  // 0 since the neighbour fit: the fitted height does its job better.
+  double adj_gain = 0.0;
   // Share of each step that goes additively into the height (the rest moves
   // the vector); 0 = Serf's multiplicative height update.
   double height_share = 0.25;
@@ -44,9 +45,24 @@ struct chorus_tuning {
   // longer than predicted pushes by at most
   // push_cap x max(predicted, push_floor x ref) (push_cap 0 = no cap): long
   // detour paths stop inflating the whole embedding.
-  double push_cap = 0.5;
+  double push_cap = 0.25;
   double push_floor = 0.5;
   double push_after = 30.0;
+  // Neighbour fit (0 neighbours = off): the node keeps its `neighbours` most
+  // recently measured peers (coordinate + filtered RTT) and, after each
+  // spring step past fit_after steps, moves fit_gain of the way to where a
+  // weighted least-squares fit of its relative errors against all of them
+  // puts it, and adds fit_height_gain x the weighted mean residual to its
+  // height. Residuals beyond fit_huber (relative) weigh less; each
+  // neighbour weighs 1 / (its error estimate + fit_error_floor); an entry's
+  // RTT is the mean of its last fit_rtt_average filtered RTTs.
+  std::size_t neighbours = 32;
+  double fit_gain = 0.5;
+  double fit_height_gain = 0.4;
+  double fit_huber = 0.1;
+  double fit_after = 10.0;
+  double fit_error_floor = 0.01;
+  std::size_t fit_rtt_average = 3;
 };
 
 struct config {
@@ -89,7 +105,10 @@ struct config {
            chorus.filter_window <= 5 && gravity_rho > 0 && chorus.cc_start > 0 && chorus.anneal_tau >= 0 &&
            chorus.cc_floor > 0 && chorus.rel_max > 0 && chorus.ref_alpha > 0 && chorus.ref_alpha <= 1 &&
            chorus.adj_gain >= 0 && chorus.height_share >= 0 && chorus.height_share < 1 && chorus.push_cap >= 0 &&
-           chorus.push_floor >= 0 && chorus.push_after >= 0;
+           chorus.push_floor >= 0 && chorus.push_after >= 0 && chorus.neighbours <= 1024 && chorus.fit_gain >= 0 &&
+           chorus.fit_gain <= 1 && chorus.fit_height_gain >= 0 && chorus.fit_height_gain <= 1 && chorus.fit_huber > 0 &&
+           chorus.fit_after >= 0 && chorus.fit_error_floor > 0 && chorus.fit_rtt_average >= 1 &&
+           chorus.fit_rtt_average <= 1000;
   }
 };
 

@@ -40,6 +40,11 @@ class vec8 {
     const d2 vs = {s, s}, vt = {t, t};
     return {a_ * vs * vt, b_ * vs * vt, c_ * vs * vt, d_ * vs * vt};
   }
+  vec8 operator*(double s) const {
+    const d2 vs = {s, s};
+    return {a_ * vs, b_ * vs, c_ * vs, d_ * vs};
+  }
+  static vec8 zero(std::size_t /*n*/) { return {d2{0, 0}, d2{0, 0}, d2{0, 0}, d2{0, 0}}; }
   // The order of vecn's four-accumulator sum: accumulator k holds
   // x[k]^2 + x[k+4]^2; result (acc0 + acc1) + (acc2 + acc3).
   double sum_of_squares() const {
@@ -88,6 +93,16 @@ class vecn {
   vecn operator+(const vecn& o) const {
     vecn r(n_);
     for (std::size_t i = 0; i < n_; ++i) r.x_[i] = x_[i] + o.x_[i];
+    return r;
+  }
+  vecn operator*(double s) const {
+    vecn r(n_);
+    for (std::size_t i = 0; i < n_; ++i) r.x_[i] = x_[i] * s;
+    return r;
+  }
+  static vecn zero(std::size_t n) {
+    vecn r(n);
+    for (std::size_t i = 0; i < n; ++i) r.x_[i] = 0.0;
     return r;
   }
   vecn scaled(double a, double b) const {
