@@ -1,6 +1,12 @@
-"""Markdown table and PNG plots of fleet runs (bench/fleet/run.py)."""
+"""Markdown table and PNG plots of fleet runs (bench/fleet/run.py).
+`python3 report.py OUTDIR JSON...` draws the plots of saved runs."""
 
+import json
 import os
+import subprocess
+import sys
+
+DEBIAN_PYTHON = "/usr/bin/python3"
 
 
 def fmt(v):
@@ -55,7 +61,7 @@ def markdown(runs):
         if not any(key in r["scenarios"].get(scen, {}) for r in runs):
             continue
         lines.append("| %s | %s |" % (label, " | ".join(
-            fmt(r["scenarios"][scen].get(key)) if scen in r["scenarios"] else "-" for r in runs)))
+            fmt(r["scenarios"][scen][key]) if key in r["scenarios"].get(scen, {}) else "-" for r in runs)))
     return "\n".join(lines) + "\n"
 
 
@@ -67,8 +73,7 @@ def plots(runs, outdir):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("python3-matplotlib not installed: no plots", flush=True)
-        return []
+        return plots_with_debian_python(runs, outdir)
     files = []
     for r in runs:
         load = "load %.1f on %d CPUs" % (r["load_before"][0], r["cpus"])
@@ -113,3 +118,32 @@ def plots(runs, outdir):
         plt.close(fig)
         files.append(name)
     return files
+
+
+def plots_with_debian_python(runs, outdir):
+    """Debian's python3-matplotlib is installed for /usr/bin/python3; the
+    harness may run under another python3 (pyenv, a venv)."""
+    if os.path.realpath(sys.executable) == os.path.realpath(DEBIAN_PYTHON) or not os.path.exists(DEBIAN_PYTHON):
+        print("python3-matplotlib not installed: no plots", flush=True)
+        return []
+    os.makedirs(outdir, exist_ok=True)
+    tmp = os.path.join(outdir, ".runs.json")
+    with open(tmp, "w") as f:
+        json.dump({"runs": runs}, f)
+    try:
+        out = subprocess.run([DEBIAN_PYTHON, os.path.abspath(__file__), outdir, tmp], capture_output=True, text=True)
+    finally:
+        os.remove(tmp)
+    if out.returncode != 0:
+        print("plots failed: " + out.stderr[-500:], flush=True)
+        return []
+    return out.stdout.split()
+
+
+if __name__ == "__main__":
+    sys.dont_write_bytecode = True
+    saved = []
+    for path in sys.argv[2:]:
+        with open(path) as f:
+            saved += json.load(f)["runs"]
+    print(" ".join(plots(saved, sys.argv[1])))

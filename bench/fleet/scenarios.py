@@ -66,8 +66,9 @@ def idle(f, o):
     pay for)."""
     pids = f.pids()
     t0 = time.time()
+    m0 = f.metrics()  # before the window: the scrape's own connections stay out of it
     cpu0 = {k: cl.cpu_seconds(p) for k, p in pids.items()}
-    net0, m0 = fl.net_counters(), f.metrics()
+    net0 = fl.net_counters()
     w0 = time.monotonic()
     worst_failed = 0
     while time.monotonic() - w0 < o.idle:
@@ -188,18 +189,24 @@ def mass_restart(f, o):
     """All N stopped (SIGTERM, no leave) and started again within
     o.restart_window seconds, in random order, with their snapshots."""
     n = f.n
+    t0 = time.time()
+    f.poll()
     f.stop(list(f.agents))
     order = list(f.agents)
     f.rng.shuffle(order)
-    t0 = time.time()
     gap = o.restart_window / n
+    last_poll = time.monotonic()
+    t_first = time.time()
     for a in order:
         f.start(a, join=f.peers_for(a, f.agents), retry=True, fresh=False)
+        if time.monotonic() - last_poll > 0.5:  # the plot's points during the restart
+            f.poll()
+            last_poll = time.monotonic()
         time.sleep(gap)
     t_last = time.time()
     t = f.wait(f.all_see(n, failed=0, left=0), o.timeout)
     stats = f.poll()
-    return {"t0": t0, "start_spread_s": t_last - t0, "healed_after_last_start_s": (t - t_last) if t else None,
+    return {"t0": t0, "start_spread_s": t_last - t_first, "healed_after_last_start_s": (t - t_last) if t else None,
             "agents_with_failed_members": sum(1 for v in stats.values() if v[1]),
             "agents_with_left_members": sum(1 for v in stats.values() if v[2]),
             "alive_seen_min": min((v[0] for v in stats.values()), default=0)}
