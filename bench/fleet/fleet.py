@@ -110,7 +110,10 @@ class Fleet:
         for a in live:
             if a.client is None:
                 try:
-                    a.client = rpc.Client(a.rpc_addr, timeout=2)
+                    # Short: an agent still starting must not hold up the
+                    # poll of the others; it is tried again next poll.
+                    a.client = rpc.Client(a.rpc_addr, timeout=0.5)
+                    a.client.sock.settimeout(10)
                 except (OSError, rpc.RpcError):
                     continue
         asked = []
