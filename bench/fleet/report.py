@@ -48,6 +48,8 @@ ROWS = [
     ("overload", "max_failed_seen", "overload: most failed members seen by an agent"),
     ("overload", "false_failures", "overload: member-failed events at observers"),
     ("overload", "max_health_score", "overload: highest health (awareness) score"),
+    ("overload", "suspicions_raised", "overload: suspicions raised (chorus, fleet total)"),
+    ("overload", "probes_late", "overload: failed probes excused as late (chorus)"),
     ("overload", "recovered_after_s", "overload: all alive, none failed, s after load drops"),
 ]
 

@@ -103,9 +103,17 @@ def idle(f, o):
         out["udp_bytes_out_per_agent_s"] = rate("chorus_udp_bytes_sent_total", m0, m1)
         out["push_pulls_per_agent_min"] = rate('chorus_push_pulls_total{direction="outbound"}', m0, m1) * 60
         out["probe_failures_per_agent_min"] = rate("chorus_probes_failed_total", m0, m1) * 60
-        out["suspicions_raised"] = m1.get("chorus_suspicions_raised_total", 0) - m0.get(
-            "chorus_suspicions_raised_total", 0)
+        out.update(chorus_counters(m0, m1))
     return out
+
+
+def chorus_counters(m0, m1):
+    """Fleet-wide deltas of the chorus counters that show overload and its
+    damping (none for serf)."""
+    keys = {"suspicions_raised": "chorus_suspicions_raised_total", "probes_late": "chorus_probes_late_total",
+            "udp_read_before_timers": "chorus_udp_read_before_timers_total",
+            "self_refutations": "chorus_self_refutations_total"}
+    return {k: m1.get(v, 0) - m0.get(v, 0) for k, v in keys.items() if v in m1}
 
 
 def pick(f, k):
@@ -264,6 +272,7 @@ def overload(f, o):
             worst["failed"] = max(worst["failed"], v[1])
             worst["health"] = max(worst["health"], v[3])
             worst["alive_min"] = min(worst["alive_min"], v[0])
+    m0 = f.metrics()
     try:
         for _ in range(o.hogs):
             p = subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
@@ -282,7 +291,7 @@ def overload(f, o):
                 cl._live.pop(p.pid, None)
     t_end = time.time()
     t = f.wait(f.all_see(n, failed=0), o.timeout, on_poll=watch)
-    return {"hogs": o.hogs, "seconds": t_end - t0, "max_failed_seen": worst["failed"],
+    return {**chorus_counters(m0, f.metrics()), "hogs": o.hogs, "seconds": t_end - t0, "max_failed_seen": worst["failed"],
             "max_health_score": worst["health"], "min_alive_seen": worst["alive_min"],
             "false_failures": false_failures(f, t0), "recovered_after_s": (t - t_end) if t else None}
 
