@@ -10,9 +10,9 @@ Scenarios, in this order (--scenarios picks; storm always runs first):
                 agent per s, TCP opens and push/pulls per agent per min,
                 false failures, over --idle s
   event         user event to every observer; query responses
-  churn         10 %% killed with -9 over --churn-seconds, restarted with
+  churn         10 % killed with -9 over --churn-seconds, restarted with
                 the same names and snapshots
-  leave         10 %% leave at once; seen left everywhere; none stuck leaving
+  leave         10 % leave at once; seen left everywhere; none stuck leaving
   mass-restart  all stopped (SIGTERM) and started again within
                 --restart-window s with their snapshots and -retry-join
   rolling       --batch at a time stopped and started as --upgrade-binary
