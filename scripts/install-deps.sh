@@ -7,6 +7,7 @@ packages=(
   libasio-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libmsgpack-cxx-dev libsodium-dev catch2
   clang libclang-rt-14-dev clang-format   # fuzzing (libFuzzer) and formatting
   serf iptables iproute2 procps           # interop peer and fault injection for tests
+  python3-matplotlib                      # bench/fleet plots (issue 16)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,6 +1,7 @@
-"""Local clusters of Serf-compatible agents for the benchmark: start N agents
-of one binary on loopback addresses, join them, read their event-handler logs
-and their /proc figures, and stop every process this module started (by PID).
+"""Local clusters of Serf-compatible agents for the benchmarks (bench/cluster,
+bench/fleet): start N agents of one binary on loopback addresses, join them,
+read their event-handler logs and their /proc figures, and stop every process
+this module started (by PID).
 """
 
 import os
@@ -75,14 +76,15 @@ class Agent:
     def __init__(self, cluster, index):
         self.index = index
         self.name = "%s%d" % (cluster.prefix, index)
-        self.ip = "%s.%d" % (cluster.subnet, index + 1)
+        self.ip = cluster.ip_of(index)
         self.gossip = self.ip + ":7946"
         self.rpc_addr = self.ip + ":7373"
         self.events = os.path.join(cluster.dir, self.name + ".events")
         self.log = os.path.join(cluster.dir, self.name + ".log")
+        self.snapshot = os.path.join(cluster.dir, self.name + ".snap")
         self.proc = None
         self.client = None
-        self.gone = False  # killed or left
+        self.gone = False  # killed, stopped or left
 
     @property
     def pid(self):
@@ -90,9 +92,10 @@ class Agent:
 
 
 class Cluster:
-    """N agents of `binary` on `subnet`.1 .. `subnet`.N (default ports)."""
+    """N agents of `binary` on `subnet`.1 .. `subnet`.N (default ports), or
+    on the addresses `ip_of(index)` gives."""
 
-    def __init__(self, impl, binary, n, subnet, workdir, netns=None, extra_args=()):
+    def __init__(self, impl, binary, n, subnet, workdir, netns=None, extra_args=(), ip_of=None):
         self.impl = impl
         self.binary = binary
         self.prefix = impl[0]  # short names keep member lists small
@@ -101,6 +104,7 @@ class Cluster:
         self.netns = netns
         self.dir = workdir
         self.extra_args = list(extra_args)
+        self.ip_of = ip_of or (lambda i: "%s.%d" % (subnet, i + 1))
         os.makedirs(workdir, exist_ok=True)
         self.handler = os.path.join(workdir, "handler.sh")
         with open(self.handler, "w") as f:
@@ -109,19 +113,27 @@ class Cluster:
         self.agents = [Agent(self, i) for i in range(n)]
 
     # -- processes ---------------------------------------------------------
-    def start_agent(self, a, join=None):
+    def start_agent(self, a, join=None, handler=True, log_level="info", args=(), fresh=True):
+        """Starts agent `a`. join: an address or a list of them (-join each).
+        handler=False and log_level="warn" make a quiet agent; fresh=False
+        appends to its log and event files (a restart) instead of emptying
+        them."""
         cmd = [self.binary, "agent", "-node=" + a.name, "-bind=" + a.ip, "-rpc-addr=" + a.rpc_addr,
-               "-event-handler=%s %s" % (self.handler, a.events), "-log-level=info"] + self.extra_args
-        if join:
-            cmd.append("-join=" + join)
+               "-log-level=" + log_level] + self.extra_args + list(args)
+        if handler:
+            cmd.append("-event-handler=%s %s" % (self.handler, a.events))
+        for j in ([join] if isinstance(join, str) else (join or [])):
+            cmd.append("-join=" + j)
         if self.netns:
             cmd = ["ip", "netns", "exec", self.netns] + cmd
-        open(a.events, "w").close()
-        with open(a.log, "wb") as log:
+        if fresh:
+            open(a.events, "w").close()
+        with open(a.log, "wb" if fresh else "ab") as log:
             # Own session: a Ctrl-C in the terminal reaches only the harness,
             # which then kills the agents itself.
             a.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                       start_new_session=True)
+        a.gone = False
         with _lock:
             _live[a.proc.pid] = a.proc
 

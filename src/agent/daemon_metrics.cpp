@@ -76,6 +76,9 @@ void daemon_impl::detection_metrics(metric_list& m) const {
   m.counter("chorus_suspicions_refuted_total", "Suspected members that refuted and were alive again.",
             suspicions_refuted_);
   m.counter("chorus_self_refutations_total", "Suspicions about this agent that it refuted.", cs.refutations);
+  m.counter("chorus_probes_late_total",
+            "Failed probes not held against their target: this agent's timers fired late (CPU starvation).",
+            cs.probes_late);
 }
 
 void daemon_impl::traffic_metrics(metric_list& m, const serf_stats& ss) const {
@@ -92,6 +95,8 @@ void daemon_impl::traffic_metrics(metric_list& m, const serf_stats& ss) const {
             "Bytes of gossip messages sent, by message type, before compression and encryption.", ts.out, true);
   m.counter("chorus_udp_packets_received_total", "UDP datagrams received on the gossip port.", ts.udp_received);
   m.counter("chorus_udp_bytes_received_total", "UDP bytes received on the gossip port.", ts.udp_bytes_received);
+  m.counter("chorus_udp_read_before_timers_total",
+            "UDP datagrams found waiting when timers fired late, read before firing them.", ts.udp_read_before_timers);
   m.counter("chorus_udp_packets_sent_total", "UDP datagrams sent.", ts.udp_sent);
   m.counter("chorus_udp_bytes_sent_total", "UDP bytes sent (after compression and encryption).", ts.udp_bytes_sent);
   auto& malformed = m.add(metric_type::counter, "chorus_malformed_packets_total",

@@ -24,6 +24,8 @@ class awareness {
     score_ = std::clamp(score_ + delta, 0, max_ - 1);
   }
   int score() const { return score_; }
+  bool enabled() const { return enabled_; }
+  bool at_max() const { return score_ >= max_ - 1; }
   duration scale(duration timeout) const { return timeout * (score_ + 1); }
 
  private:

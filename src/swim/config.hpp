@@ -37,8 +37,17 @@ struct lifeguard_config {
   // false failure. Confirmed suspicions (the usual crash) die at once as
   // before. See docs/swim.md, "10 % loss".
   bool recheck_unconfirmed = true;
+  // chorus refinement, not in memberlist (local only): a failed probe whose
+  // timers fired late (by more than half the probe timeout) measured our own
+  // CPU starvation, not the target: the acks may be unread in our socket.
+  // It raises our health score (+1, which stretches later probes) instead of
+  // accusing the target. Once the score is at its maximum, failed probes
+  // count again, so a node that stays starved still detects failures, with
+  // 8x windows. Without it an overloaded fleet's suspicions and refutations
+  // feed the overload (issue 16).
+  bool late_timers_are_local = true;
 
-  static lifeguard_config off() { return {false, false, false, false, false}; }
+  static lifeguard_config off() { return {false, false, false, false, false, false}; }
 };
 
 struct config {

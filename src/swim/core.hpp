@@ -73,6 +73,9 @@ struct core_stats {
   // deadline instead (prechecks); answers to either count in rechecks_answered.
   std::uint64_t suspicion_rechecks = 0, suspicion_prechecks = 0, rechecks_answered = 0;
   std::uint64_t refutations = 0;
+  // Failed probes not held against the target: our own timers fired late
+  // (lifeguard.late_timers_are_local).
+  std::uint64_t probes_late = 0;
   std::uint64_t push_pulls_started = 0, push_pulls_skipped = 0, push_pulls_refused = 0;
   std::uint64_t gossip_packets = 0;
   std::uint64_t conflicts = 0;
@@ -249,7 +252,9 @@ class core {
     std::string target;
     address target_addr;
     time_point sent;
-    bool direct_stage = true;  // before probe_timeout: an ack here carries a usable RTT
+    time_point direct_due, window_due;  // when the probe's timers should fire
+    bool late = false;                  // one of them fired late: we were starved
+    bool direct_stage = true;           // before probe_timeout: an ack here carries a usable RTT
     int expected_nacks = 0, nacks = 0;
     bool tcp_pending = false, tcp_ok = false, window_over = false;
     exchange_id tcp_id = 0;
@@ -299,6 +304,9 @@ class core {
 
   // probing (core.cpp)
   void probe_tick(time_point now, core_sink rt);
+  // Marks the running probe late when a timer due at `due` fires at `now`
+  // more than half a probe timeout after it.
+  void note_lateness(time_point now, time_point due);
   void probe_node(time_point now, std::size_t idx, core_sink rt);
   void probe_direct_timeout(time_point now, std::uint32_t seq, core_sink rt);
   void probe_window_end(time_point now, std::uint32_t seq, core_sink rt);

@@ -50,8 +50,10 @@ void core::probe_node(time_point now, std::size_t idx, core_sink rt) {
 
   send_probe_ping(probe_.seq, e, target, probe_.target_addr, rt);
   const duration window = awareness_.scale(cfg_.probe_interval);
-  probe_direct_timer_ = arm(now + cfg_.probe_timeout, {timer_kind::probe_direct, probe_.seq}, rt);
-  probe_window_timer_ = arm(now + window, {timer_kind::probe_window, probe_.seq}, rt);
+  probe_.direct_due = now + cfg_.probe_timeout;
+  probe_.window_due = now + window;
+  probe_direct_timer_ = arm(probe_.direct_due, {timer_kind::probe_direct, probe_.seq}, rt);
+  probe_window_timer_ = arm(probe_.window_due, {timer_kind::probe_window, probe_.seq}, rt);
 }
 
 ping core::make_ping(std::uint32_t seq, const std::string& target) const {
@@ -116,8 +118,13 @@ std::optional<exchange_id> core::start_tcp_ping(std::uint32_t seq, const std::st
   return id;
 }
 
+void core::note_lateness(time_point now, time_point due) {
+  if (now - due > cfg_.probe_timeout / 2) probe_.late = true;
+}
+
 void core::probe_direct_timeout(time_point now, std::uint32_t seq, core_sink rt) {
   if (!probe_.active || probe_.seq != seq) return;
+  note_lateness(now, probe_.direct_due);
   probe_.direct_stage = false;
   auto idx = members_.find(probe_.target);
   if (!idx) return;
@@ -135,12 +142,14 @@ void core::probe_direct_timeout(time_point now, std::uint32_t seq, core_sink rt)
 
 void core::probe_window_end(time_point now, std::uint32_t seq, core_sink rt) {
   if (!probe_.active || probe_.seq != seq) return;
+  note_lateness(now, probe_.window_due);
   if (probe_.tcp_pending && !probe_.window_over) {
     // tcp_ping_completed decides; a runtime that never reports (it should,
     // by the deadline) must not stop probing forever: give it one probe
     // timeout of grace, then count the TCP ping as failed.
     probe_.window_over = true;
-    probe_window_timer_ = arm(now + cfg_.probe_timeout, {timer_kind::probe_window, seq}, rt);
+    probe_.window_due = now + cfg_.probe_timeout;
+    probe_window_timer_ = arm(probe_.window_due, {timer_kind::probe_window, seq}, rt);
     return;
   }
   probe_.window_over = true;
@@ -149,6 +158,10 @@ void core::probe_window_end(time_point now, std::uint32_t seq, core_sink rt) {
 
 void core::probe_finish(time_point now, bool ok, core_sink rt) {
   probe_.active = false;
+  // Starved, not evidence (lifeguard.late_timers_are_local): unless we are
+  // already as patient as we can be.
+  const bool excused =
+      !ok && probe_.late && cfg_.lifeguard.late_timers_are_local && awareness_.enabled() && !awareness_.at_max();
   {
     probe_report r;
     r.target = probe_.target;
@@ -160,6 +173,7 @@ void core::probe_finish(time_point now, bool ok, core_sink rt) {
     r.nacks = probe_.nacks;
     r.tcp_attempted = probe_.tcp_id != 0;
     r.tcp_ok = probe_.tcp_ok;
+    r.late = excused;
     rt.on.probe_finished(r);
   }
   disarm(probe_direct_timer_);
@@ -170,6 +184,11 @@ void core::probe_finish(time_point now, bool ok, core_sink rt) {
   }
   if (ok) {
     awareness_.apply_delta(-1);
+    return;
+  }
+  if (excused) {
+    ++stats_.probes_late;
+    awareness_.apply_delta(1);
     return;
   }
   ++stats_.probe_failures;

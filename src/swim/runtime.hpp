@@ -66,6 +66,7 @@ struct probe_report {
   std::vector<std::string> helpers;  // ping-req helpers asked (indirect stage)
   int expected_nacks = 0, nacks = 0;
   bool tcp_attempted = false, tcp_ok = false;
+  bool late = false;  // our timers fired late: no accusation (lifeguard.late_timers_are_local)
 };
 
 // The protocol half: what the core tells the layer above it. All optional

@@ -125,13 +125,14 @@ void transport::receive() {
   udp_.async_receive_from(asio::buffer(rx_), sender_,
                           [this, alive = alive_](const asio::error_code& ec, std::size_t n) {
                             if (!*alive || !udp_.is_open()) return;
-                            if (!ec) on_datagram(n);
+                            if (!ec) on_datagram({rx_.data(), n}, sender_);
                             if (ec == asio::error::operation_aborted) return;
                             receive();
                           });
 }
 
-void transport::on_datagram(std::size_t n) {
+void transport::on_datagram(std::span<const std::uint8_t> data, const asio::ip::udp::endpoint& sender) {
+  const std::size_t n = data.size();
   if (n == 0) return;  // memberlist ignores empty datagrams
   ++stats_.udp_received;
   stats_.udp_bytes_received += n;
@@ -139,19 +140,19 @@ void transport::on_datagram(std::size_t n) {
   o.keys = opt_.keys && !opt_.keys->empty() ? opt_.keys : nullptr;
   o.label = opt_.label;
   o.skip_label_check = opt_.skip_label_check;
-  auto p = swim::open(std::span<const std::uint8_t>(rx_.data(), n), o);
+  auto p = swim::open(data, o);
   if (!p.ok()) {
     ++stats_.udp_malformed;
     ++stats_.udp_faults[static_cast<std::size_t>(p.error.fault)];
     // Count always, log sparingly: a flood must not become a log flood.
     if (stats_.udp_malformed <= 10 || stats_.udp_malformed % 1000 == 0)
-      log(0, "transport: dropped datagram from " + to_address(sender_.address(), sender_.port()).to_string() + ": " +
+      log(0, "transport: dropped datagram from " + to_address(sender.address(), sender.port()).to_string() + ": " +
                  p.error.what + " (" + std::to_string(stats_.udp_malformed) + " so far)");
     return;
   }
   if (!p.part_errors.empty()) ++stats_.udp_malformed;
   for (const auto& e : p.part_errors) ++stats_.udp_faults[static_cast<std::size_t>(e.error.fault)];
-  const address from = to_address(sender_.address(), sender_.port());
+  const address from = to_address(sender.address(), sender.port());
   const time_point t = now();
   // Decoded once, here: the layers above get the messages, not the bytes.
   for (const auto& m : p.messages) {
@@ -223,7 +224,25 @@ void transport::arm_timer() {
   });
 }
 
+void transport::drain_before_timers() {
+  // Bounded: a flood must not hold the timers back forever either.
+  constexpr int max_datagrams = 256;
+  asio::error_code ec;
+  for (int i = 0; i < max_datagrams; ++i) {
+    if (!udp_.is_open() || udp_.available(ec) == 0 || ec) return;
+    asio::ip::udp::endpoint sender;
+    // Allocated on first use (starvation is rare); its own buffer: rx_ may hold a datagram the pending async receive
+    // has read and not yet handed over.
+    if (drain_rx_.empty()) drain_rx_.resize(udp_receive_buffer);
+    const std::size_t n = udp_.receive_from(asio::buffer(drain_rx_), sender, 0, ec);
+    if (ec) return;
+    ++stats_.udp_read_before_timers;
+    on_datagram({drain_rx_.data(), n}, sender);
+  }
+}
+
 void transport::on_timer_fired() {
+  drain_before_timers();
   const time_point t = now();
   // Pop what is due first: handlers may add timers to the heap.
   std::vector<timer_token> due;

@@ -31,6 +31,7 @@
 #include <memory>
 #include <optional>
 #include <queue>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -157,6 +158,9 @@ struct transport_stats {
   // tcp_malformed. Which cap or check refused the input (the hostile-input
   // suite asserts the one it aimed at moved).
   std::array<std::uint64_t, decode_fault_kinds> udp_faults{}, tcp_faults{};
+  // Datagrams read before firing due timers (drain_before_timers): they
+  // were waiting while we were starved of CPU.
+  std::uint64_t udp_read_before_timers = 0;
   std::uint64_t udp_sent = 0, udp_bytes_sent = 0, udp_send_dropped = 0, udp_seal_errors = 0;
   std::uint64_t tcp_accepted = 0;
   std::uint64_t tcp_refused = 0;          // over max_inbound_tcp, or the strangers' share of it
@@ -215,7 +219,11 @@ class transport final : public io {
   friend struct outbound;
 
   void receive();
-  void on_datagram(std::size_t n);
+  void on_datagram(std::span<const std::uint8_t> data, const asio::ip::udp::endpoint& sender);
+  // Reads (at most a bounded number of) datagrams already waiting in the
+  // socket, so that an ack that arrived before its probe's deadline is seen
+  // before the timer that would call the probe failed.
+  void drain_before_timers();
   // Starts an outbound exchange with an encoded request (or the reason it
   // could not be encoded).
   void start_exchange(const address& to, exchange_id id, bool is_ping, std::uint32_t seq, sealed request,
@@ -240,6 +248,7 @@ class transport final : public io {
   asio::ip::tcp::acceptor acceptor_;
   asio::ip::udp::endpoint sender_;
   std::vector<std::uint8_t> rx_;
+  std::vector<std::uint8_t> drain_rx_;  // drain_before_timers's buffer
   asio::steady_timer timer_;
   using heap_item = std::pair<time_point, timer_token>;
   std::priority_queue<heap_item, std::vector<heap_item>, std::greater<>> timers_;
