@@ -74,8 +74,15 @@ check(st == 400 and "error" in body, f"bad regex: {st} {body}")
 st, _, body = call(n1 + "/v1/members?tag=region")
 check(st == 400, f"bad tag filter: {st}")
 
-# near: sorted by estimated RTT, the node itself first (0 ms away).
-st, _, body = call(n1 + "/v1/members?near=n2")
+# near: sorted by estimated RTT, the node itself first. Coordinates come
+# with the first probes: wait (bounded) until n1 has every member's.
+deadline = time.time() + 10
+while True:
+    st, _, body = call(n1 + "/v1/members?near=n2")
+    if st == 200 and all(m["estimated_rtt_ms"] is not None for m in body["members"]):
+        break
+    check(time.time() < deadline, f"coordinates not known: {st} {body}")
+    time.sleep(0.2)
 rtts = [m["estimated_rtt_ms"] for m in body["members"]]
 check(st == 200 and names(body)[0] == "n2" and rtts == sorted(rtts), f"near: {body}")
 check(all("coordinate" in m for m in body["members"]), "near: coordinates")
