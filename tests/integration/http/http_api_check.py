@@ -104,7 +104,7 @@ st, _, body = call(n1 + "/v1/coordinate?node=n3")
 check(st == 200 and body["node"] == "n3", f"coordinate n3: {body}")
 
 # The event stream, followed with curl while events happen.
-stream = subprocess.Popen(["curl", "-sN", "--max-time", "4", "-H", "Authorization: Bearer " + token,
+stream = subprocess.Popen(["curl", "-sN", "--max-time", "2", "-H", "Authorization: Bearer " + token,
                            n1 + "/v1/events?type=member-update,user:deploy"], stdout=subprocess.PIPE, text=True)
 first = stream.stdout.readline()  # the subscription comment: events from here on are seen
 check(first.startswith(": chorus events"), f"stream start: {first!r}")
@@ -129,11 +129,11 @@ st, _, body = call(n1 + "/v1/members?name=n1")
 check(body["members"][0]["tags"] == {"role": "web"}, f"tags applied: {body}")
 
 # Queries: collected at the end, or streamed as JSON lines.
-st, _, body = call(n1 + "/v1/query/ping?timeout=2s&ack=true", "POST", "hello")
+st, _, body = call(n1 + "/v1/query/ping?timeout=1s&ack=true", "POST", "hello")
 check(st == 200 and sorted(body["acks"]) == ["n1", "n2", "n3"], f"query acks: {st} {body}")
 check([r["from"] for r in body["responses"]] == ["n3"] and body["responses"][0]["payload"] == "pong-n3\n",
       f"query responses: {body}")
-st, _, text = call(n1 + "/v1/query/ping?timeout=2s&node=n3&stream=true", "POST", "")
+st, _, text = call(n1 + "/v1/query/ping?timeout=1s&node=n3&stream=true", "POST", "")
 lines = [json.loads(l) for l in text.splitlines()]
 check(st == 200 and lines[-1] == {"type": "done"} and {"type": "response", "from": "n3", "payload": "pong-n3\n",
       "payload_base64": "cG9uZy1uMwo="} in lines, f"query stream: {lines}")
