@@ -11,7 +11,7 @@ FROM debian:bookworm AS builder
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       g++ cmake ninja-build pkg-config dpkg-dev file help2man \
-      libasio-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libmsgpack-cxx-dev libsodium-dev \
+      libasio-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libmsgpack-cxx-dev libsodium-dev libhttp-parser-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

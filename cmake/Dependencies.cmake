@@ -49,6 +49,16 @@ else()
   target_link_libraries(chorus_sodium INTERFACE PkgConfig::sodium)
 endif()
 
+# http_parser (libhttp-parser-dev): the HTTP/1.1 request parser of the HTTP
+# API and the metrics listener. Debian ships a header, a .so and a .a, but no
+# .pc file or CMake config, so it is found by name. The static archive is
+# linked (both builds): a small C file, and the agent maps no extra .so.
+find_path(HTTP_PARSER_INCLUDE_DIR http_parser.h REQUIRED)
+find_library(HTTP_PARSER_STATIC_LIB NAMES libhttp_parser.a REQUIRED)
+add_library(chorus_http_parser INTERFACE)
+target_include_directories(chorus_http_parser SYSTEM INTERFACE ${HTTP_PARSER_INCLUDE_DIR})
+target_link_libraries(chorus_http_parser INTERFACE ${HTTP_PARSER_STATIC_LIB})
+
 if(CHORUS_TESTS)
   find_package(Catch2 2.13 CONFIG REQUIRED)
   include(Catch)

@@ -1,5 +1,6 @@
 #include "agent/config.hpp"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -270,6 +271,7 @@ const std::map<std::string, setter>& keys() {
       {"broadcast_timeout", dur(&agent_config::broadcast_timeout)},
       {"label", str(&agent_config::label)},
       {"metrics_addr", str(&agent_config::metrics_addr)},
+      {"http_addr", str(&agent_config::http_addr)},
       {"gossip_tcp_max_inbound", optional_size(&agent_config::gossip_tcp_max_inbound)},
       {"gossip_tcp_member_reserve", optional_size(&agent_config::gossip_tcp_member_reserve)},
       {"gossip_tcp_max_per_source", optional_size(&agent_config::gossip_tcp_max_per_source)},
@@ -293,6 +295,18 @@ std::string merge_json(agent_config& into, const std::string& json_text, const s
   return {};
 }
 
+std::string parse_http_addr(const std::string& text, host_port& out) {
+  const std::string what = "Invalid HTTP address '" + text + "': ";
+  const bool bare_port = !text.empty() && std::all_of(text.begin(), text.end(), ::isdigit);
+  if (auto e = split_host_port(bare_port ? ":" + text : text, out); !e.empty()) return what + e;
+  if (!out.has_port) return what + "a port is required ([HOST:]PORT)";
+  if (out.host.empty()) out.host = "127.0.0.1";
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, out.host.c_str(), buf) != 1 && inet_pton(AF_INET6, out.host.c_str(), buf) != 1)
+    return what + "not an IP address";
+  return {};
+}
+
 std::string validate(const agent_config& c) {
   if (c.node_name.empty()) return "node name must not be empty";
   host_port hp;
@@ -305,6 +319,10 @@ std::string validate(const agent_config& c) {
     if (auto e = split_host_port(c.metrics_addr, hp); !e.empty())
       return "Invalid metrics address '" + c.metrics_addr + "': " + e;
     if (!hp.has_port) return "Invalid metrics address '" + c.metrics_addr + "': a port is required (HOST:PORT)";
+  }
+  if (!c.http_addr.empty()) {
+    host_port http;
+    if (auto e = parse_http_addr(c.http_addr, http); !e.empty()) return e;
   }
   if (c.protocol < 2 || c.protocol > 5)
     return "Serf protocol version " + std::to_string(c.protocol) + " is not supported (must be 2-5)";
@@ -391,6 +409,7 @@ void apply_value_flags(const agent_flags& f, agent_config& c) {
   if (f.discover) c.discover = *f.discover;
   if (f.label) c.label = *f.label;
   if (f.metrics_addr) c.metrics_addr = *f.metrics_addr;
+  if (f.http_addr) c.http_addr = *f.http_addr;
 }
 
 // An integer flag as Go's flag package takes it: all of the text must be the

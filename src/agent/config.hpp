@@ -69,6 +69,7 @@ struct agent_config {
   std::chrono::nanoseconds broadcast_timeout = std::chrono::seconds(5);
   std::string label;         // chorus: cluster isolation label (memberlist 0.3 label header)
   std::string metrics_addr;  // chorus: HOST:PORT serving Prometheus /metrics; empty = off
+  std::string http_addr;     // chorus: [HOST:]PORT of the HTTP/JSON API; empty = off, no host = 127.0.0.1
   // chorus: inbound gossip TCP admission (config file only, read at start);
   // unset = swim::transport::options' defaults, which explain each number.
   std::optional<std::size_t> gossip_tcp_max_inbound, gossip_tcp_member_reserve, gossip_tcp_max_per_source,
@@ -86,7 +87,7 @@ struct agent_config {
 struct agent_flags {
   std::optional<std::string> node, role, bind, advertise, iface, rpc_addr, rpc_auth, encrypt, keyring_file, tags_file,
       profile, snapshot, log_level, protocol, retry_interval, retry_max, broadcast_timeout, reconnect_interval,
-      reconnect_timeout, tombstone_timeout, discover, label, metrics_addr;
+      reconnect_timeout, tombstone_timeout, discover, label, metrics_addr, http_addr;
   bool replay = false, rejoin = false, disable_compression = false, syslog = false;
   bool leave_on_terminate = false, skip_leave_on_interrupt = false;
   std::vector<std::string> join, retry_join, tags, event_handlers, config_files, config_dirs;
@@ -114,6 +115,10 @@ struct host_port {
   bool has_port = false;
 };
 std::string split_host_port(const std::string& text, host_port& out);
+// -http-addr: "HOST:PORT", ":PORT" or "PORT"; no host means 127.0.0.1 (the
+// API can leave, join and change tags: loopback unless asked). HOST must be
+// an IP. Empty error on success; `out.host` is then the IP to listen on.
+std::string parse_http_addr(const std::string& text, host_port& out);
 
 // The local host name (Serf's default node name).
 std::string default_node_name();

@@ -88,6 +88,7 @@ std::string daemon_impl::setup() {
   if (auto e = start_handlers(); !e.empty()) return e;
   if (auto e = start_rpc(); !e.empty()) return e;
   if (auto e = start_metrics(); !e.empty()) return e;
+  if (auto e = start_http(); !e.empty()) return e;
   hub_.set_listener([this](rpc::log_level l, const std::string& line) {
     asio::post(io_, [this, l, line] {
       if (rpc_) rpc_->publish_log(l, line);
@@ -274,6 +275,7 @@ void daemon_impl::print_banner() {
   std::printf("    Message Compression Enabled: %s\n", cfg_.enable_compression ? "true" : "false");
   if (!cfg_.label.empty()) std::printf("                          Label: '%s'\n", cfg_.label.c_str());
   if (metrics_) std::printf("                   Metrics addr: '%s'\n", cfg_.metrics_addr.c_str());
+  if (http_) std::printf("                      HTTP addr: '%s'\n", cfg_.http_addr.c_str());
   std::printf("\n==> Log data will now stream in as it occurs:\n\n");
   std::fflush(stdout);
 }
@@ -350,6 +352,7 @@ void daemon_impl::shutdown(int code) {
   signals_.cancel(ec);
   if (rpc_) rpc_->close();
   if (metrics_) metrics_->close();
+  if (http_) http_->close();
   if (transport_) transport_->close();
   if (snapshot_) {
     snapshot_tick();

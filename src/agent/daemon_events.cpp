@@ -87,6 +87,7 @@ void daemon_impl::member_event(const agent::member_event& e) {
   }
   asio::post(io_, [this, rec] {
     if (rpc_) rpc_->publish(rec);
+    if (http_api_) http_api_->publish(rec);
   });
   if (handlers_ && !handlers_->submit(he)) {
     ++handler_dropped_;
@@ -100,6 +101,7 @@ void daemon_impl::user_event(const user_event_data& e) {
   rec.coalesce = e.coalesce;
   asio::post(io_, [this, rec] {
     if (rpc_) rpc_->publish(rec);
+    if (http_api_) http_api_->publish(rec);
   });
   const auto he = handler_event_of("user", e);
   if (handlers_ && !handlers_->submit(he)) {
@@ -118,6 +120,7 @@ void daemon_impl::query(const query_event& e) {
   const auto deadline = steady::now() + std::chrono::duration_cast<steady::duration>(left);
   asio::post(io_, [this, rec, h = e.handle, deadline] {
     if (rpc_) rpc_->publish_query(h, rec, deadline);
+    if (http_api_) http_api_->publish(rec);
   });
   auto he = handler_event_of("query", e);
   he.query_handle = e.handle;

@@ -6,6 +6,7 @@
 //   daemon_api.cpp      the rpc::agent_api bridge: tags, stats, key operations, queries
 //   daemon_events.cpp   Serf's events out to logs, handlers, RPC streams and the snapshot
 //   daemon_metrics.cpp  what /metrics and `chorus info` show
+//   daemon_http.cpp     the HTTP listeners: -metrics-addr and the HTTP API (-http-addr)
 // It is the Serf layer's listener (serf_listener), the transport's driver
 // and the RPC server's agent_api at once; the transport is the Serf layer's
 // io (sink()), so packets and timers go from the core straight to it.
@@ -27,6 +28,8 @@
 
 #include "agent/config.hpp"
 #include "agent/handlers.hpp"
+#include "agent/http_api.hpp"
+#include "agent/http_server.hpp"
 #include "agent/join_text.hpp"
 #include "agent/logging.hpp"
 #include "agent/mdns.hpp"
@@ -234,6 +237,7 @@ class daemon_impl final : public serf_listener, public swim::transport::driver, 
   void sync_and_broadcast_metrics(metric_list& m, const serf_stats& ss) const;
   void agent_metrics(metric_list& m, const serf_stats& ss) const;
   std::string start_metrics();
+  std::string start_http();
 
   agent_config cfg_;
   asio::io_context io_;
@@ -244,8 +248,10 @@ class daemon_impl final : public serf_listener, public swim::transport::driver, 
   std::unique_ptr<swim::transport::transport> transport_;
   std::unique_ptr<rpc::server> rpc_;
   std::unique_ptr<handler_runner> handlers_;
-  std::unique_ptr<mdns::discovery> mdns_;    // -discover
-  std::unique_ptr<metrics_server> metrics_;  // -metrics-addr
+  std::unique_ptr<mdns::discovery> mdns_;  // -discover
+  std::unique_ptr<http_server> metrics_;   // -metrics-addr
+  std::unique_ptr<http_api> http_api_;     // -http-addr: routes
+  std::unique_ptr<http_server> http_;      // -http-addr: listener (destroyed before http_api_)
   asio::signal_set signals_;
   asio::steady_timer retry_timer_;
   std::unique_ptr<snapshotter> snapshot_;

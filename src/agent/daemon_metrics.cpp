@@ -180,30 +180,21 @@ void daemon_impl::agent_metrics(metric_list& m, const serf_stats& ss) const {
           cfg_.disable_coordinates ? std::numeric_limits<double>::quiet_NaN() : serf_->local_coordinate().error);
   m.counter("chorus_coordinate_resets_total", "Times the local Vivaldi coordinate was reset.", ss.coordinate_resets);
   m.gauge("chorus_health_score", "Lifeguard local health (0 = healthy; higher = this agent is slow).", ss.health_score);
-  if (metrics_) {
-    auto& r = m.add(metric_type::counter, "chorus_metrics_requests_total", "HTTP requests to the metrics listener.");
-    r.add(static_cast<double>(metrics_->stats().requests - metrics_->stats().errors), {{"result", "ok"}});
-    r.add(static_cast<double>(metrics_->stats().errors), {{"result", "error"}});
-    r.add(static_cast<double>(metrics_->stats().refused), {{"result", "refused"}});
-    r.add(static_cast<double>(metrics_->stats().timeouts), {{"result", "timeout"}});
+  for (const auto& [server, name, help] :
+       {std::tuple{metrics_.get(), "chorus_metrics_requests_total", "HTTP requests to the metrics listener."},
+        std::tuple{http_.get(), "chorus_http_requests_total", "HTTP requests to the HTTP API (-http-addr)."}}) {
+    if (!server) continue;
+    auto& r = m.add(metric_type::counter, name, help);
+    r.add(static_cast<double>(server->stats().requests - server->stats().errors), {{"result", "ok"}});
+    r.add(static_cast<double>(server->stats().errors), {{"result", "error"}});
+    r.add(static_cast<double>(server->stats().refused), {{"result", "refused"}});
+    r.add(static_cast<double>(server->stats().timeouts), {{"result", "timeout"}});
   }
-}
-
-std::string daemon_impl::start_metrics() {
-  if (cfg_.metrics_addr.empty()) return {};
-  host_port mp;
-  if (auto e = split_host_port(cfg_.metrics_addr, mp); !e.empty())
-    return "Invalid metrics address '" + cfg_.metrics_addr + "': " + e;
-  asio::error_code ec;
-  const auto ip = asio::ip::make_address(mp.host.empty() ? "0.0.0.0" : mp.host, ec);
-  if (ec) return "Invalid metrics address '" + cfg_.metrics_addr + "': not an IP address";
-  metrics_ = std::make_unique<metrics_server>(
-      io_, metrics_server::options{}, [this] { return prometheus::render(collect_metrics()); }, leveled_log());
-  if (auto e = metrics_->listen({ip, mp.port}); !e.empty())
-    return "Error starting the metrics listener on " + cfg_.metrics_addr + ": " + e;
-  log_->info("agent: serving Prometheus metrics at http://{}:{}/metrics",
-             ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string(), metrics_->port());
-  return {};
+  if (http_api_) {
+    m.gauge("chorus_http_event_streams", "Readers of GET /v1/events connected.", http_api_->event_streams());
+    m.counter("chorus_http_events_dropped_total", "Events not sent to a /v1/events reader too slow to take them.",
+              http_api_->dropped_events());
+  }
 }
 
 }  // namespace chorus::agent

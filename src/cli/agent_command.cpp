@@ -70,6 +70,8 @@ const string_flag string_flags[] = {
     {"discover", &F::discover, "mDNS cluster name: advertise _serf_NAME._tcp and join the agents found"},
     {"label", &F::label, "Cluster label: traffic with another or no label is refused (not understood by Serf 0.9.4)"},
     {"metrics-addr", &F::metrics_addr, "Serve Prometheus metrics at http://HOST:PORT/metrics (default: off)"},
+    {"http-addr", &F::http_addr,
+     "Serve the HTTP/JSON API (docs/http.md) at [HOST:]PORT; no host = 127.0.0.1 (default: off)"},
 };
 
 const list_flag list_flags[] = {

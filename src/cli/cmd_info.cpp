@@ -61,6 +61,11 @@ int rtt_matrix(rpc::client& c, std::vector<std::string> nodes) {
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     std::vector<std::string> row{agent::escape_text(nodes[i])};
     for (std::size_t j = 0; j < nodes.size(); ++j) {
+      // A node is 0 from itself; the formula would say twice its height.
+      if (i == j) {
+        row.push_back(coords[i] ? "0.000" : "-");
+        continue;
+      }
       rtt_estimate est;
       if (coords[i] && coords[j]) est = estimate(*coords[i], *coords[j]);
       row.push_back(est.ok ? milliseconds(est.seconds) : "-");

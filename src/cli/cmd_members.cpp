@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 
+#include "agent/member_json.hpp"
 #include "agent/text_escape.hpp"
 #include "cli/commands.hpp"
 #include "cli/format.hpp"
@@ -33,35 +34,7 @@ struct placed_member {
 };
 
 nlohmann::ordered_json member_json(const placed_member& p, bool with_rtt) {
-  const auto& m = p.m;
-  nlohmann::ordered_json j;
-  j["name"] = m.name;
-  j["addr"] = host_port(m.addr, m.port);
-  j["port"] = m.port;
-  if (m.tags) {
-    nlohmann::ordered_json tags = nlohmann::ordered_json::object();
-    for (const auto& [k, v] : *m.tags) tags[k] = v;
-    j["tags"] = tags;
-  } else {
-    j["tags"] = nullptr;
-  }
-  j["status"] = m.status;
-  j["protocol"] = {{"max", m.delegate_max}, {"min", m.delegate_min}, {"version", m.delegate_cur}};
-  if (with_rtt) {
-    if (p.coord && p.coord->vec) {
-      j["coordinate"] = {{"adjustment", p.coord->adjustment},
-                         {"error", p.coord->error},
-                         {"height", p.coord->height},
-                         {"vec", *p.coord->vec}};
-    } else {
-      j["coordinate"] = nullptr;
-    }
-    if (p.rtt_seconds)
-      j["estimated_rtt_ms"] = *p.rtt_seconds * 1000.0;
-    else
-      j["estimated_rtt_ms"] = nullptr;
-  }
-  return j;
+  return agent::member_json(p.m, with_rtt, p.coord, p.rtt_seconds);
 }
 
 }  // namespace

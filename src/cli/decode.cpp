@@ -147,6 +147,21 @@ void stream_report(std::span<const std::uint8_t> in, const keyring& ring, decode
     doc["type"] = l.inner[0];
     doc["name"] = type_name(l.inner[0]);
   }
+  if (!d.ok() && d.error.fault == decode_fault::unknown_type && !l.inner.empty()) {
+    // A gossip message sent on a stream (a suspect, say): memberlist reads
+    // it, answers with an error message and closes. Shown decoded, with why
+    // it is refused, rather than as an undecodable stream.
+    std::size_t used = 0;
+    auto m = decode_body(static_cast<message_type>(l.inner[0]), std::span(l.inner).subspan(1), &used);
+    if (m.ok()) {
+      doc["decoded"] = message_json(m.value);
+      doc["note"] = "type " + std::to_string(l.inner[0]) + " (" + type_name(l.inner[0]) +
+                    ") is not valid on a stream: memberlist answers it with an error message";
+      if (1 + used < l.inner.size()) doc["trailing_bytes"] = l.inner.size() - 1 - used;
+      r.ok = true;
+      return;
+    }
+  }
   if (!d.ok()) {
     doc["error"] = error_json(d.error);
     if (d.incomplete) doc["incomplete"] = true;

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "agent/ip_port_text.hpp"
+#include "agent/member_json.hpp"
 #include "agent/text_escape.hpp"
 
 namespace chorus::cli {
@@ -193,20 +194,7 @@ std::string_view trim_one_newline(std::string_view s) {
 }
 
 std::string host_port(const std::vector<std::uint8_t>& addr, std::uint16_t port) {
-  if (addr.size() == 16) {
-    // An IPv4-mapped address prints as plain IPv4, as Go's net.IP does.
-    static const std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::equal(mapped, mapped + 12, addr.begin())) return agent::ip_port_text(std::span(addr).subspan(12), port);
-  }
-  if (addr.size() == 4 || addr.size() == 16) return agent::ip_port_text(addr, port);
-  // Go prints an IP of another length as "?" followed by its hex digits.
-  std::string s = "?";
-  static const char* hex = "0123456789abcdef";
-  for (auto b : addr) {
-    s += hex[b >> 4];
-    s += hex[b & 15];
-  }
-  return s + ":" + std::to_string(port);
+  return agent::member_addr_text(addr, port);
 }
 
 }  // namespace chorus::cli

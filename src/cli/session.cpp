@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "agent/member_json.hpp"
 #include "cli/format.hpp"
-#include "vivaldi/coordinate.hpp"
 
 namespace chorus::cli {
 
@@ -42,19 +42,8 @@ bool read_tag_flags(const std::vector<std::string>& flags, rpc::string_map& into
 }
 
 rtt_estimate estimate(const rpc::coordinate& a, const rpc::coordinate& b) {
-  if (!a.vec || !b.vec) return {};
-  vivaldi::coordinate ca, cb;
-  ca.vec = *a.vec;
-  ca.error = a.error;
-  ca.adjustment = a.adjustment;
-  ca.height = a.height;
-  cb.vec = *b.vec;
-  cb.error = b.error;
-  cb.adjustment = b.adjustment;
-  cb.height = b.height;
-  const auto d = vivaldi::estimate_rtt(ca, cb);
-  if (!d) return {};
-  return {true, vivaldi::to_seconds(*d)};
+  if (auto s = agent::estimate_rtt_seconds(a, b)) return {true, *s};
+  return {};
 }
 
 }  // namespace chorus::cli

@@ -1,7 +1,7 @@
 #pragma once
 // What the TCP connection objects on the io thread share: the transport's
 // inbound and outbound exchanges (tcp_inbound.cpp, tcp_outbound.cpp) and the
-// agent's metrics connections (agent/metrics_server.cpp). Each such object
+// agent's metrics connections (agent/http_server.cpp). Each such object
 // owns its socket and a deadline timer, and ends exactly once.
 #include <asio.hpp>
 #include <chrono>

@@ -112,6 +112,19 @@ TEST_CASE("decode --stream reads an encrypted compressed push/pull from stdin") 
   CHECK(d["user_state"]["body"]["Events"]["array_len"] == 512);
 }
 
+TEST_CASE("decode --stream shows a gossip message sent on a stream, with a note, not an error") {
+  // A suspect sent over TCP (shared vector memberlist-err-tcp.jsonl):
+  // memberlist answers it with an error message; decode shows what it was.
+  auto s = run("decode --stream 0383ab496e6361726e6174696f6e01a44e6f6465a178a446726f6da179");
+  CHECK(s.exit_code == 0);
+  const json d = json::parse(s.out);
+  CHECK(d["name"] == "suspect");
+  CHECK(d["decoded"]["Node"] == "x");
+  CHECK(d["decoded"]["From"] == "y");
+  CHECK(d["note"].get<std::string>().find("not valid on a stream") != std::string::npos);
+  CHECK_FALSE(d.contains("error"));
+}
+
 TEST_CASE("decode reports where undecodable input broke and exits 1") {
   // A ping whose body is cut after the map header.
   auto r = run("decode 0085a44e6f6465");
@@ -126,9 +139,10 @@ TEST_CASE("decode reports where undecodable input broke and exits 1") {
   CHECK(c["layers"][0]["truncated"] == 2);
   CHECK(c["part_errors"].size() == 1);
 
-  auto s = run("decode --stream 0383ab496e6361726e6174696f6e01a44e6f6465a178a446726f6da179");
-  CHECK(s.exit_code == 1);
-  CHECK(json::parse(s.out)["error"]["what"].get<std::string>().find("unexpected stream message type 3") !=
+  // A stream whose message type is unknown: nothing to show.
+  auto u = run("decode --stream 63");
+  CHECK(u.exit_code == 1);
+  CHECK(json::parse(u.out)["error"]["what"].get<std::string>().find("unexpected stream message type 99") !=
         std::string::npos);
 
   CHECK(run("decode nothex 2>/dev/null").exit_code == 1);

@@ -199,6 +199,9 @@ TEST_CASE("chorus CLI output matches serf's against a live Serf cluster") {
     CHECK(cells(rows[2])[0] == "n2");
     CHECK(cells(rows[1])[2] == cells(rows[2])[1]);
     CHECK(cells(rows[3])[2] == cells(rows[2])[3]);
+    // A node is 0 ms from itself, off the diagonal a real estimate.
+    for (std::size_t i = 1; i <= 3; ++i) CHECK(cells(rows[i])[i] == "0.000");
+    CHECK(cells(rows[1])[2] != "0.000");
   }
 
   SECTION("event reaches every node's handler") {
