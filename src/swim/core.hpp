@@ -406,7 +406,13 @@ class core {
 };
 
 // Up to k distinct random members that `exclude` does not rule out (used by
-// probing for ping-req helpers and by gossip for its targets).
+// probing for ping-req helpers, by gossip for its targets and by push/pull).
+// memberlist's 3n random draws first (memberlist.md 13.7), which is cheap in
+// a big table; when they find fewer than k, the eligible members they missed
+// are added in random order. Draws alone miss the one eligible helper of a
+// 3-node cluster (2 of 3 entries excluded) (2/3)^9 = 2.6 % of the time: the
+// probe then asks nobody, expects no nack and blames our own health
+// (memberlist #350).
 template <class F>
 std::vector<std::size_t> core::random_members(std::size_t k, F exclude) {
   std::vector<std::size_t> out;
@@ -416,6 +422,17 @@ std::vector<std::size_t> core::random_members(std::size_t k, F exclude) {
     if (exclude(members_.at(idx), members_.name(idx))) continue;
     if (std::find(out.begin(), out.end(), idx) != out.end()) continue;
     out.push_back(idx);
+  }
+  if (out.size() >= k) return out;
+  std::vector<std::size_t> missed;
+  for (std::size_t idx = 0; idx < n; ++idx)
+    if (!exclude(members_.at(idx), members_.name(idx)) && std::find(out.begin(), out.end(), idx) == out.end())
+      missed.push_back(idx);
+  while (out.size() < k && !missed.empty()) {
+    const std::size_t pick = rng_.below(missed.size());
+    out.push_back(missed[pick]);
+    missed[pick] = missed.back();
+    missed.pop_back();
   }
   return out;
 }
