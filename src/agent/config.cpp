@@ -265,6 +265,7 @@ const std::map<std::string, setter>& keys() {
       {"gossip_tcp_max_per_source", optional_size(&agent_config::gossip_tcp_max_per_source)},
       {"gossip_tcp_first_byte_timeout", optional_dur(&agent_config::gossip_tcp_first_byte_timeout)},
       {"gossip_tcp_min_bytes_per_second", optional_size(&agent_config::gossip_tcp_min_bytes_per_second)},
+      {"purge_left_members", boolean(&agent_config::purge_left_members)},
   };
   return k;
 }
@@ -427,6 +428,7 @@ void apply_switch_and_list_flags(const agent_flags& f, agent_config& c) {
   if (f.syslog) c.enable_syslog = true;
   if (f.leave_on_terminate) c.leave_on_terminate = true;
   if (f.skip_leave_on_interrupt) c.skip_leave_on_interrupt = true;
+  if (f.purge_left_members) c.purge_left_members = true;
   c.enable_compression = !f.disable_compression;
   c.start_join.insert(c.start_join.end(), f.join.begin(), f.join.end());
   c.retry_join.insert(c.retry_join.end(), f.retry_join.begin(), f.retry_join.end());

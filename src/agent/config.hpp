@@ -74,6 +74,10 @@ struct agent_config {
   std::optional<std::size_t> gossip_tcp_max_inbound, gossip_tcp_member_reserve, gossip_tcp_max_per_source,
       gossip_tcp_min_bytes_per_second;
   std::optional<std::chrono::nanoseconds> gossip_tcp_first_byte_timeout;
+  // -purge-left-members (memberlist #254; off = Serf 0.9.4): left members
+  // leave the gossip table gossip_to_the_dead_time after they left, as dead
+  // ones do.
+  bool purge_left_members = false;
 
   // Files that contributed, for SIGHUP reloads.
   std::vector<std::string> config_files, config_dirs;
@@ -89,6 +93,7 @@ struct agent_flags {
       reconnect_timeout, tombstone_timeout, discover, label, metrics_addr;
   bool replay = false, rejoin = false, disable_compression = false, syslog = false;
   bool leave_on_terminate = false, skip_leave_on_interrupt = false;
+  bool purge_left_members = false;
   std::vector<std::string> join, retry_join, tags, event_handlers, config_files, config_dirs;
 };
 

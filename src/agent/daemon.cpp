@@ -97,6 +97,7 @@ std::string daemon_impl::setup() {
   swim::config ml = cfg_.profile == "wan"     ? swim::config::wan("", {})
                     : cfg_.profile == "local" ? swim::config::local("", {})
                                               : swim::config::lan("", {});
+  ml.purge_left_nodes = cfg_.purge_left_members;
   if (auto e = start_transport(ep, ml); !e.empty()) return e;
   create_serf(ep, ml);
   if (auto e = start_mdns(ep); !e.empty()) return e;

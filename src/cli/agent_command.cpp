@@ -99,6 +99,8 @@ void add_switches(CLI::App* sub, agent_flags& f) {
   sub->add_flag("--syslog", f.syslog, "Also log to syslog (accepted; not implemented yet)");
   sub->add_flag("--leave-on-terminate", f.leave_on_terminate, "Leave gracefully on SIGTERM");
   sub->add_flag("--skip-leave-on-interrupt", f.skip_leave_on_interrupt, "Exit without leaving on SIGINT");
+  sub->add_flag("--purge-left-members", f.purge_left_members,
+                "Drop left members from the gossip table like dead ones (memberlist 0.3+)");
 }
 
 // The empty values refused outright (see the top of this file); "" if none.

@@ -93,6 +93,12 @@ struct config {
   // 0 = dead entries conflict until purged (memberlist/Serf default). > 0: an
   // alive with a new address may take over a name dead for this long.
   duration dead_node_reclaim_time = 0s;
+  // memberlist 0.3+ (#254): left entries are purged from the table like dead
+  // ones, gossip_to_the_dead_time after they left. Off = memberlist 0.2.2
+  // (Serf 0.9.4): left entries stay forever and ride in every push/pull,
+  // so a cluster with churn carries every node that ever left. Serf's own
+  // member list (left members until tombstone_timeout) is not affected.
+  bool purge_left_nodes = false;
 
   lifeguard_config lifeguard;
 

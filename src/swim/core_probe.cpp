@@ -31,9 +31,10 @@ void core::probe_tick(time_point now, core_sink rt) {
 
 void core::reset_members(time_point now) {
   // Purge nodes dead for longer than gossip_to_the_dead_time (0.2.2: only
-  // dead; left entries stay), then shuffle.
+  // dead; left entries stay unless config::purge_left_nodes), then shuffle.
   members_.reset(rng_, [&](const member_entry& e) {
-    return e.state == member_state::dead && now - e.state_change() > cfg_.gossip_to_the_dead_time;
+    const bool gone = e.state == member_state::dead || (cfg_.purge_left_nodes && e.state == member_state::left);
+    return gone && now - e.state_change() > cfg_.gossip_to_the_dead_time;
   });
 }
 
