@@ -61,6 +61,14 @@ struct config {
   int indirect_checks = 3;
   // The TCP fallback ping catches UDP-only trouble (firewalls, loss bursts).
   bool disable_tcp_pings = false;
+  // memberlist 0.3+ (#242): when the io reports the probe's ping as
+  // send_result::unreachable (no route, firewall), the ping-reqs and the TCP
+  // ping go out at once instead of after probe_timeout, and the target is
+  // suspected at the window's end unless they reach it. memberlist 0.2.2
+  // (Serf 0.9.4) abandoned such a probe: a node it could not send to was
+  // never suspected by it. Off: the error is ignored and the ping counts as
+  // lost (the same outcome, probe_timeout later).
+  bool probe_indirectly_on_send_error = true;
   // Deadline for any TCP exchange (push/pull, fallback ping).
   duration tcp_timeout = 10s;
 

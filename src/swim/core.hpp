@@ -65,6 +65,8 @@ struct core_stats {
   std::uint64_t packets_received = 0, bytes_received = 0;
   std::uint64_t decode_errors = 0;  // undecodable packets or parts, dropped
   std::uint64_t probes = 0, probe_failures = 0;
+  // Probe pings the io could not send to their target (send_result::unreachable).
+  std::uint64_t probe_send_errors = 0;
   std::uint64_t indirect_probes = 0, tcp_pings = 0;
   std::uint64_t suspicions_raised = 0;  // by our own failed probes
   // Unconfirmed suspicions re-checked at expiry (lifeguard.recheck_unconfirmed),
@@ -250,6 +252,7 @@ class core {
     address target_addr;
     time_point sent;
     bool direct_stage = true;  // before probe_timeout: an ack here carries a usable RTT
+    bool send_failed = false;  // the io reported the ping unreachable
     int expected_nacks = 0, nacks = 0;
     bool tcp_pending = false, tcp_ok = false, window_over = false;
     exchange_id tcp_id = 0;
@@ -310,8 +313,8 @@ class core {
   void relay_timeout(std::uint32_t seq, core_sink rt);
   // A ping for `target` with our address as its source (10.1).
   ping make_ping(std::uint32_t seq, const std::string& target) const;
-  void send_probe_ping(std::uint32_t seq, const member_entry& e, const std::string& target, const address& to,
-                       core_sink rt);
+  send_result send_probe_ping(std::uint32_t seq, const member_entry& e, const std::string& target, const address& to,
+                              core_sink rt);
   // Ping-reqs for `target` through up to indirect_checks alive members;
   // returns the helpers' indices and counts the nacks asked for.
   std::vector<std::size_t> send_ping_reqs(std::uint32_t seq, const std::string& target, const member_entry& te,
@@ -335,8 +338,8 @@ class core {
   // brings the next periodic push/pull forward, the last exchange reports
   // the join (listener::join_finished).
   void join_exchange_ended(time_point now, std::uint64_t join_id, bool ok, core_sink rt);
-  void send_message(const address& to, const message& m, core_sink rt);
-  void send_raw(const address& to, bytes packet, bool crc, core_sink rt);
+  send_result send_message(const address& to, const message& m, core_sink rt);
+  send_result send_raw(const address& to, bytes packet, bool crc, core_sink rt);
   // Fills `parts` with broadcasts within `limit` bytes (2 bytes of compound
   // overhead counted per part); returns bytes used.
   std::size_t take_broadcasts(std::size_t limit, std::vector<bytes>& parts, core_sink rt);

@@ -49,10 +49,15 @@ void core::probe_node(time_point now, std::size_t idx, core_sink rt) {
   probe_.target_addr = members_.addr(e);
   probe_.sent = now;
 
-  send_probe_ping(probe_.seq, e, target, probe_.target_addr, rt);
+  probe_.send_failed = send_probe_ping(probe_.seq, e, target, probe_.target_addr, rt) == send_result::unreachable;
+  if (probe_.send_failed) ++stats_.probe_send_errors;
+  // No ack can come for a ping that was never sent: ask the others now
+  // instead of after probe_timeout (memberlist #242).
+  const bool indirect_now = probe_.send_failed && cfg_.probe_indirectly_on_send_error;
   const duration window = awareness_.scale(cfg_.probe_interval);
-  probe_direct_timer_ = arm(now + cfg_.probe_timeout, {timer_kind::probe_direct, probe_.seq}, rt);
+  if (!indirect_now) probe_direct_timer_ = arm(now + cfg_.probe_timeout, {timer_kind::probe_direct, probe_.seq}, rt);
   probe_window_timer_ = arm(now + window, {timer_kind::probe_window, probe_.seq}, rt);
+  if (indirect_now) probe_direct_timeout(now, probe_.seq, rt);
 }
 
 ping core::make_ping(std::uint32_t seq, const std::string& target) const {
@@ -65,11 +70,11 @@ ping core::make_ping(std::uint32_t seq, const std::string& target) const {
   return p;
 }
 
-void core::send_probe_ping(std::uint32_t seq, const member_entry& e, const std::string& target, const address& to,
-                           core_sink rt) {
+send_result core::send_probe_ping(std::uint32_t seq, const member_entry& e, const std::string& target,
+                                  const address& to, core_sink rt) {
   const ping p = make_ping(seq, target);
   if (e.state == member_state::alive || !cfg_.lifeguard.buddy_system) {
-    send_message(to, p, rt);
+    return send_message(to, p, rt);
   } else {
     // Buddy system: tell the suspect directly, so it can refute now.
     bytes parts[2];
@@ -77,7 +82,7 @@ void core::send_probe_ping(std::uint32_t seq, const member_entry& e, const std::
     encode(suspect{e.incarnation, target, cfg_.name}, parts[1]);
     bytes packet;
     encode_compound(parts, packet);
-    send_raw(to, std::move(packet), members_.pmax(e) >= 5, rt);
+    return send_raw(to, std::move(packet), members_.pmax(e) >= 5, rt);
   }
 }
 
@@ -161,6 +166,7 @@ void core::probe_finish(time_point now, bool ok, core_sink rt) {
     r.nacks = probe_.nacks;
     r.tcp_attempted = probe_.tcp_id != 0;
     r.tcp_ok = probe_.tcp_ok;
+    r.send_failed = probe_.send_failed;
     rt.on.probe_finished(r);
   }
   disarm(probe_direct_timer_);

@@ -149,6 +149,9 @@ struct transport_stats {
   std::uint64_t udp_received = 0, udp_bytes_received = 0;
   std::uint64_t udp_malformed = 0;  // failed open(): label, decryption, CRC, decode
   std::uint64_t udp_sent = 0, udp_bytes_sent = 0, udp_send_dropped = 0, udp_seal_errors = 0;
+  // Of udp_send_dropped: refused for the destination (no route, firewall),
+  // reported to the core as send_result::unreachable.
+  std::uint64_t udp_send_unreachable = 0;
   std::uint64_t tcp_accepted = 0;
   std::uint64_t tcp_refused = 0;          // over max_inbound_tcp, or the strangers' share of it
   std::uint64_t tcp_refused_source = 0;   // over max_inbound_tcp_per_source
@@ -194,7 +197,7 @@ class transport final : public io {
   options& opts() { return opt_; }
 
   // --- io -------------------------------------------------------------------
-  void send_packet(const address& to, bytes packet, bool crc) override;
+  send_result send_packet(const address& to, bytes packet, bool crc) override;
   void set_timer(time_point at, timer_token token) override;
   void start_push_pull(const address& to, exchange_id id, const push_pull& request, time_point deadline) override;
   void start_tcp_ping(const address& to, exchange_id id, const ping& request, time_point deadline) override;
