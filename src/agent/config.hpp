@@ -78,6 +78,9 @@ struct agent_config {
   // leave the gossip table gossip_to_the_dead_time after they left, as dead
   // ones do.
   bool purge_left_members = false;
+  // -validate-node-names (serf #612; off = Serf 0.9.4): refuse members named
+  // other than 1-128 characters of [A-Za-z0-9.-], and check our own name.
+  bool validate_node_names = false;
 
   // Files that contributed, for SIGHUP reloads.
   std::vector<std::string> config_files, config_dirs;
@@ -94,6 +97,7 @@ struct agent_flags {
   bool replay = false, rejoin = false, disable_compression = false, syslog = false;
   bool leave_on_terminate = false, skip_leave_on_interrupt = false;
   bool purge_left_members = false;
+  bool validate_node_names = false;
   std::vector<std::string> join, retry_join, tags, event_handlers, config_files, config_dirs;
 };
 

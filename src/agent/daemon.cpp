@@ -98,6 +98,7 @@ std::string daemon_impl::setup() {
                     : cfg_.profile == "local" ? swim::config::local("", {})
                                               : swim::config::lan("", {});
   ml.purge_left_nodes = cfg_.purge_left_members;
+  ml.validate_node_names = cfg_.validate_node_names;
   if (auto e = start_transport(ep, ml); !e.empty()) return e;
   create_serf(ep, ml);
   if (auto e = start_mdns(ep); !e.empty()) return e;

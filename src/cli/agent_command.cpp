@@ -101,6 +101,8 @@ void add_switches(CLI::App* sub, agent_flags& f) {
   sub->add_flag("--skip-leave-on-interrupt", f.skip_leave_on_interrupt, "Exit without leaving on SIGINT");
   sub->add_flag("--purge-left-members", f.purge_left_members,
                 "Drop left members from the gossip table like dead ones (memberlist 0.3+)");
+  sub->add_flag("--validate-node-names", f.validate_node_names,
+                "Refuse members (and this node) not named 1-128 characters of A-Z a-z 0-9 . - (Serf 0.10)");
 }
 
 // The empty values refused outright (see the top of this file); "" if none.

@@ -133,6 +133,11 @@ struct config {
   std::size_t handoff_queue_depth = 1024;
   // A node's meta (Serf tags) may not exceed this (section 12).
   std::size_t meta_max_size = 512;
+  // Serf 0.10 (serf #612, ValidateNodeNames): alive messages and push/pull
+  // entries whose node name is not 1-128 characters of [A-Za-z0-9.-] are
+  // refused and counted (admission.hpp). Off (Serf 0.9.4): any non-empty
+  // name is taken. Address length and meta size are checked either way.
+  bool validate_node_names = false;
 
   static bytes default_vsn();
   // memberlist's DefaultLANConfig: tuned for a data centre (sub-ms RTT).
