@@ -11,6 +11,7 @@
 
 #include "agent/handlers.hpp"
 #include "swim/admission.hpp"
+#include "swim/cidr.hpp"
 #include "swim/keyring.hpp"
 
 namespace chorus::agent {
@@ -268,6 +269,7 @@ const std::map<std::string, setter>& keys() {
       {"gossip_tcp_min_bytes_per_second", optional_size(&agent_config::gossip_tcp_min_bytes_per_second)},
       {"purge_left_members", boolean(&agent_config::purge_left_members)},
       {"validate_node_names", boolean(&agent_config::validate_node_names)},
+      {"allowed_cidrs", list(&agent_config::allowed_cidrs)},
   };
   return k;
 }
@@ -335,6 +337,8 @@ std::string validate(const agent_config& c) {
   if (c.validate_node_names)
     if (auto e = swim::node_name_problem(c.node_name); !e.empty())
       return "Invalid node name '" + c.node_name + "' (-validate-node-names): " + e;
+  std::vector<swim::cidr> ranges;
+  if (auto e = swim::parse_cidr_list(c.allowed_cidrs, ranges); !e.empty()) return "allowed_cidrs: " + e;
   return {};
 }
 
@@ -439,6 +443,7 @@ void apply_switch_and_list_flags(const agent_flags& f, agent_config& c) {
   c.start_join.insert(c.start_join.end(), f.join.begin(), f.join.end());
   c.retry_join.insert(c.retry_join.end(), f.retry_join.begin(), f.retry_join.end());
   c.event_handlers.insert(c.event_handlers.end(), f.event_handlers.begin(), f.event_handlers.end());
+  c.allowed_cidrs.insert(c.allowed_cidrs.end(), f.allowed_cidrs.begin(), f.allowed_cidrs.end());
 }
 
 // Step 5: tags from -tag, or from the tags file, never both.

@@ -81,6 +81,9 @@ struct agent_config {
   // -validate-node-names (serf #612; off = Serf 0.9.4): refuse members named
   // other than 1-128 characters of [A-Za-z0-9.-], and check our own name.
   bool validate_node_names = false;
+  // -allowed-cidrs (memberlist's CIDRsAllowed, Consul's
+  // serf_lan_allowed_cidrs): gossip only from these ranges. Empty = all.
+  std::vector<std::string> allowed_cidrs;
 
   // Files that contributed, for SIGHUP reloads.
   std::vector<std::string> config_files, config_dirs;
@@ -99,6 +102,7 @@ struct agent_flags {
   bool purge_left_members = false;
   bool validate_node_names = false;
   std::vector<std::string> join, retry_join, tags, event_handlers, config_files, config_dirs;
+  std::vector<std::string> allowed_cidrs;
 };
 
 struct config_result {

@@ -79,6 +79,8 @@ const list_flag list_flags[] = {
     {"event-handler", &F::event_handlers, "Event handler script [FILTER=]SCRIPT (repeatable)"},
     {"config-file", &F::config_files, "JSON configuration file (repeatable)"},
     {"config-dir", &F::config_dirs, "Directory of *.json configuration files (repeatable)"},
+    {"allowed-cidrs", &F::allowed_cidrs,
+     "Accept gossip (UDP, TCP) only from these networks, CIDR[,CIDR...] (repeatable; default: all)"},
 };
 
 // What CLI11 fills in. The string flags go through `values` rather than

@@ -15,6 +15,7 @@ refusal check_fields(std::string_view name, std::span<const std::uint8_t> addr, 
   if (vsn.size() != 6) return refusal::vsn_length;
   if (vsn[0] == 0 || vsn[1] == 0 || vsn[0] > vsn[1]) return refusal::vsn_range;
   if (addr.size() != 4 && addr.size() != 16) return refusal::address_length;
+  if (rules.allowed && !allowed(*rules.allowed, address::from(addr, port))) return refusal::address_not_allowed;
   if (port == 0) return refusal::port_zero;
   if (meta.size() > rules.meta_max) return refusal::meta_too_large;
   return check_accusation(incarnation);
@@ -23,10 +24,11 @@ refusal check_fields(std::string_view name, std::span<const std::uint8_t> addr, 
 }  // namespace
 
 const char* to_string(refusal r) {
-  return enum_name<refusal::invalid_name>(
-      r, {"accepted", "Vsn is not 6 bytes", "Vsn protocol range is invalid", "address is not 4 or 16 bytes",
-          "port is 0", "meta is over the size limit", "node name is empty or too long",
-          "incarnation is too high to refute", "node name is not 1-128 characters of A-Z a-z 0-9 . -"});
+  return enum_name<refusal::address_not_allowed>(
+      r,
+      {"accepted", "Vsn is not 6 bytes", "Vsn protocol range is invalid", "address is not 4 or 16 bytes", "port is 0",
+       "meta is over the size limit", "node name is empty or too long", "incarnation is too high to refute",
+       "node name is not 1-128 characters of A-Z a-z 0-9 . -", "address is outside the allowed CIDRs"});
 }
 
 refusal check(const alive& a, const admission_rules& rules) {

@@ -14,7 +14,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "swim/cidr.hpp"
 #include "swim/messages.hpp"
 
 namespace chorus::swim {
@@ -44,6 +46,10 @@ enum class refusal : std::uint8_t {
   // Only with config::validate_node_names (Serf 0.10's ValidateNodeNames,
   // serf #612): the name is not 1-128 characters of [A-Za-z0-9.-].
   invalid_name,
+  // Only with config::allowed_cidrs: the advertised address is outside
+  // every allowed range. Its packets would be dropped, so we could only
+  // ever see it fail.
+  address_not_allowed,
 };
 const char* to_string(refusal r);
 
@@ -66,8 +72,9 @@ std::string node_name_problem(std::string_view name);
 
 // What the checks enforce besides the fixed rules.
 struct admission_rules {
-  std::size_t meta_max = 512;   // config::meta_max_size
-  bool validate_names = false;  // config::validate_node_names
+  std::size_t meta_max = 512;                  // config::meta_max_size
+  bool validate_names = false;                 // config::validate_node_names
+  const std::vector<cidr>* allowed = nullptr;  // config::allowed_cidrs; null or empty = all
 };
 
 // Checks an alive message before it is handled.

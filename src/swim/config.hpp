@@ -7,8 +7,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "swim/address.hpp"
+#include "swim/cidr.hpp"
 #include "swim/messages.hpp"
 #include "swim/protocol_version.hpp"
 #include "swim/time.hpp"
@@ -138,6 +140,10 @@ struct config {
   // refused and counted (admission.hpp). Off (Serf 0.9.4): any non-empty
   // name is taken. Address length and meta size are checked either way.
   bool validate_node_names = false;
+  // memberlist's CIDRsAllowed (`-allowed-cidrs`): members advertising an
+  // address outside these ranges are refused (the transport drops their
+  // traffic anyway, so they could only ever look failed). Empty = all.
+  std::vector<cidr> allowed_cidrs;
 
   static bytes default_vsn();
   // memberlist's DefaultLANConfig: tuned for a data centre (sub-ms RTT).

@@ -367,7 +367,7 @@ class core {
   bool verify_protocol(const push_pull& remote, const std::vector<bool>& refused) const;
   void merge_remote(time_point now, const push_pull& remote, const std::vector<bool>& refused, core_sink rt);
   // What admission.hpp enforces beyond its fixed rules, from the config.
-  admission_rules admission() const { return {cfg_.meta_max_size, cfg_.validate_node_names}; }
+  admission_rules admission() const { return {cfg_.meta_max_size, cfg_.validate_node_names, &cfg_.allowed_cidrs}; }
   // Counts and reports (listener::refused) a refusal; true if `why` is one.
   bool refuse(const address& from, std::string_view node, refusal why, core_sink rt);
   // Verifies and merges a remote table; false if its protocol range is refused.

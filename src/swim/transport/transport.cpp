@@ -135,6 +135,13 @@ void transport::on_datagram(std::size_t n) {
   if (n == 0) return;  // memberlist ignores empty datagrams
   ++stats_.udp_received;
   stats_.udp_bytes_received += n;
+  if (!opt_.allowed_cidrs.empty() && !allowed(opt_.allowed_cidrs, to_address(sender_.address(), sender_.port()))) {
+    ++stats_.udp_not_allowed;
+    if (stats_.udp_not_allowed <= 10 || stats_.udp_not_allowed % 1000 == 0)
+      log(2, "transport: dropped datagram from " + to_address(sender_.address(), sender_.port()).to_string() +
+                 ": source not in allowed CIDRs (" + std::to_string(stats_.udp_not_allowed) + " so far)");
+    return;
+  }
   open_options o;
   o.keys = opt_.keys && !opt_.keys->empty() ? opt_.keys : nullptr;
   o.label = opt_.label;

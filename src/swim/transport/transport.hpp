@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "swim/cidr.hpp"
 #include "swim/errors.hpp"
 #include "swim/io.hpp"
 #include "swim/keyring.hpp"
@@ -115,6 +116,10 @@ struct options {
   std::size_t tcp_min_bytes_per_second = 1024;
   // Incoming stream cap: the 20 MiB encrypted-length limit plus headers.
   std::size_t max_stream_bytes = max_stream_encrypted_len + 1024;
+  // memberlist's CIDRsAllowed (`-allowed-cidrs`): datagrams and TCP
+  // connections from a source outside every range are dropped before
+  // anything is read from them, and counted. Empty = every source (Serf).
+  std::vector<cidr> allowed_cidrs;
 };
 
 // Messages (and their bytes, type byte included) per memberlist message
@@ -159,6 +164,8 @@ struct transport_stats {
   std::uint64_t tcp_slow_closed = 0;      // below tcp_min_bytes_per_second
   std::uint64_t tcp_evicted = 0;          // idle strangers closed to make room for a newcomer
   std::uint64_t tcp_member_accepted = 0;  // accepted as a known member's connection
+  // From a source outside options::allowed_cidrs: dropped unread.
+  std::uint64_t udp_not_allowed = 0, tcp_not_allowed = 0;
   std::uint64_t tcp_malformed = 0, tcp_timeouts = 0, tcp_err_replies = 0;
   std::uint64_t push_pulls_served = 0, tcp_pings_served = 0, stream_user_messages = 0;
   std::uint64_t exchanges_started = 0, exchanges_failed = 0;
