@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include "agent/handlers.hpp"
+#include "swim/admission.hpp"
+#include "swim/cidr.hpp"
 #include "swim/keyring.hpp"
 
 namespace chorus::agent {
@@ -277,6 +279,9 @@ const std::map<std::string, setter>& keys() {
       {"gossip_tcp_max_per_source", optional_size(&agent_config::gossip_tcp_max_per_source)},
       {"gossip_tcp_first_byte_timeout", optional_dur(&agent_config::gossip_tcp_first_byte_timeout)},
       {"gossip_tcp_min_bytes_per_second", optional_size(&agent_config::gossip_tcp_min_bytes_per_second)},
+      {"purge_left_members", boolean(&agent_config::purge_left_members)},
+      {"validate_node_names", boolean(&agent_config::validate_node_names)},
+      {"allowed_cidrs", list(&agent_config::allowed_cidrs)},
   };
   return k;
 }
@@ -357,6 +362,11 @@ std::string validate(const agent_config& c) {
   if (c.gossip_tcp_first_byte_timeout && c.gossip_tcp_first_byte_timeout->count() < 0)
     return "gossip_tcp_first_byte_timeout must not be negative";
   if (c.user_event_size_limit > 9 * 1024) return "user_event_size_limit is over the sane limit of 9216 bytes";
+  if (c.validate_node_names)
+    if (auto e = swim::node_name_problem(c.node_name); !e.empty())
+      return "Invalid node name '" + c.node_name + "' (-validate-node-names): " + e;
+  std::vector<swim::cidr> ranges;
+  if (auto e = swim::parse_cidr_list(c.allowed_cidrs, ranges); !e.empty()) return "allowed_cidrs: " + e;
   return {};
 }
 
@@ -456,10 +466,13 @@ void apply_switch_and_list_flags(const agent_flags& f, agent_config& c) {
   if (f.syslog) c.enable_syslog = true;
   if (f.leave_on_terminate) c.leave_on_terminate = true;
   if (f.skip_leave_on_interrupt) c.skip_leave_on_interrupt = true;
+  if (f.purge_left_members) c.purge_left_members = true;
+  if (f.validate_node_names) c.validate_node_names = true;
   c.enable_compression = !f.disable_compression;
   c.start_join.insert(c.start_join.end(), f.join.begin(), f.join.end());
   c.retry_join.insert(c.retry_join.end(), f.retry_join.begin(), f.retry_join.end());
   c.event_handlers.insert(c.event_handlers.end(), f.event_handlers.begin(), f.event_handlers.end());
+  c.allowed_cidrs.insert(c.allowed_cidrs.end(), f.allowed_cidrs.begin(), f.allowed_cidrs.end());
 }
 
 // Step 5: tags from -tag, or from the tags file, never both.

@@ -75,6 +75,16 @@ struct agent_config {
   std::optional<std::size_t> gossip_tcp_max_inbound, gossip_tcp_member_reserve, gossip_tcp_max_per_source,
       gossip_tcp_min_bytes_per_second;
   std::optional<std::chrono::nanoseconds> gossip_tcp_first_byte_timeout;
+  // -purge-left-members (memberlist #254; off = Serf 0.9.4): left members
+  // leave the gossip table gossip_to_the_dead_time after they left, as dead
+  // ones do.
+  bool purge_left_members = false;
+  // -validate-node-names (serf #612; off = Serf 0.9.4): refuse members named
+  // other than 1-128 characters of [A-Za-z0-9.-], and check our own name.
+  bool validate_node_names = false;
+  // -allowed-cidrs (memberlist's CIDRsAllowed, Consul's
+  // serf_lan_allowed_cidrs): gossip only from these ranges. Empty = all.
+  std::vector<std::string> allowed_cidrs;
 
   // Files that contributed, for SIGHUP reloads.
   std::vector<std::string> config_files, config_dirs;
@@ -90,7 +100,10 @@ struct agent_flags {
       reconnect_timeout, tombstone_timeout, discover, label, metrics_addr, http_addr;
   bool replay = false, rejoin = false, disable_compression = false, syslog = false;
   bool leave_on_terminate = false, skip_leave_on_interrupt = false;
+  bool purge_left_members = false;
+  bool validate_node_names = false;
   std::vector<std::string> join, retry_join, tags, event_handlers, config_files, config_dirs;
+  std::vector<std::string> allowed_cidrs;
 };
 
 struct config_result {

@@ -82,6 +82,9 @@ std::string daemon_impl::setup() {
   swim::config ml = cfg_.profile == "wan"     ? swim::config::wan("", {})
                     : cfg_.profile == "local" ? swim::config::local("", {})
                                               : swim::config::lan("", {});
+  ml.purge_left_nodes = cfg_.purge_left_members;
+  ml.validate_node_names = cfg_.validate_node_names;
+  if (auto e = swim::parse_cidr_list(cfg_.allowed_cidrs, ml.allowed_cidrs); !e.empty()) return e;  // checked at load
   if (auto e = start_transport(ep, ml); !e.empty()) return e;
   create_serf(ep, ml);
   if (auto e = start_mdns(ep); !e.empty()) return e;
@@ -154,6 +157,7 @@ std::string daemon_impl::start_transport(endpoints& ep, const swim::config& ml) 
   if (cfg_.gossip_tcp_first_byte_timeout)
     topt.tcp_first_byte_timeout = std::chrono::duration_cast<duration>(*cfg_.gossip_tcp_first_byte_timeout);
   if (cfg_.gossip_tcp_min_bytes_per_second) topt.tcp_min_bytes_per_second = *cfg_.gossip_tcp_min_bytes_per_second;
+  topt.allowed_cidrs = ml.allowed_cidrs;
   transport_ = std::make_unique<swim::transport::transport>(io_, topt, *this, leveled_log());
   if (auto e = transport_->open(); !e.empty()) return "Failed to start the Serf agent: " + e;
   if (ep.port == 0) ep.adv_port = transport_->port();  // -bind with port 0: the kernel chose

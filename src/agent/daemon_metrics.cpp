@@ -124,6 +124,8 @@ void daemon_impl::traffic_metrics(metric_list& m, const serf_stats& ss) const {
   dropped.add(static_cast<double>(ts.tcp_slow_closed), {{"reason", "tcp_too_slow"}});
   dropped.add(static_cast<double>(ts.tcp_evicted), {{"reason", "tcp_evicted_idle"}});
   dropped.add(static_cast<double>(ts.tcp_timeouts), {{"reason", "tcp_timeout"}});
+  dropped.add(static_cast<double>(ts.udp_not_allowed), {{"reason", "udp_source_not_allowed"}});
+  dropped.add(static_cast<double>(ts.tcp_not_allowed), {{"reason", "tcp_source_not_allowed"}});
   m.gauge("chorus_tcp_connections_inbound", "Inbound gossip TCP connections open now.",
           static_cast<double>(transport_->inbound_tcp()));
 }

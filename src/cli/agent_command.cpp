@@ -81,6 +81,8 @@ const list_flag list_flags[] = {
     {"event-handler", &F::event_handlers, "Event handler script [FILTER=]SCRIPT (repeatable)"},
     {"config-file", &F::config_files, "JSON configuration file (repeatable)"},
     {"config-dir", &F::config_dirs, "Directory of *.json configuration files (repeatable)"},
+    {"allowed-cidrs", &F::allowed_cidrs,
+     "Accept gossip (UDP, TCP) only from these networks, CIDR[,CIDR...] (repeatable; default: all)"},
 };
 
 // What CLI11 fills in. The string flags go through `values` rather than
@@ -101,6 +103,10 @@ void add_switches(CLI::App* sub, agent_flags& f) {
   sub->add_flag("--syslog", f.syslog, "Also log to syslog (accepted; not implemented yet)");
   sub->add_flag("--leave-on-terminate", f.leave_on_terminate, "Leave gracefully on SIGTERM");
   sub->add_flag("--skip-leave-on-interrupt", f.skip_leave_on_interrupt, "Exit without leaving on SIGINT");
+  sub->add_flag("--purge-left-members", f.purge_left_members,
+                "Drop left members from the gossip table like dead ones (memberlist 0.3+)");
+  sub->add_flag("--validate-node-names", f.validate_node_names,
+                "Refuse members (and this node) not named 1-128 characters of A-Z a-z 0-9 . - (Serf 0.10)");
 }
 
 // The empty values refused outright (see the top of this file); "" if none.

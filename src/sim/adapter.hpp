@@ -42,8 +42,8 @@ class adapter : public host, protected Runtime {
   Runtime& rt() { return *this; }
 
   // --- the runtime's I/O half ----------------------------------------------
-  void send_packet(const swim::address& to, swim::bytes packet, bool crc) override {
-    sink_.send_packet(id_, to, std::move(packet), crc);
+  swim::send_result send_packet(const swim::address& to, swim::bytes packet, bool crc) override {
+    return sink_.send_packet(id_, to, std::move(packet), crc);
   }
   void set_timer(time_point at, swim::timer_token token) override { sink_.set_timer(id_, at, token); }
   void start_push_pull(const swim::address& to, swim::exchange_id id, const swim::push_pull& request,

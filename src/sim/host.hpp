@@ -27,7 +27,7 @@ namespace chorus::sim {
 class node_sink {
  public:
   // --- the I/O half of the runtime (see swim::runtime for the contracts) ---
-  virtual void send_packet(node_id from, const swim::address& to, swim::bytes packet, bool crc) = 0;
+  virtual swim::send_result send_packet(node_id from, const swim::address& to, swim::bytes packet, bool crc) = 0;
   virtual void set_timer(node_id n, time_point at, swim::timer_token token) = 0;
   // A table the node keeps (a join's, sent to each seed).
   virtual void start_push_pull(node_id from, const swim::address& to, swim::exchange_id id,

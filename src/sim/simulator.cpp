@@ -148,7 +148,7 @@ void simulator::at(time_point t, std::function<void()> fn) {
 // ---------------------------------------------------------------------------
 // node_sink: every effect of a node becomes an event in the queue.
 
-void simulator::send_packet(node_id from, const swim::address& to, swim::bytes packet, bool crc) {
+swim::send_result simulator::send_packet(node_id from, const swim::address& to, swim::bytes packet, bool crc) {
   auto& t = totals_;
   ++t.udp_packets;
   // The core's budget is for the payload; the packet layer adds its overhead.
@@ -156,15 +156,17 @@ void simulator::send_packet(node_id from, const swim::address& to, swim::bytes p
   auto datagram = wire_.seal_packet(std::move(packet), crc, keys_of(from));
   if (!datagram) {
     ++t.udp_dropped;
-    return;
+    return swim::send_result::dropped;
   }
   t.udp_bytes += datagram->size();
   const node_id dst = id_of_address(to);
+  // Lost on the way: the sender cannot tell.
   if (dst >= nodes_.size() || net_.drop_datagram(from, dst, net_rng_)) {
     ++t.udp_dropped;
-    return;
+    return swim::send_result::sent;
   }
   push({now_ + net_.one_way(from, dst), 0, ev::packet, dst, from, 0, 0, {}, std::move(*datagram)});
+  return swim::send_result::sent;
 }
 
 void simulator::set_timer(node_id n, time_point at, swim::timer_token token) {

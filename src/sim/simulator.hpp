@@ -182,7 +182,7 @@ class simulator : private node_sink {
   };
 
   // --- node_sink (what the runtime adapters call) ----------------------------
-  void send_packet(node_id from, const swim::address& to, swim::bytes packet, bool crc) override;
+  swim::send_result send_packet(node_id from, const swim::address& to, swim::bytes packet, bool crc) override;
   void set_timer(node_id n, time_point at, swim::timer_token token) override;
   void start_push_pull(node_id from, const swim::address& to, swim::exchange_id id, const swim::push_pull& request,
                        time_point deadline) override;

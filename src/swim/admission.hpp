@@ -12,8 +12,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "swim/cidr.hpp"
 #include "swim/messages.hpp"
 
 namespace chorus::swim {
@@ -40,6 +43,13 @@ enum class refusal : std::uint8_t {
   bad_name,
   // Incarnation above max_wire_incarnation: see there.
   incarnation_too_high,
+  // Only with config::validate_node_names (Serf 0.10's ValidateNodeNames,
+  // serf #612): the name is not 1-128 characters of [A-Za-z0-9.-].
+  invalid_name,
+  // Only with config::allowed_cidrs: the advertised address is outside
+  // every allowed range. Its packets would be dropped, so we could only
+  // ever see it fail.
+  address_not_allowed,
 };
 const char* to_string(refusal r);
 
@@ -52,12 +62,27 @@ const char* to_string(refusal r);
 // the other half for the steps after an accepted value.
 inline constexpr std::uint32_t max_wire_incarnation = 0x7fffffffu;
 
+// Serf 0.10's rule for node names when names are validated: 1 to 128
+// characters, each an ASCII letter, digit, '.' or '-' (so a name is also a
+// valid DNS label sequence).
+inline constexpr std::size_t max_validated_name_len = 128;
+bool valid_node_name(std::string_view name);
+// Why `name` fails that rule, for the agent's start-up error; "" if it passes.
+std::string node_name_problem(std::string_view name);
+
+// What the checks enforce besides the fixed rules.
+struct admission_rules {
+  std::size_t meta_max = 512;                  // config::meta_max_size
+  bool validate_names = false;                 // config::validate_node_names
+  const std::vector<cidr>* allowed = nullptr;  // config::allowed_cidrs; null or empty = all
+};
+
 // Checks an alive message before it is handled.
-refusal check(const alive& a, std::size_t meta_max);
+refusal check(const alive& a, const admission_rules& rules);
 // Checks one entry of a remote push/pull table. Every state is checked: the
 // table is the sender's whole view, and an entry with a bad Vsn fails the
 // protocol check of the whole exchange (memberlist.md 10.2).
-refusal check(const push_node_state& s, std::size_t meta_max);
+refusal check(const push_node_state& s, const admission_rules& rules);
 // Checks a suspect or dead message (only the incarnation matters).
 refusal check_accusation(std::uint32_t incarnation);
 

@@ -7,8 +7,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "swim/address.hpp"
+#include "swim/cidr.hpp"
 #include "swim/messages.hpp"
 #include "swim/protocol_version.hpp"
 #include "swim/time.hpp"
@@ -70,6 +72,14 @@ struct config {
   int indirect_checks = 3;
   // The TCP fallback ping catches UDP-only trouble (firewalls, loss bursts).
   bool disable_tcp_pings = false;
+  // memberlist 0.3+ (#242): when the io reports the probe's ping as
+  // send_result::unreachable (no route, firewall), the ping-reqs and the TCP
+  // ping go out at once instead of after probe_timeout, and the target is
+  // suspected at the window's end unless they reach it. memberlist 0.2.2
+  // (Serf 0.9.4) abandoned such a probe: a node it could not send to was
+  // never suspected by it. Off: the error is ignored and the ping counts as
+  // lost (the same outcome, probe_timeout later).
+  bool probe_indirectly_on_send_error = true;
   // Deadline for any TCP exchange (push/pull, fallback ping).
   duration tcp_timeout = 10s;
 
@@ -102,6 +112,12 @@ struct config {
   // 0 = dead entries conflict until purged (memberlist/Serf default). > 0: an
   // alive with a new address may take over a name dead for this long.
   duration dead_node_reclaim_time = 0s;
+  // memberlist 0.3+ (#254): left entries are purged from the table like dead
+  // ones, gossip_to_the_dead_time after they left. Off = memberlist 0.2.2
+  // (Serf 0.9.4): left entries stay forever and ride in every push/pull,
+  // so a cluster with churn carries every node that ever left. Serf's own
+  // member list (left members until tombstone_timeout) is not affected.
+  bool purge_left_nodes = false;
 
   lifeguard_config lifeguard;
 
@@ -128,6 +144,15 @@ struct config {
   std::size_t handoff_queue_depth = 1024;
   // A node's meta (Serf tags) may not exceed this (section 12).
   std::size_t meta_max_size = 512;
+  // Serf 0.10 (serf #612, ValidateNodeNames): alive messages and push/pull
+  // entries whose node name is not 1-128 characters of [A-Za-z0-9.-] are
+  // refused and counted (admission.hpp). Off (Serf 0.9.4): any non-empty
+  // name is taken. Address length and meta size are checked either way.
+  bool validate_node_names = false;
+  // memberlist's CIDRsAllowed (`-allowed-cidrs`): members advertising an
+  // address outside these ranges are refused (the transport drops their
+  // traffic anyway, so they could only ever look failed). Empty = all.
+  std::vector<cidr> allowed_cidrs;
 
   static bytes default_vsn();
   // memberlist's DefaultLANConfig: tuned for a data centre (sub-ms RTT).

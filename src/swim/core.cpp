@@ -161,7 +161,7 @@ void core::handle_message(time_point now, const address& from, const message& m,
         else if constexpr (std::is_same_v<T, suspect>) {
           if (!refuse(from, msg.node, check_accusation(msg.incarnation), rt)) suspect_node(now, msg, rt);
         } else if constexpr (std::is_same_v<T, alive>) {
-          if (!refuse(from, msg.node, check(msg, cfg_.meta_max_size), rt)) alive_node(now, msg, false, rt);
+          if (!refuse(from, msg.node, check(msg, admission()), rt)) alive_node(now, msg, false, rt);
         } else if constexpr (std::is_same_v<T, dead>) {
           if (!refuse(from, msg.node, check_accusation(msg.incarnation), rt)) dead_node(now, msg, rt);
         } else if constexpr (std::is_same_v<T, user>)

@@ -65,6 +65,8 @@ struct core_stats {
   std::uint64_t packets_received = 0, bytes_received = 0;
   std::uint64_t decode_errors = 0;  // undecodable packets or parts, dropped
   std::uint64_t probes = 0, probe_failures = 0;
+  // Probe pings the io could not send to their target (send_result::unreachable).
+  std::uint64_t probe_send_errors = 0;
   std::uint64_t indirect_probes = 0, tcp_pings = 0;
   std::uint64_t suspicions_raised = 0;  // by our own failed probes
   // Unconfirmed suspicions re-checked at expiry (lifeguard.recheck_unconfirmed),
@@ -255,6 +257,7 @@ class core {
     time_point direct_due, window_due;  // when the probe's timers should fire
     bool late = false;                  // one of them fired late: we were starved
     bool direct_stage = true;           // before probe_timeout: an ack here carries a usable RTT
+    bool send_failed = false;           // the io reported the ping unreachable
     int expected_nacks = 0, nacks = 0;
     bool tcp_pending = false, tcp_ok = false, window_over = false;
     exchange_id tcp_id = 0;
@@ -318,8 +321,8 @@ class core {
   void relay_timeout(std::uint32_t seq, core_sink rt);
   // A ping for `target` with our address as its source (10.1).
   ping make_ping(std::uint32_t seq, const std::string& target) const;
-  void send_probe_ping(std::uint32_t seq, const member_entry& e, const std::string& target, const address& to,
-                       core_sink rt);
+  send_result send_probe_ping(std::uint32_t seq, const member_entry& e, const std::string& target, const address& to,
+                              core_sink rt);
   // Ping-reqs for `target` through up to indirect_checks alive members;
   // returns the helpers' indices and counts the nacks asked for.
   std::vector<std::size_t> send_ping_reqs(std::uint32_t seq, const std::string& target, const member_entry& te,
@@ -343,8 +346,8 @@ class core {
   // brings the next periodic push/pull forward, the last exchange reports
   // the join (listener::join_finished).
   void join_exchange_ended(time_point now, std::uint64_t join_id, bool ok, core_sink rt);
-  void send_message(const address& to, const message& m, core_sink rt);
-  void send_raw(const address& to, bytes packet, bool crc, core_sink rt);
+  send_result send_message(const address& to, const message& m, core_sink rt);
+  send_result send_raw(const address& to, bytes packet, bool crc, core_sink rt);
   // Fills `parts` with broadcasts within `limit` bytes (2 bytes of compound
   // overhead counted per part); returns bytes used.
   std::size_t take_broadcasts(std::size_t limit, std::vector<bytes>& parts, core_sink rt);
@@ -371,6 +374,8 @@ class core {
   std::vector<bool> refused_entries(const address& from, const push_pull& remote, core_sink rt);
   bool verify_protocol(const push_pull& remote, const std::vector<bool>& refused) const;
   void merge_remote(time_point now, const push_pull& remote, const std::vector<bool>& refused, core_sink rt);
+  // What admission.hpp enforces beyond its fixed rules, from the config.
+  admission_rules admission() const { return {cfg_.meta_max_size, cfg_.validate_node_names, &cfg_.allowed_cidrs}; }
   // Counts and reports (listener::refused) a refusal; true if `why` is one.
   bool refuse(const address& from, std::string_view node, refusal why, core_sink rt);
   // Verifies and merges a remote table; false if its protocol range is refused.
@@ -414,7 +419,13 @@ class core {
 };
 
 // Up to k distinct random members that `exclude` does not rule out (used by
-// probing for ping-req helpers and by gossip for its targets).
+// probing for ping-req helpers, by gossip for its targets and by push/pull).
+// memberlist's 3n random draws first (memberlist.md 13.7), which is cheap in
+// a big table; when they find fewer than k, the eligible members they missed
+// are added in random order. Draws alone miss the one eligible helper of a
+// 3-node cluster (2 of 3 entries excluded) (2/3)^9 = 2.6 % of the time: the
+// probe then asks nobody, expects no nack and blames our own health
+// (memberlist #350).
 template <class F>
 std::vector<std::size_t> core::random_members(std::size_t k, F exclude) {
   std::vector<std::size_t> out;
@@ -424,6 +435,17 @@ std::vector<std::size_t> core::random_members(std::size_t k, F exclude) {
     if (exclude(members_.at(idx), members_.name(idx))) continue;
     if (std::find(out.begin(), out.end(), idx) != out.end()) continue;
     out.push_back(idx);
+  }
+  if (out.size() >= k) return out;
+  std::vector<std::size_t> missed;
+  for (std::size_t idx = 0; idx < n; ++idx)
+    if (!exclude(members_.at(idx), members_.name(idx)) && std::find(out.begin(), out.end(), idx) == out.end())
+      missed.push_back(idx);
+  while (out.size() < k && !missed.empty()) {
+    const std::size_t pick = rng_.below(missed.size());
+    out.push_back(missed[pick]);
+    missed[pick] = missed.back();
+    missed.pop_back();
   }
   return out;
 }

@@ -46,27 +46,24 @@ std::size_t core::take_broadcasts(std::size_t limit, std::vector<bytes>& parts, 
   return used;
 }
 
-void core::send_raw(const address& to, bytes packet, bool crc, core_sink rt) {
+send_result core::send_raw(const address& to, bytes packet, bool crc, core_sink rt) {
   ++stats_.packets_sent;
   stats_.bytes_sent += packet.size();
-  rt.out.send_packet(to, std::move(packet), crc);
+  return rt.out.send_packet(to, std::move(packet), crc);
 }
 
-void core::send_message(const address& to, const message& m, core_sink rt) {
+send_result core::send_message(const address& to, const message& m, core_sink rt) {
   bytes msg;
   encode(m, msg);
   const std::size_t budget = cfg_.udp_buffer_size - (cfg_.encryption ? encryption_overhead : 0);
   std::vector<bytes> parts;
   if (budget > msg.size() + part_overhead + compound_header_len)
     take_broadcasts(budget - msg.size() - part_overhead - compound_header_len, parts, rt);
-  if (parts.empty()) {
-    send_raw(to, std::move(msg), false, rt);
-    return;
-  }
+  if (parts.empty()) return send_raw(to, std::move(msg), false, rt);
   parts.insert(parts.begin(), std::move(msg));
   bytes packet;
   encode_compound(parts, packet);
-  send_raw(to, std::move(packet), false, rt);
+  return send_raw(to, std::move(packet), false, rt);
 }
 
 void core::gossip_now(time_point now, core_sink rt) {

@@ -31,9 +31,10 @@ void core::probe_tick(time_point now, core_sink rt) {
 
 void core::reset_members(time_point now) {
   // Purge nodes dead for longer than gossip_to_the_dead_time (0.2.2: only
-  // dead; left entries stay), then shuffle.
+  // dead; left entries stay unless config::purge_left_nodes), then shuffle.
   members_.reset(rng_, [&](const member_entry& e) {
-    return e.state == member_state::dead && now - e.state_change() > cfg_.gossip_to_the_dead_time;
+    const bool gone = e.state == member_state::dead || (cfg_.purge_left_nodes && e.state == member_state::left);
+    return gone && now - e.state_change() > cfg_.gossip_to_the_dead_time;
   });
 }
 
@@ -48,12 +49,17 @@ void core::probe_node(time_point now, std::size_t idx, core_sink rt) {
   probe_.target_addr = members_.addr(e);
   probe_.sent = now;
 
-  send_probe_ping(probe_.seq, e, target, probe_.target_addr, rt);
+  probe_.send_failed = send_probe_ping(probe_.seq, e, target, probe_.target_addr, rt) == send_result::unreachable;
+  if (probe_.send_failed) ++stats_.probe_send_errors;
+  // No ack can come for a ping that was never sent: ask the others now
+  // instead of after probe_timeout (memberlist #242).
+  const bool indirect_now = probe_.send_failed && cfg_.probe_indirectly_on_send_error;
   const duration window = awareness_.scale(cfg_.probe_interval);
   probe_.direct_due = now + cfg_.probe_timeout;
   probe_.window_due = now + window;
-  probe_direct_timer_ = arm(probe_.direct_due, {timer_kind::probe_direct, probe_.seq}, rt);
+  if (!indirect_now) probe_direct_timer_ = arm(probe_.direct_due, {timer_kind::probe_direct, probe_.seq}, rt);
   probe_window_timer_ = arm(probe_.window_due, {timer_kind::probe_window, probe_.seq}, rt);
+  if (indirect_now) probe_direct_timeout(now, probe_.seq, rt);
 }
 
 ping core::make_ping(std::uint32_t seq, const std::string& target) const {
@@ -66,11 +72,11 @@ ping core::make_ping(std::uint32_t seq, const std::string& target) const {
   return p;
 }
 
-void core::send_probe_ping(std::uint32_t seq, const member_entry& e, const std::string& target, const address& to,
-                           core_sink rt) {
+send_result core::send_probe_ping(std::uint32_t seq, const member_entry& e, const std::string& target,
+                                  const address& to, core_sink rt) {
   const ping p = make_ping(seq, target);
   if (e.state == member_state::alive || !cfg_.lifeguard.buddy_system) {
-    send_message(to, p, rt);
+    return send_message(to, p, rt);
   } else {
     // Buddy system: tell the suspect directly, so it can refute now.
     bytes parts[2];
@@ -78,7 +84,7 @@ void core::send_probe_ping(std::uint32_t seq, const member_entry& e, const std::
     encode(suspect{e.incarnation, target, cfg_.name}, parts[1]);
     bytes packet;
     encode_compound(parts, packet);
-    send_raw(to, std::move(packet), members_.pmax(e) >= 5, rt);
+    return send_raw(to, std::move(packet), members_.pmax(e) >= 5, rt);
   }
 }
 
@@ -174,6 +180,7 @@ void core::probe_finish(time_point now, bool ok, core_sink rt) {
     r.tcp_attempted = probe_.tcp_id != 0;
     r.tcp_ok = probe_.tcp_ok;
     r.late = excused;
+    r.send_failed = probe_.send_failed;
     rt.on.probe_finished(r);
   }
   disarm(probe_direct_timer_);

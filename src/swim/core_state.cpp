@@ -400,7 +400,7 @@ std::vector<bool> core::refused_entries(const address& from, const push_pull& re
   std::vector<bool> refused;
   for (std::size_t i = 0; i < remote.nodes.size(); ++i) {
     const auto& r = remote.nodes[i];
-    if (!refuse(from, r.name, check(r, cfg_.meta_max_size), rt)) continue;
+    if (!refuse(from, r.name, check(r, admission()), rt)) continue;
     if (refused.empty()) refused.resize(remote.nodes.size());
     refused[i] = true;
   }

@@ -36,6 +36,20 @@ using timer_token = std::uint64_t;
 // Identifies one TCP exchange (push/pull or fallback ping) the core started.
 using exchange_id = std::uint64_t;
 
+// What became of a datagram handed to send_packet, as far as the io can
+// tell at once. Reported synchronously (a return value, not a callback, so
+// the core stays deterministic): a non-blocking send knows at once.
+enum class send_result : std::uint8_t {
+  sent,     // handed to the network, which may still lose it
+  dropped,  // dropped here for a local reason (full socket buffer, could not
+            // seal): says nothing about the peer, and is treated as a loss
+  // The network refused this destination at once (no route to the host or
+  // network, a local firewall rule, an address family we cannot send to):
+  // the peer cannot be reached from here. A probe's target that gives this
+  // is probed indirectly at once (memberlist #242, config.hpp).
+  unreachable,
+};
+
 class io {
  public:
   virtual ~io() = default;
@@ -43,7 +57,7 @@ class io {
   // Send one UDP datagram: a single encoded message or a compound. The packet
   // layer (compression, CRC, encryption) is the io's. `crc`: memberlist
   // adds the CRC header on this packet (recipient known with PMax >= 5, 6).
-  virtual void send_packet(const address& to, bytes packet, bool crc) = 0;
+  virtual send_result send_packet(const address& to, bytes packet, bool crc) = 0;
 
   // Call the layer's handle_timer(at or later, token).
   virtual void set_timer(time_point at, timer_token token) = 0;

@@ -67,6 +67,7 @@ struct probe_report {
   int expected_nacks = 0, nacks = 0;
   bool tcp_attempted = false, tcp_ok = false;
   bool late = false;  // our timers fired late: no accusation (lifeguard.late_timers_are_local)
+  bool send_failed = false;  // the ping could not be sent (send_result::unreachable)
 };
 
 // The protocol half: what the core tells the layer above it. All optional

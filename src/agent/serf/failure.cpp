@@ -23,7 +23,7 @@ std::string when(time_point t, time_point now, std::chrono::system_clock::time_p
 
 std::string probe_text(const probe_outcome& p) {
   if (p.ok) return p.direct ? "direct ack" : (p.tcp_ok ? "TCP ack" : "indirect ack");
-  std::string s = "no direct ack";
+  std::string s = p.send_failed ? "ping could not be sent" : "no direct ack";
   s += ", " + std::to_string(p.indirect_asked) + " indirect asked, " + std::to_string(p.nacks) + " nacks";
   if (p.tcp_attempted) s += p.tcp_ok ? ", TCP ok" : ", TCP failed";
   return s;

@@ -70,6 +70,7 @@ void serf_impl::probe_finished(const swim::probe_report& r) {
   o.nacks = r.nacks;
   o.tcp_attempted = r.tcp_attempted;
   o.tcp_ok = r.tcp_ok;
+  o.send_failed = r.send_failed;
   auto& h = probes_[r.target];
   h.push_back(o);
   while (h.size() > probe_history) h.pop_front();

@@ -85,6 +85,7 @@ struct probe_outcome {
   int nacks = 0;               // nacks received from them
   bool tcp_attempted = false;  // fallback TCP ping tried
   bool tcp_ok = false;
+  bool send_failed = false;  // the ping itself could not be sent (no route, firewall)
 };
 
 struct failure_report {

@@ -54,6 +54,14 @@ void transport::admit(asio::ip::tcp::socket s) {
   const auto ep = s.remote_endpoint(ec);
   if (ec) return;  // already gone: the socket closes as it goes out of scope
   const address from = to_address(ep.address(), ep.port());
+  if (!allowed(opt_.allowed_cidrs, from)) {
+    ++stats_.tcp_not_allowed;
+    if (stats_.tcp_not_allowed <= 10 || stats_.tcp_not_allowed % 1000 == 0)
+      log(2, "transport: refused a connection from " + from.to_string() + ": source not in allowed CIDRs (" +
+                 std::to_string(stats_.tcp_not_allowed) + " so far)");
+    s.close(ec);
+    return;
+  }
   const asio::ip::address ip = to_ip(from);  // IPv4-mapped IPv6 counts as its IPv4 address
   const bool member = driver_.is_member_ip(from);
   const std::size_t reserve = std::min(opt_.inbound_tcp_member_reserve, opt_.max_inbound_tcp);

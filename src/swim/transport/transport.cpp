@@ -136,6 +136,13 @@ void transport::on_datagram(std::span<const std::uint8_t> data, const asio::ip::
   if (n == 0) return;  // memberlist ignores empty datagrams
   ++stats_.udp_received;
   stats_.udp_bytes_received += n;
+  if (!opt_.allowed_cidrs.empty() && !allowed(opt_.allowed_cidrs, to_address(sender_.address(), sender_.port()))) {
+    ++stats_.udp_not_allowed;
+    if (stats_.udp_not_allowed <= 10 || stats_.udp_not_allowed % 1000 == 0)
+      log(2, "transport: dropped datagram from " + to_address(sender_.address(), sender_.port()).to_string() +
+                 ": source not in allowed CIDRs (" + std::to_string(stats_.udp_not_allowed) + " so far)");
+    return;
+  }
   open_options o;
   o.keys = opt_.keys && !opt_.keys->empty() ? opt_.keys : nullptr;
   o.label = opt_.label;
@@ -177,7 +184,7 @@ stream_open_options transport::in_stream_opts() const {
   return o;
 }
 
-void transport::send_packet(const address& to, bytes packet, bool crc) {
+send_result transport::send_packet(const address& to, bytes packet, bool crc) {
   seal_options o;
   o.compress = opt_.compress;
   o.crc = crc;
@@ -187,23 +194,35 @@ void transport::send_packet(const address& to, bytes packet, bool crc) {
   if (!s.ok()) {
     ++stats_.udp_seal_errors;
     log(2, "transport: cannot seal packet: " + s.error);
-    return;
+    return send_result::dropped;
   }
   asio::error_code ec;
   udp_.send_to(asio::buffer(s.data), asio::ip::udp::endpoint(to_ip(to), to.port), 0, ec);
   if (ec) {
-    // Non-blocking: a full kernel queue or an unreachable family drops the
-    // packet, as UDP may anyway; SWIM tolerates loss.
+    // Non-blocking: a full kernel queue drops the packet, as UDP may anyway
+    // (SWIM tolerates loss); any other error is about the destination.
     ++stats_.udp_send_dropped;
-    return;
+    const bool local = ec == asio::error::would_block || ec == asio::error::try_again ||
+                       ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+    if (!local) {
+      ++stats_.udp_send_unreachable;
+      if (stats_.udp_send_unreachable <= 10 || stats_.udp_send_unreachable % 1000 == 0)
+        log(2, "transport: cannot send to " + to.to_string() + ": " + ec.message() + " (" +
+                   std::to_string(stats_.udp_send_unreachable) + " so far)");
+    }
+    return local ? send_result::dropped : send_result::unreachable;
   }
   ++stats_.udp_sent;
   stats_.udp_bytes_sent += s.data.size();
-  if (packet.empty()) return;
-  if (packet[0] != static_cast<std::uint8_t>(message_type::compound)) return stats_.out.add(packet[0], packet.size());
+  if (packet.empty()) return send_result::sent;
+  if (packet[0] != static_cast<std::uint8_t>(message_type::compound)) {
+    stats_.out.add(packet[0], packet.size());
+    return send_result::sent;
+  }
   if (auto parts = split_compound(packet); parts.ok())
     for (const auto& part : parts.value.parts)
       if (!part.empty()) stats_.out.add(part[0], part.size());
+  return send_result::sent;
 }
 
 void transport::set_timer(time_point at, timer_token token) {

@@ -35,6 +35,7 @@
 #include <string>
 #include <vector>
 
+#include "swim/cidr.hpp"
 #include "swim/errors.hpp"
 #include "swim/io.hpp"
 #include "swim/keyring.hpp"
@@ -116,6 +117,10 @@ struct options {
   std::size_t tcp_min_bytes_per_second = 1024;
   // Incoming stream cap: the 20 MiB encrypted-length limit plus headers.
   std::size_t max_stream_bytes = max_stream_encrypted_len + 1024;
+  // memberlist's CIDRsAllowed (`-allowed-cidrs`): datagrams and TCP
+  // connections from a source outside every range are dropped before
+  // anything is read from them, and counted. Empty = every source (Serf).
+  std::vector<cidr> allowed_cidrs;
 };
 
 // Messages (and their bytes, type byte included) per memberlist message
@@ -162,6 +167,9 @@ struct transport_stats {
   // were waiting while we were starved of CPU.
   std::uint64_t udp_read_before_timers = 0;
   std::uint64_t udp_sent = 0, udp_bytes_sent = 0, udp_send_dropped = 0, udp_seal_errors = 0;
+  // Of udp_send_dropped: refused for the destination (no route, firewall),
+  // reported to the core as send_result::unreachable.
+  std::uint64_t udp_send_unreachable = 0;
   std::uint64_t tcp_accepted = 0;
   std::uint64_t tcp_refused = 0;          // over max_inbound_tcp, or the strangers' share of it
   std::uint64_t tcp_refused_source = 0;   // over max_inbound_tcp_per_source
@@ -169,6 +177,8 @@ struct transport_stats {
   std::uint64_t tcp_slow_closed = 0;      // below tcp_min_bytes_per_second
   std::uint64_t tcp_evicted = 0;          // idle strangers closed to make room for a newcomer
   std::uint64_t tcp_member_accepted = 0;  // accepted as a known member's connection
+  // From a source outside options::allowed_cidrs: dropped unread.
+  std::uint64_t udp_not_allowed = 0, tcp_not_allowed = 0;
   std::uint64_t tcp_malformed = 0, tcp_timeouts = 0, tcp_err_replies = 0;
   std::uint64_t push_pulls_served = 0, tcp_pings_served = 0, stream_user_messages = 0;
   std::uint64_t exchanges_started = 0, exchanges_failed = 0;
@@ -207,7 +217,7 @@ class transport final : public io {
   options& opts() { return opt_; }
 
   // --- io -------------------------------------------------------------------
-  void send_packet(const address& to, bytes packet, bool crc) override;
+  send_result send_packet(const address& to, bytes packet, bool crc) override;
   void set_timer(time_point at, timer_token token) override;
   void start_push_pull(const address& to, exchange_id id, const push_pull& request, time_point deadline) override;
   void start_tcp_ping(const address& to, exchange_id id, const ping& request, time_point deadline) override;

@@ -435,3 +435,29 @@ TEST_CASE("an impostor with a taken name loses the conflict vote and shuts down"
   // The others kept the original's address for n0.
   for (std::size_t i = 1; i < 4; ++i) CHECK(c.serf(i).find_member("n0")->addr == cluster::address_of(0));
 }
+
+TEST_CASE("a leave whose broadcasts time out still completes and shows left everywhere (serf 640)", "[sim][serf]") {
+  // Serf 0.9.4 returned at the leave intent's broadcast timeout: the node
+  // never sent its memberlist leave and was seen failed. Serf 0.10 and
+  // chorus go on: memberlist leave, the propagation delay, left. A 1 ms
+  // broadcast timeout expires before the first gossip round.
+  cluster c(test_seed() + 8);
+  c.configure_serf = [](agent::serf_config& cfg, std::size_t i) {
+    if (i == 1) cfg.broadcast_timeout = 1ms;
+  };
+  form(c, 4);
+  c.with_serf(1, [&](agent::serf& s, agent::serf_runtime& rt, time_point now) { s.leave(now, rt); });
+  REQUIRE(c.run_until_true([&] { return c.seen(1).leave_result.has_value(); }, 5s, 10ms));
+  // Reported as Serf 0.9.4 reports it (the CLI's "Error leaving: ..."), but done.
+  CHECK(*c.seen(1).leave_result == "timeout while waiting for graceful leave");
+  CHECK(c.serf(1).local_status() == member_status::left);
+  c.crash(1);  // the agent exits after leaving
+  REQUIRE(c.run_until_true([&] { return c.status_everywhere(1, member_status::left); }, 30s));
+  for (std::size_t i : {0, 2, 3}) {
+    bool failed_event = false;
+    for (const auto& e : c.seen(i).member_events)
+      for (const auto& m : e.members) failed_event |= m.name == "n1" && e.type == agent::member_event_type::failed;
+    INFO("node " << i);
+    CHECK_FALSE(failed_event);
+  }
+}

@@ -27,6 +27,10 @@ TEST_CASE("failure explanation names accusers, confirmers and the declarer", "[f
   CHECK(text ==
         "suspected by n1 at 05:10:00.000Z (7.0s ago), confirmed by n2, n3; failed: declared by n1 at 05:10:04.500Z "
         "(2.5s ago); our probes: 1 of 1 failed (last: no direct ack, 3 indirect asked, 1 nacks, TCP failed)");
+  // A ping that could not be sent (send_result::unreachable) says so.
+  f.our_probes[0].send_failed = true;
+  CHECK(describe_failure(f, t0 + 7s, wall).find("(last: ping could not be sent, 3 indirect asked") !=
+        std::string::npos);
 }
 
 TEST_CASE("failure explanation is empty when nothing went wrong", "[failure]") {

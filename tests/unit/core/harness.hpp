@@ -107,9 +107,15 @@ class recording_runtime : public runtime {
   int leave_done = 0;
   std::vector<std::string> log;  // transcript of every effect, in order
 
-  void send_packet(const address& to, bytes packet, bool crc) override {
+  // Destinations the network refuses at once (no route): their datagrams
+  // are recorded but reported as send_result::unreachable.
+  std::set<address, bool (*)(const address&, const address&)> unreachable{
+      [](const address& a, const address& b) { return a.to_string() < b.to_string(); }};
+
+  send_result send_packet(const address& to, bytes packet, bool crc) override {
     for (const auto& m : unpack(packet)) log.push_back("send " + to.to_string() + " " + describe(m));
     packets.push_back({to, std::move(packet), crc});
+    return unreachable.count(to) ? send_result::unreachable : send_result::sent;
   }
   void set_timer(time_point at, timer_token token) override { timers.emplace(at, token); }
   void start_push_pull(const address& to, exchange_id id, const push_pull& request, time_point deadline) override {

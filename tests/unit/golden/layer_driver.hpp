@@ -33,7 +33,10 @@ class layer_driver : public driver, protected Runtime {
   void tcp_ping_done(exchange_id id, bool ok) override { node_.tcp_ping_completed(now_, id, ok, rt()); }
 
   // --- the sink's transport half ---------------------------------------------
-  void send_packet(const address& to, bytes packet, bool) override { sent(to, packet); }
+  chorus::swim::send_result send_packet(const address& to, bytes packet, bool) override {
+    sent(to, packet);
+    return chorus::swim::send_result::sent;
+  }
   void set_timer(time_point at, timer_token t) override { timer(at, t); }
   using Runtime::start_push_pull;
   void start_push_pull(const address& to, exchange_id id, const chorus::swim::push_pull& r, time_point) override {

@@ -14,7 +14,7 @@ namespace {
 struct recorder : serf_runtime {
   std::vector<std::pair<address, swim::exchange_id>> started;
   std::vector<std::pair<std::uint64_t, join_result>> joins;
-  void send_packet(const address&, bytes, bool) override {}
+  swim::send_result send_packet(const address&, bytes, bool) override { return swim::send_result::sent; }
   void set_timer(time_point, swim::timer_token) override {}
   void start_push_pull(const address& to, swim::exchange_id id, const swim::push_pull&, time_point) override {
     started.emplace_back(to, id);

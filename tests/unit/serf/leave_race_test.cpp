@@ -25,7 +25,7 @@ namespace {
 struct recorder : serf_runtime {
   std::vector<std::pair<swim::exchange_id, swim::push_pull>> push_pulls;
   std::vector<agent::member_event> member_events;
-  void send_packet(const address&, bytes, bool) override {}
+  swim::send_result send_packet(const address&, bytes, bool) override { return swim::send_result::sent; }
   void set_timer(time_point, swim::timer_token) override {}
   void start_push_pull(const address&, swim::exchange_id id, const swim::push_pull& r, time_point) override {
     push_pulls.emplace_back(id, r);

@@ -21,7 +21,10 @@ struct recorder : serf_runtime {
   std::vector<user_event_data> user_events;
   std::vector<query_event> queries;
   std::vector<agent::member_event> member_events;
-  void send_packet(const address& to, bytes p, bool) override { packets.emplace_back(to, std::move(p)); }
+  swim::send_result send_packet(const address& to, bytes p, bool) override {
+    packets.emplace_back(to, std::move(p));
+    return swim::send_result::sent;
+  }
   void set_timer(time_point at, swim::timer_token t) override { timers.emplace_back(at, t); }
   void start_push_pull(const address&, swim::exchange_id id, const swim::push_pull& r, time_point) override {
     push_pulls.emplace_back(id, r);
