@@ -46,6 +46,7 @@ struct flags {
   double secs = 60, crash_every = 0, stall_every = 0, stall_for = 3, latency_ms = 0.5, reclaim = 0, spacing_ms = 10;
   double partition_at = -1, heal_at = -1;
   std::string lifeguard = "on";
+  std::string corroborate_dead = "on";
   std::string stall_mode = "freeze";
   std::string fault = "none";
   double fault_at = 10, restart_after = 60;
@@ -77,11 +78,18 @@ void add_options(CLI::App& app, flags& f) {
                  "and TCP) | deaf (n1 receives no UDP) | mute (n1 sends no UDP) | flip-flop (n1 deaf 20 s, fine 20 s, "
                  "...) | starved (n1, n2 frozen 4 s of every 5 s) | mass-crash (10 nodes killed, restarted "
                  "--restart-after s later) | partial-partition (n1 and n2 cannot reach each other)")
-      ->check(CLI::IsMember({"none", "lossy", "deaf", "mute", "flip-flop", "starved", "mass-crash",
-                             "partial-partition"}));
+      ->check(
+          CLI::IsMember({"none", "lossy", "deaf", "mute", "flip-flop", "starved", "mass-crash", "partial-partition"}));
   app.add_option("--fault-at", f.fault_at, "swim: seconds into the window the --fault starts");
-  app.add_option("--restart-after", f.restart_after, "swim: seconds before crashed nodes restart (--restart, mass-crash)");
+  app.add_option("--restart-after", f.restart_after,
+                 "swim: seconds before crashed nodes restart (--restart, mass-crash)");
   app.add_option("--lifeguard", f.lifeguard, "swim: on | off")->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--corroborate-dead", f.corroborate_dead,
+                 "swim: on (chorus: a third party's lone dead message is a suspicion) | off (memberlist: dead at once)")
+      ->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--confirmed-min-scale", p.confirmed_min_scale,
+                 "swim: the fully confirmed suspicion timeout as a fraction of memberlist's min (1 = memberlist)")
+      ->check(CLI::Range(0.05, 1.0));
   app.add_option("--latency-matrix", p.latency_matrix, "RTT matrix (ms), e.g. seattle99.rtt");
   app.add_option("--latency-ms", f.latency_ms, "constant one-way latency when no matrix");
   app.add_option("--reclaim", f.reclaim, "swim: dead node reclaim time, seconds");
@@ -109,6 +117,7 @@ chorus::sim::scenario_params swim_params(flags& f) {
   p.dead_node_reclaim_time = seconds(f.reclaim);
   p.join_spacing = seconds(f.spacing_ms / 1000.0);
   p.lifeguard = f.lifeguard == "on";
+  p.corroborate_dead = f.corroborate_dead == "on";
   if (f.partition_at >= 0) p.partition_at = seconds(f.partition_at);
   if (f.heal_at >= 0) p.heal_at = seconds(f.heal_at);
   p.fault.kind = *chorus::sim::parse_fault(f.fault);
@@ -175,6 +184,8 @@ nlohmann::json swim_json(const flags& f, const chorus::sim::scenario_params& p, 
         {"profile", p.profile},
         {"loss", p.loss},
         {"lifeguard", f.lifeguard},
+        {"corroborate_dead", f.corroborate_dead},
+        {"confirmed_min_scale", p.confirmed_min_scale},
         {"crash_every_s", f.crash_every},
         {"stall_every_s", f.stall_every},
         {"stall_for_s", f.stall_for},

@@ -24,8 +24,10 @@ struct crash_record {
 options simulator_options(const scenario_params& p) {
   options o = options_for(p, node_layer::swim);
   o.lifeguard = p.lifeguard ? swim::lifeguard_config{} : swim::lifeguard_config::off();
+  if (p.lifeguard) o.lifeguard.corroborate_dead = p.corroborate_dead;
   o.dead_node_reclaim_time = p.dead_node_reclaim_time;
   o.max_broadcasts = p.max_broadcasts;
+  o.suspicion_confirmed_min_scale = p.confirmed_min_scale;
   return o;
 }
 
@@ -99,7 +101,8 @@ class swim_run {
       ++r_.flaps;
       r_.flaps_max_per_observer = std::max(r_.flaps_max_per_observer, ++flaps_[obs]);
     }
-    if (auto it = restarted_.find(subj); it != restarted_.end()) it->second.second.emplace(obs, secs(t - it->second.first));
+    if (auto it = restarted_.find(subj); it != restarted_.end() && !restarted_.count(obs))
+      it->second.second.emplace(obs, secs(t - it->second.first));
   }
 
   void suspected(time_point t, node_id subj) {
@@ -288,7 +291,7 @@ class swim_run {
     r_.faulty_detection = summarize(det);
     for (const auto& [subj, r] : restarted_) {
       for (node_id n = 0; n < sim_.size(); ++n) {
-        if (n == subj || !sim_.up(n)) continue;
+        if (n == subj || !sim_.up(n) || restarted_.count(n)) continue;  // the survivors' view
         auto it = r.second.find(n);
         if (it == r.second.end())
           ++r_.not_rejoined;
@@ -307,7 +310,9 @@ class swim_run {
       double last = 0;
       bool complete = true;
       for (node_id n = 0; n < sim_.size(); ++n) {
-        if (n == c.subject || !sim_.up(n)) continue;
+        // A node restarted after a mass crash is a fresh observer: it never
+        // held the others alive.
+        if (n == c.subject || !sim_.up(n) || restarted_.count(n)) continue;
         auto it = c.failed.find(n);
         if (it == c.failed.end()) {
           ++r_.undetected;
@@ -337,7 +342,7 @@ class swim_run {
   std::map<std::pair<node_id, std::uint32_t>, std::size_t> false_deaths_;  // (node, incarnation) -> observers
   std::vector<node_id> faulty_;
   std::map<std::pair<node_id, node_id>, double> faulty_first_failed_;  // (observer, faulty node) -> s after fault start
-  std::set<std::pair<node_id, node_id>> failed_seen_;  // (observer, faulty node) once failed there
+  std::set<std::pair<node_id, node_id>> failed_seen_;                  // (observer, faulty node) once failed there
   std::map<node_id, std::size_t> flaps_;                               // observer -> flaps of faulty nodes
   // restarted node -> (restart time, observer -> s until it held it alive)
   std::map<node_id, std::pair<time_point, std::map<node_id, double>>> restarted_;

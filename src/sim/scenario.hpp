@@ -18,8 +18,10 @@ namespace chorus::sim {
 
 struct scenario_params : run_params {
   bool lifeguard = true;
-  duration crash_every = 0s;     // 0: no crashes
-  bool restart_crashed = false;  // crashed nodes come back after restart_after
+  bool corroborate_dead = true;      // lifeguard_config::corroborate_dead (chorus; off = memberlist's rule)
+  double confirmed_min_scale = 1.0;  // config::suspicion_confirmed_min_scale (1 = memberlist)
+  duration crash_every = 0s;         // 0: no crashes
+  bool restart_crashed = false;      // crashed nodes come back after restart_after
   duration restart_after = 60s;
   duration stall_every = 0s;  // 0: no stalls
   duration stall_for = 3s;
@@ -28,7 +30,7 @@ struct scenario_params : run_params {
   duration dead_node_reclaim_time = 0s;
   std::size_t max_broadcasts = 1024;
   bool chain_join = false;  // node i joins i-1 (else a random earlier node)
-  fault_plan fault;          // one of issue 15's hard faults (faults.hpp)
+  fault_plan fault;         // one of issue 15's hard faults (faults.hpp)
 };
 
 // The totals are the whole run's (warm-up included), the load the window's.
