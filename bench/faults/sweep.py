@@ -46,20 +46,25 @@ def main():
     ap.add_argument("--rules", default="memberlist,chorus")
     ap.add_argument("--json")
     ap.add_argument("--png")
+    ap.add_argument("--plot-only", metavar="JSON", help="plot rows written earlier by --json")
     a = ap.parse_args()
     seeds = [int(s) for s in a.seeds.split(",")]
     rows = []
-    for rule in a.rules.split(","):
+    if a.plot_only:
+        with open(a.plot_only) as f:
+            rows = json.load(f)
+        a.rules = ""
+    for rule in filter(None, a.rules.split(",")):
         for scale in [float(x) for x in a.scales.split(",")]:
             args = ["--confirmed-min-scale", str(scale)]
             if rule == "memberlist":
                 args += ["--corroborate-dead", "off"]
-            p = point(a.sim, args, seeds, a.seconds)
+            p = json.loads(json.dumps(point(a.sim, args, seeds, a.seconds)))  # keys as in the JSON file
             p.update(rule=rule, scale=scale)
             rows.append(p)
             print("%-10s scale %.2f  detection median N=20 %.2f s, N=50 %.2f s  false failures %d" % (
-                rule, scale, p["detect_median_s"][20], p["detect_median_s"][50], p["false_failures"]), flush=True)
-    if a.json:
+                rule, scale, p["detect_median_s"]["20"], p["detect_median_s"]["50"], p["false_failures"]), flush=True)
+    if a.json and not a.plot_only:
         with open(a.json, "w") as f:
             json.dump(rows, f, indent=2)
     if a.png:
@@ -69,10 +74,10 @@ def main():
         fig, ax = plt.subplots(figsize=(7, 4))
         for rule, mark in (("memberlist", "o--"), ("chorus", "s-")):
             pts = [r for r in rows if r["rule"] == rule]
-            ax.plot([r["detect_median_s"][20] for r in pts], [r["false_failures"] for r in pts], mark,
+            ax.plot([r["detect_median_s"]["20"] for r in pts], [r["false_failures"] for r in pts], mark,
                     label="%s (dead on one word)" % rule if rule == "memberlist" else "chorus (corroborated dead)")
             for r in pts:
-                ax.annotate("%.1f" % r["scale"], (r["detect_median_s"][20], r["false_failures"]), fontsize=7,
+                ax.annotate("%.1f" % r["scale"], (r["detect_median_s"]["20"], r["false_failures"]), fontsize=7,
                             xytext=(3, 3), textcoords="offset points")
         ax.set_xlabel("crash detection, median over observers, N = 20 (s)")
         ax.set_ylabel("false failures of healthy nodes\n(fault scenarios, %d seeds)" % len(seeds))
