@@ -46,7 +46,10 @@ struct flags {
   double secs = 60, crash_every = 0, stall_every = 0, stall_for = 3, latency_ms = 0.5, reclaim = 0, spacing_ms = 10;
   double partition_at = -1, heal_at = -1;
   std::string lifeguard = "on";
+  std::string corroborate_dead = "on";
   std::string stall_mode = "freeze";
+  std::string fault = "none";
+  double fault_at = 10, restart_after = 60;
   bool seal = false;
   bool check_determinism = false;
 };
@@ -70,7 +73,23 @@ void add_options(CLI::App& app, flags& f) {
       ->check(CLI::IsMember({"freeze", "receive"}));
   app.add_option("--partition-at", f.partition_at, "swim: split the cluster 50/50 at S seconds into the window");
   app.add_option("--heal-at", f.heal_at, "swim: heal the partition at S seconds into the window");
+  app.add_option("--fault", f.fault,
+                 "swim: one of issue 15's hard faults from --fault-at on: lossy (node n1 loses 80 % both ways, UDP "
+                 "and TCP) | deaf (n1 receives no UDP) | mute (n1 sends no UDP) | flip-flop (n1 deaf 20 s, fine 20 s, "
+                 "...) | starved (n1, n2 frozen 4 s of every 5 s) | mass-crash (10 nodes killed, restarted "
+                 "--restart-after s later) | partial-partition (n1 and n2 cannot reach each other)")
+      ->check(
+          CLI::IsMember({"none", "lossy", "deaf", "mute", "flip-flop", "starved", "mass-crash", "partial-partition"}));
+  app.add_option("--fault-at", f.fault_at, "swim: seconds into the window the --fault starts");
+  app.add_option("--restart-after", f.restart_after,
+                 "swim: seconds before crashed nodes restart (--restart, mass-crash)");
   app.add_option("--lifeguard", f.lifeguard, "swim: on | off")->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--corroborate-dead", f.corroborate_dead,
+                 "swim: on (chorus: a third party's lone dead message is a suspicion) | off (memberlist: dead at once)")
+      ->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--confirmed-min-scale", p.confirmed_min_scale,
+                 "swim: the fully confirmed suspicion timeout as a fraction of memberlist's min (1 = memberlist)")
+      ->check(CLI::Range(0.05, 1.0));
   app.add_option("--latency-matrix", p.latency_matrix, "RTT matrix (ms), e.g. seattle99.rtt");
   app.add_option("--latency-ms", f.latency_ms, "constant one-way latency when no matrix");
   app.add_option("--reclaim", f.reclaim, "swim: dead node reclaim time, seconds");
@@ -98,8 +117,13 @@ chorus::sim::scenario_params swim_params(flags& f) {
   p.dead_node_reclaim_time = seconds(f.reclaim);
   p.join_spacing = seconds(f.spacing_ms / 1000.0);
   p.lifeguard = f.lifeguard == "on";
+  p.corroborate_dead = f.corroborate_dead == "on";
   if (f.partition_at >= 0) p.partition_at = seconds(f.partition_at);
   if (f.heal_at >= 0) p.heal_at = seconds(f.heal_at);
+  p.fault.kind = *chorus::sim::parse_fault(f.fault);
+  p.fault.start = seconds(f.fault_at);
+  p.fault.restart_after = seconds(f.restart_after);
+  p.restart_after = seconds(f.restart_after);
   return p;
 }
 
@@ -129,6 +153,27 @@ nlohmann::json run_json(const Result& r) {
   };
 }
 
+// Node ids as JSON object keys ("n3": count).
+nlohmann::json by_node(const std::map<chorus::sim::node_id, std::size_t>& m) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [n, c] : m) j[chorus::sim::simulator::name_of(n)] = c;
+  return j;
+}
+
+nlohmann::json fault_json(const flags& f, const chorus::sim::scenario_result& r) {
+  return {{"kind", f.fault},
+          {"at_s", f.fault_at},
+          {"false_failures_by_observer", by_node(r.false_failures_by_observer)},
+          {"false_failures_at_faulty", r.false_failures_at_faulty},
+          {"false_failure_accusers", by_node(r.false_failure_accusers)},
+          {"faulty_failed", r.faulty_failed},
+          {"flaps", r.flaps},
+          {"flaps_max_per_observer", r.flaps_max_per_observer},
+          {"faulty_detection", to_json(r.faulty_detection)},
+          {"rejoin", to_json(r.rejoin)},
+          {"not_rejoined", r.not_rejoined}};
+}
+
 nlohmann::json swim_json(const flags& f, const chorus::sim::scenario_params& p, const chorus::sim::scenario_result& r) {
   return {
       {"params",
@@ -139,6 +184,8 @@ nlohmann::json swim_json(const flags& f, const chorus::sim::scenario_params& p, 
         {"profile", p.profile},
         {"loss", p.loss},
         {"lifeguard", f.lifeguard},
+        {"corroborate_dead", f.corroborate_dead},
+        {"confirmed_min_scale", p.confirmed_min_scale},
         {"crash_every_s", f.crash_every},
         {"stall_every_s", f.stall_every},
         {"stall_for_s", f.stall_for},
@@ -164,6 +211,7 @@ nlohmann::json swim_json(const flags& f, const chorus::sim::scenario_params& p, 
       {"false_suspicions", r.false_suspicions},
       {"stalls", r.stalls},
       {"healed_s", r.healed_s},
+      {"fault", fault_json(f, r)},
       {"member_entries", r.member_entries},
       {"member_table_bytes", r.member_table_bytes},
       {"bytes_per_member_entry",

@@ -81,15 +81,28 @@ double network::link_loss(std::uint32_t a, std::uint32_t b) const {
   return it == link_loss_.end() ? 0 : it->second;
 }
 
+void network::set_node_loss(std::uint32_t node, double in, double out, bool tcp) {
+  if (node_loss_.size() <= node) node_loss_.resize(node + 1);
+  node_loss_[node] = {in, out, tcp};
+}
+
+double network::loss_between(std::uint32_t a, std::uint32_t b, bool tcp) const {
+  double keep = (1.0 - loss_) * (1.0 - link_loss(a, b));
+  if (a < node_loss_.size() && (!tcp || node_loss_[a].tcp)) keep *= 1.0 - node_loss_[a].out;
+  if (b < node_loss_.size() && (!tcp || node_loss_[b].tcp)) keep *= 1.0 - node_loss_[b].in;
+  return 1.0 - keep;
+}
+
 bool network::drop_datagram(std::uint32_t a, std::uint32_t b, chorus::random_source& rng) const {
   if (blocked(a, b)) return true;
-  const double p = 1.0 - (1.0 - loss_) * (1.0 - link_loss(a, b));
+  const double p = loss_between(a, b, false);
+  if (p >= 1.0) return true;
   return p > 0 && rng.unit() < p;
 }
 
 duration network::tcp_transfer(std::uint32_t a, std::uint32_t b, std::size_t size, chorus::random_source& rng) const {
   duration t = one_way(a, b);
-  const double p = 1.0 - (1.0 - loss_) * (1.0 - link_loss(a, b));
+  const double p = loss_between(a, b, true);
   if (p <= 0) return t;
   const std::size_t segments = size / segment_size + 1;
   for (std::size_t s = 0; s < segments; ++s) {
@@ -105,8 +118,8 @@ duration network::tcp_transfer(std::uint32_t a, std::uint32_t b, std::size_t siz
 
 duration network::tcp_connect(std::uint32_t a, std::uint32_t b, chorus::random_source& rng) const {
   duration t = one_way(a, b) + one_way(b, a);
-  const double p_ab = 1.0 - (1.0 - loss_) * (1.0 - link_loss(a, b));
-  const double p_ba = 1.0 - (1.0 - loss_) * (1.0 - link_loss(b, a));
+  const double p_ab = loss_between(a, b, true);
+  const double p_ba = loss_between(b, a, true);
   duration rto = syn_rto;
   // SYN or SYN-ACK lost: the client resends after the SYN timeout.
   while (rng.unit() < 1.0 - (1.0 - p_ab) * (1.0 - p_ba)) {

@@ -24,8 +24,10 @@ struct crash_record {
 options simulator_options(const scenario_params& p) {
   options o = options_for(p, node_layer::swim);
   o.lifeguard = p.lifeguard ? swim::lifeguard_config{} : swim::lifeguard_config::off();
+  if (p.lifeguard) o.lifeguard.corroborate_dead = p.corroborate_dead;
   o.dead_node_reclaim_time = p.dead_node_reclaim_time;
   o.max_broadcasts = p.max_broadcasts;
+  o.suspicion_confirmed_min_scale = p.confirmed_min_scale;
   return o;
 }
 
@@ -55,9 +57,11 @@ class swim_run {
   // the stall's doing.
   bool healthy(node_id n, time_point t) const {
     constexpr duration stall_grace = 120s;
-    if (!sim_.up(n) || sim_.stalled(n)) return false;
+    if (!sim_.up(n) || sim_.stalled(n) || faulty(n)) return false;
     return n >= last_stall_end_.size() || last_stall_end_[n] == time_point{} || t - last_stall_end_[n] > stall_grace;
   }
+
+  bool faulty(node_id n) const { return std::find(faulty_.begin(), faulty_.end(), n) != faulty_.end(); }
 
   void member_event(time_point t, node_id obs, const swim::member_event& e) {
     const node_id subj = sim_.id_of(e.member.name);
@@ -68,16 +72,37 @@ class swim_run {
     if (!measuring_) return;
     if (e.kind == swim::member_event_kind::join && subj == probe_node_ && obs != probe_node_)
       join_times_.push_back(secs(t - window_start_));
+    if (e.kind == swim::member_event_kind::join) return rejoined(t, obs, subj, e.previous);
     if (e.kind != swim::member_event_kind::failed) return;
     if (auto it = active_crash_.find(subj); it != active_crash_.end()) {
       auto& c = crashes_[it->second];
       c.failed.emplace(obs, secs(t - c.at));
+    } else if (faulty(subj) && obs != subj) {
+      ++r_.faulty_failed;
+      failed_seen_.insert({obs, subj});
+      faulty_first_failed_.emplace(std::pair{obs, subj}, secs(t - (window_start_ + p_.fault.start)));
+    } else if (subj < sim_.size() && healthy(subj, t) && faulty(obs)) {
+      ++r_.false_failures_at_faulty;  // the faulty node's own view of the healthy ones
     } else if (subj < sim_.size() && healthy(subj, t)) {
       ++r_.false_failures;
+      ++r_.false_failures_by_observer[obs];
+      ++r_.false_failure_accusers[sim_.id_of(e.from)];
       false_failed_.insert(subj);
       r_.false_failure_max_observers =
           std::max(r_.false_failure_max_observers, ++false_deaths_[{subj, e.member.incarnation}]);
     }
+  }
+
+  // Alive again: a flap when the subject is a faulty node, a rejoin when it
+  // is a restarted one.
+  void rejoined(time_point t, node_id obs, node_id subj, swim::member_state previous) {
+    if (previous != swim::member_state::dead || obs == subj) return;
+    if (faulty(subj) && failed_seen_.count({obs, subj})) {
+      ++r_.flaps;
+      r_.flaps_max_per_observer = std::max(r_.flaps_max_per_observer, ++flaps_[obs]);
+    }
+    if (auto it = restarted_.find(subj); it != restarted_.end() && !restarted_.count(obs))
+      it->second.second.emplace(obs, secs(t - it->second.first));
   }
 
   void suspected(time_point t, node_id subj) {
@@ -141,6 +166,9 @@ class swim_run {
     sim_.queue_user_broadcast(0, bcast_bytes());
     schedule_crashes();
     schedule_stalls();
+    faulty_ = faulty_nodes(p_.fault);
+    schedule_fault(sim_, p_.fault, window_start_ + p_.fault.start, end_);
+    if (p_.fault.kind == fault_kind::mass_crash) sim_.at(window_start_ + p_.fault.start, [this] { mass_crash(); });
     if (p_.partition_at) {
       sim_.at(window_start_ + *p_.partition_at, [this] {
         for (node_id n = 0; n < sim_.size(); ++n) sim_.net().set_group(n, n < p_.nodes / 2 ? 1 : 2);
@@ -179,6 +207,29 @@ class swim_run {
       active_crash_.erase(victim);
       sim_.restart(victim);
       ++up_count_;
+    });
+  }
+
+  // fault_plan::crash_count nodes killed at once, restarted (same names,
+  // fresh state) restart_after later.
+  void mass_crash() {
+    std::vector<node_id> victims;
+    for (std::size_t i = 0; i < p_.fault.crash_count; ++i) {
+      auto v = pick_victim();
+      if (!v) break;
+      sim_.crash(*v);
+      --up_count_;
+      active_crash_[*v] = crashes_.size();
+      crashes_.push_back(crash_record{*v, sim_.now(), -1, {}});
+      victims.push_back(*v);
+    }
+    sim_.at(sim_.now() + p_.fault.restart_after, [this, victims] {
+      for (node_id v : victims) {
+        active_crash_.erase(v);
+        sim_.restart(v);
+        ++up_count_;
+        restarted_[v] = {sim_.now(), {}};
+      }
     });
   }
 
@@ -222,6 +273,7 @@ class swim_run {
     r_.broadcast = make_spread(bcast_times_, bcast_of);
     detection_results();
     r_.false_failed_nodes = false_failed_.size();
+    fault_results();
     static_cast<totals&>(r_) = sim_.stats();
     static_cast<window_load&>(r_) = load_between(totals0_, r_, p_.measure, sim_.size());
     r_.trace_hash = sim_.trace_hash();
@@ -233,6 +285,23 @@ class swim_run {
     return std::move(r_);
   }
 
+  void fault_results() {
+    std::vector<double> det, rejoin;
+    for (const auto& [key, s] : faulty_first_failed_) det.push_back(s);
+    r_.faulty_detection = summarize(det);
+    for (const auto& [subj, r] : restarted_) {
+      for (node_id n = 0; n < sim_.size(); ++n) {
+        if (n == subj || !sim_.up(n) || restarted_.count(n)) continue;  // the survivors' view
+        auto it = r.second.find(n);
+        if (it == r.second.end())
+          ++r_.not_rejoined;
+        else
+          rejoin.push_back(it->second);
+      }
+    }
+    r_.rejoin = summarize(rejoin);
+  }
+
   void detection_results() {
     std::vector<double> first, det, det_all;
     for (const auto& c : crashes_) {
@@ -241,7 +310,9 @@ class swim_run {
       double last = 0;
       bool complete = true;
       for (node_id n = 0; n < sim_.size(); ++n) {
-        if (n == c.subject || !sim_.up(n)) continue;
+        // A node restarted after a mass crash is a fresh observer: it never
+        // held the others alive.
+        if (n == c.subject || !sim_.up(n) || restarted_.count(n)) continue;
         auto it = c.failed.find(n);
         if (it == c.failed.end()) {
           ++r_.undetected;
@@ -269,6 +340,12 @@ class swim_run {
   std::vector<time_point> last_stall_end_;
   std::set<node_id> false_failed_;
   std::map<std::pair<node_id, std::uint32_t>, std::size_t> false_deaths_;  // (node, incarnation) -> observers
+  std::vector<node_id> faulty_;
+  std::map<std::pair<node_id, node_id>, double> faulty_first_failed_;  // (observer, faulty node) -> s after fault start
+  std::set<std::pair<node_id, node_id>> failed_seen_;                  // (observer, faulty node) once failed there
+  std::map<node_id, std::size_t> flaps_;                               // observer -> flaps of faulty nodes
+  // restarted node -> (restart time, observer -> s until it held it alive)
+  std::map<node_id, std::pair<time_point, std::map<node_id, double>>> restarted_;
   node_id probe_node_ = ~node_id{0};
   std::vector<double> join_times_, bcast_times_;
   std::vector<bool> got_bcast_;

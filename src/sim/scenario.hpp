@@ -5,10 +5,12 @@
 // a partition) over a measurement window, with dissemination times,
 // failure-detection times, false failures and message load.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "sim/faults.hpp"
 #include "sim/measure.hpp"
 #include "sim/simulator.hpp"
 
@@ -16,8 +18,10 @@ namespace chorus::sim {
 
 struct scenario_params : run_params {
   bool lifeguard = true;
-  duration crash_every = 0s;     // 0: no crashes
-  bool restart_crashed = false;  // crashed nodes come back after restart_after
+  bool corroborate_dead = true;      // lifeguard_config::corroborate_dead (chorus; off = memberlist's rule)
+  double confirmed_min_scale = 1.0;  // config::suspicion_confirmed_min_scale (1 = memberlist)
+  duration crash_every = 0s;         // 0: no crashes
+  bool restart_crashed = false;      // crashed nodes come back after restart_after
   duration restart_after = 60s;
   duration stall_every = 0s;  // 0: no stalls
   duration stall_for = 3s;
@@ -26,6 +30,7 @@ struct scenario_params : run_params {
   duration dead_node_reclaim_time = 0s;
   std::size_t max_broadcasts = 1024;
   bool chain_join = false;  // node i joins i-1 (else a random earlier node)
+  fault_plan fault;         // one of issue 15's hard faults (faults.hpp)
 };
 
 // The totals are the whole run's (warm-up included), the load the window's.
@@ -46,6 +51,23 @@ struct scenario_result : totals, window_load {
   // agreed on it (the others held the node's refutation).
   std::size_t false_failure_max_observers = 0;
   std::size_t false_suspicions = 0;  // suspicions of such nodes
+  // Observers are the healthy nodes; what a faulty node (fault_plan) itself
+  // declares about healthy ones is counted apart: a deaf or lossy node's own
+  // view, which no protocol can keep right.
+  std::size_t false_failures_at_faulty = 0;
+  std::map<node_id, std::size_t> false_failures_by_observer;
+  // Who declared each falsely failed node dead, counted ("accuser -> count"):
+  // the dead message's sender, or the observer itself when its own
+  // suspicion timer expired.
+  std::map<node_id, std::size_t> false_failure_accusers;
+  // --- the fault plan's faulty nodes (faults.hpp) ---
+  std::size_t faulty_failed = 0;  // failed events about them, summed over observers
+  std::size_t flaps = 0;          // alive again after failed, summed over observers
+  std::size_t flaps_max_per_observer = 0;
+  summary faulty_detection;  // fault start -> each observer's first failed event about a faulty node
+  // Mass crash: restart -> each live observer holds the restarted node alive.
+  summary rejoin;
+  std::size_t not_rejoined = 0;  // (restarted node, observer) pairs not alive by the end
   std::size_t stalls = 0;
   double healed_s = -1;  // after heal: all up nodes alive everywhere (-1: not within the window)
   std::uint64_t trace_hash = 0;

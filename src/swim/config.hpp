@@ -48,6 +48,16 @@ struct lifeguard_config {
   // 8x windows. Without it an overloaded fleet's suspicions and refutations
   // feed the overload (issue 16).
   bool late_timers_are_local = true;
+  // chorus refinement, not in memberlist (wire-compatible, a local
+  // decision): a dead message from a third party about a member we hold
+  // alive, or hold suspect on that same party's word alone, is taken as that
+  // party's suspicion, not as a death: our own suspicion timer (and the
+  // re-check above) decides. A second, independent accuser makes it dead at
+  // once as before. One node with a broken link (80 % loss, issue 15's
+  // lossy node) otherwise declares healthy peers dead whose refutation it
+  // never heard, and its dead message wins everywhere the suspicion had not
+  // spread. See docs/swim.md, "Hard faults".
+  bool corroborate_dead = true;
 
   static lifeguard_config off() { return {false, false, false, false, false, false}; }
 };
@@ -90,6 +100,13 @@ struct config {
   int suspicion_mult = 4;
   // max = this * min: the starting timeout while no one else has confirmed.
   int suspicion_max_timeout_mult = 6;
+  // chorus knob, not in memberlist (a local decision, no wire change): the
+  // floor a suspicion reaches with all k independent confirmations, as a
+  // fraction of memberlist's min. max stays 6 x memberlist's min, so a lone
+  // accuser waits as long as before; only a suspicion that k other members
+  // confirmed by their own failed probes ends sooner. 1.0 = memberlist.
+  // The sweep behind it: docs/swim.md, "Hard faults".
+  double suspicion_confirmed_min_scale = 1.0;
 
   // --- local health (13.9) ------------------------------------------------
   // Probe intervals stretch up to this factor when our own acks go missing.

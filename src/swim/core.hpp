@@ -358,6 +358,8 @@ class core {
   // state transitions (core_state.cpp)
   void alive_node(time_point now, const alive& a, bool bootstrap, core_sink rt);
   void suspect_node(time_point now, const suspect& s, core_sink rt);
+  // A third party's dead message that no one else backs (lifeguard.corroborate_dead).
+  bool uncorroborated(const dead& d) const;
   void dead_node(time_point now, const dead& d, core_sink rt);
   void refute(time_point now, std::size_t idx, std::uint32_t accused, core_sink rt);
   void suspicion_fired(time_point now, const std::string& node, core_sink rt);

@@ -160,8 +160,10 @@ void core::suspect_node(time_point now, const suspect& s, core_sink rt) {
 
   const std::size_t n = members_.size();
   const int k = cfg_.lifeguard.dynamic_suspicion ? suspicion_confirmations_expected(cfg_.suspicion_mult, n) : 0;
-  const duration min = suspicion_timeout_min(cfg_.suspicion_mult, n, cfg_.probe_interval);
-  const duration max = min * cfg_.suspicion_max_timeout_mult;
+  const duration memberlist_min = suspicion_timeout_min(cfg_.suspicion_mult, n, cfg_.probe_interval);
+  const duration max = memberlist_min * cfg_.suspicion_max_timeout_mult;
+  const duration min = k > 0 ? std::chrono::duration_cast<duration>(memberlist_min * cfg_.suspicion_confirmed_min_scale)
+                             : memberlist_min;
   suspicion_state st{suspicion{now, min, max, k, s.from}, s.incarnation, now, 0};
   st.timer = arm(st.s.deadline(), {timer_kind::suspicion, 0, s.node}, rt);
   suspicions_.insert_or_assign(s.node, std::move(st));
@@ -315,10 +317,20 @@ void core::recheck_answered(time_point now, const std::string& node, std::uint32
   start_sync(now, members_.addr(members_.at(*idx)), rt);  // if skipped (cap), the reprieve's end decides
 }
 
+bool core::uncorroborated(const dead& d) const {
+  if (!cfg_.lifeguard.corroborate_dead || d.from == d.node || d.from == cfg_.name || is_self(d.node)) return false;
+  auto s = suspicions_.find(d.node);
+  return s == suspicions_.end() || !s->second.s.accused_by_other_than(d.from);
+}
+
 void core::dead_node(time_point now, const dead& d, core_sink rt) {
   auto found = members_.find(d.node);
   if (!found) return;  // 1
   if (d.incarnation < members_.at(*found).incarnation) return;
+  if (uncorroborated(d)) {  // chorus: one party's word is a suspicion (config.hpp, corroborate_dead)
+    suspect_node(now, suspect{d.incarnation, d.node, d.from}, rt);
+    return;
+  }
   if (auto s = suspicions_.find(d.node); s != suspicions_.end()) drop_suspicion(s);  // 2
   auto& e = members_.at(*found);
   if (e.dead_or_left()) return;

@@ -62,6 +62,13 @@ class suspicion {
     return true;
   }
 
+  // Someone other than `name` accused or confirmed.
+  bool accused_by_other_than(const std::string& name) const {
+    for (const auto& s : seen_)
+      if (s != name) return true;
+    return false;
+  }
+
   time_point start() const { return start_; }
   int confirmations() const { return confirmations_; }
   int expected() const { return k_; }

@@ -54,7 +54,7 @@ TEST_CASE("dead_beats_suspect_and_alive_at_equal_incarnation", "[incarnation]") 
   n.receive(2, suspect{3, name_of(1), name_of(2)});
   n.receive(2, dead{2, name_of(1), name_of(2)});  // older: ignored
   CHECK(n.state(1) == member_state::suspect);
-  n.receive(2, dead{3, name_of(1), name_of(2)});
+  n.receive(3, dead{3, name_of(1), name_of(3)});  // a second accuser: dead at once
   CHECK(n.state(1) == member_state::dead);
   CHECK(n.rt.events.back().kind == member_event_kind::failed);
   n.learn(1, 3);  // equal incarnation cannot resurrect
@@ -63,6 +63,30 @@ TEST_CASE("dead_beats_suspect_and_alive_at_equal_incarnation", "[incarnation]") 
   CHECK(n.state(1) == member_state::alive);
   CHECK(n.rt.events.back().kind == member_event_kind::join);
   CHECK(n.rt.events.back().previous == member_state::dead);
+}
+
+// chorus (lifeguard.corroborate_dead): one party's word is a suspicion.
+TEST_CASE("a_lone_third_party_dead_is_a_suspicion_until_a_second_accuser_backs_it", "[incarnation]") {
+  one_node n;
+  for (int i = 1; i <= 4; ++i) n.learn(i, 3);
+  n.receive(2, dead{3, name_of(1), name_of(2)});  // held alive: now suspect, on 2's word
+  CHECK(n.state(1) == member_state::suspect);
+  n.receive(2, dead{3, name_of(1), name_of(2)});  // the same word again: still suspect
+  CHECK(n.state(1) == member_state::suspect);
+  CHECK(n.rt.events.back().kind != member_event_kind::failed);
+  n.receive(3, dead{3, name_of(1), name_of(3)});  // an independent accuser
+  CHECK(n.state(1) == member_state::dead);
+  CHECK(n.rt.events.back().kind == member_event_kind::failed);
+  CHECK(n.rt.events.back().from == name_of(3));
+}
+
+TEST_CASE("with_corroborate_dead_off_a_lone_dead_is_dead_at_once_as_in_memberlist", "[incarnation]") {
+  config c = config::lan(name_of(0), addr_of(0));
+  c.lifeguard.corroborate_dead = false;
+  one_node n(c);
+  for (int i = 1; i <= 4; ++i) n.learn(i, 3);
+  n.receive(2, dead{3, name_of(1), name_of(2)});
+  CHECK(n.state(1) == member_state::dead);
 }
 
 TEST_CASE("dead_from_the_node_itself_means_left", "[incarnation]") {
@@ -143,6 +167,7 @@ TEST_CASE("alive_from_another_address_is_a_name_conflict", "[conflict]") {
 TEST_CASE("dead_name_is_reclaimed_by_a_new_address_after_the_reclaim_time", "[conflict]") {
   config c = config::lan(name_of(0), addr_of(0));
   c.dead_node_reclaim_time = 10s;
+  c.lifeguard.corroborate_dead = false;  // dead on one word, as memberlist
   one_node n(c);
   n.learn(1, 1);
   n.receive(2, dead{1, name_of(1), name_of(2)});

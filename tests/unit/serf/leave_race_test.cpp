@@ -148,7 +148,10 @@ TEST_CASE("graceful leave: an intent shadowed by a push/pull's StatusLTimes is s
 
 TEST_CASE("a dead message from another node is still a failure", "[serf][leave]") {
   fixture f;
+  // Two accusers: chorus takes one third party's lone dead as a suspicion
+  // (lifeguard.corroborate_dead); a second makes it dead as in memberlist.
   f.s.handle_packet(f.now + 1s, other_addr, dead_of("l", "o"), f.rt);
+  f.s.handle_packet(f.now + 1s, other_addr, dead_of("l", "p"), f.rt);
   CHECK(f.status("l") == member_status::failed);
   CHECK(f.rt.kinds_for("l") == std::vector{member_event_type::failed});
   // A leave intent afterwards: failed -> left ("forced"), as Serf does.
