@@ -66,7 +66,7 @@ struct probe_report {
   std::vector<std::string> helpers;  // ping-req helpers asked (indirect stage)
   int expected_nacks = 0, nacks = 0;
   bool tcp_attempted = false, tcp_ok = false;
-  bool late = false;  // our timers fired late: no accusation (lifeguard.late_timers_are_local)
+  bool late = false;         // our timers fired late: no accusation (lifeguard.late_timers_are_local)
   bool send_failed = false;  // the ping could not be sent (send_result::unreachable)
 };
 

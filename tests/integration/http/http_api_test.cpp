@@ -30,10 +30,10 @@ TEST_CASE("http api: members, rtt, events, queries, tags, keyring, join and leav
            flags({"-join=" + ip(1), "-tag=region=sin", "-http-addr=" + ip(3) + ":8500",
                   "-event-handler=query:ping=echo pong-n3"}));
 
-  const auto r =
-      run({"/usr/bin/python3", std::string(CHORUS_SOURCE_DIR) + "/tests/integration/http/http_api_check.py", chorus_binary,
-           "http://" + ip(1) + ":8500", ip(1) + ":7373", token, "http://" + ip(3) + ":8500", old_key, new_key},
-          40s);
+  const auto r = run(
+      {"/usr/bin/python3", std::string(CHORUS_SOURCE_DIR) + "/tests/integration/http/http_api_check.py", chorus_binary,
+       "http://" + ip(1) + ":8500", ip(1) + ":7373", token, "http://" + ip(3) + ":8500", old_key, new_key},
+      40s);
   INFO(r.out << r.err << c.log_tails());
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("ok\n") != std::string::npos);

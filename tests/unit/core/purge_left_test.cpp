@@ -16,13 +16,15 @@ bool in_push_pull(const core& c, int i) {
   return false;
 }
 
-// n1 leaves gracefully, n2 is declared dead by n3; then 40 s pass (the LAN
-// gossip_to_the_dead_time is 30 s) while n3 and n4 answer probes.
+// n1 leaves gracefully, n2 is declared dead by n3 and n4 (two accusers: one
+// alone is only a suspicion, lifeguard.corroborate_dead); then 40 s pass
+// (the LAN gossip_to_the_dead_time is 30 s) while n3 and n4 answer probes.
 void leave_and_wait(one_node& n) {
   for (int i = 1; i <= 4; ++i) n.learn(i);
   n.responsive = {3, 4};
   n.receive(1, dead{1, name_of(1), name_of(1)});
   n.receive(3, dead{1, name_of(2), name_of(3)});
+  n.receive(4, dead{1, name_of(2), name_of(4)});
   REQUIRE(n.state(1) == member_state::left);
   REQUIRE(n.state(2) == member_state::dead);
   n.advance(40s);
