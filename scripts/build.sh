@@ -15,11 +15,13 @@ if [ "$kind" = fuzz ]; then
   # tests/fuzz/targets.txt is the one list of them.
   cmake --build "$dir" --target $(sed 's/^/fuzz_/' tests/fuzz/targets.txt)
 elif [ "$kind" = asan ]; then
-  # Only the unit and simulation test executables, the layers the sanitizer
-  # run covers (scripts/test.sh): the CLI, the benches and the process-level
-  # tests would be a quarter of the compile for nothing.
+  # Only what the unit and simulation tests run, the layers the sanitizer
+  # run covers (scripts/test.sh): their executables, and the Vivaldi bench
+  # whose scorer checks are unit tests (bench/vivaldi/CMakeLists.txt). The
+  # CLI, the other benches and the process-level tests would be a quarter of
+  # the compile for nothing.
   mapfile -t targets < <(ninja -C "$dir" -t targets all | sed -nE 's/^((unit|sim)_[a-z_]+): phony$/\1/p')
-  cmake --build "$dir" --target "${targets[@]}"
+  cmake --build "$dir" --target "${targets[@]}" chorus-vivaldi-bench
 else
   cmake --build "$dir"
 fi
