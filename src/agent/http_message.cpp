@@ -199,40 +199,7 @@ http_parse_status http_request_parser::feed(std::string_view data) {
 
 // ---------------------------------------------------------------------------
 
-const char* http_reason(int code) {
-  switch (code) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Payload Too Large";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    case 505:
-      return "HTTP Version Not Supported";
-    default:
-      return "Error";
-  }
-}
+const char* http_reason(int code) { return http_status_str(static_cast<http_status>(code)); }
 
 std::string http_response(int code, std::string_view content_type, std::string_view body, bool head_only,
                           const std::vector<std::string>& extra) {

@@ -60,6 +60,7 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space
 // "a=1&b=x%20y" -> {{a,1},{b,x y}}; nullopt on a bad escape.
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view q);
 
+// "Not Found" for 404: http_parser's status table ("<unknown>" outside it).
 const char* http_reason(int code);
 
 // A complete response with Content-Length and Connection: close; `extra`
