@@ -2,9 +2,6 @@
 // members, rtt, coordinate, health, event, join, leave, force-leave, tags.
 #include "agent/http_api.hpp"
 
-#include <algorithm>
-#include <limits>
-
 #include "agent/member_json.hpp"
 #include "agent/metrics_server.hpp"
 #include "rpc/member_filter.hpp"
@@ -123,32 +120,21 @@ void http_api::members(const http_request& r, const exchange& x) {
   if (auto e = rpc::filter_members(req, list); !e.empty()) return reply_error(x, 400, "invalid filter: " + e);
 
   const auto near = r.param("near").value_or("");
-  struct placed {
-    const rpc::member* m;
-    std::optional<rpc::coordinate> coord;
-    std::optional<double> rtt;
-  };
-  std::vector<placed> out;
-  for (const auto& m : list) out.push_back({&m, std::nullopt, std::nullopt});
+  std::vector<placed_member> out;
+  for (auto& m : list) out.push_back({std::move(m), std::nullopt, std::nullopt});
   if (!near.empty()) {
     const auto origin = agent_.get_coordinate(near);
     if (!origin.ok) return reply_error(x, 404, "could not find a coordinate for node \"" + near + "\"");
     for (auto& p : out) {
-      const auto c = agent_.get_coordinate(p.m->name);
+      const auto c = agent_.get_coordinate(p.m.name);
       if (!c.ok) continue;
       p.coord = c.coord;
-      p.rtt = estimate_rtt_seconds(origin.coord, c.coord);
+      p.rtt_seconds = estimate_rtt_seconds(origin.coord, c.coord);
     }
-    // Nearest first; members without a coordinate last, by name (as `members -near`).
-    std::stable_sort(out.begin(), out.end(), [](const placed& a, const placed& b) {
-      const double ra = a.rtt.value_or(std::numeric_limits<double>::infinity());
-      const double rb = b.rtt.value_or(std::numeric_limits<double>::infinity());
-      if (ra != rb) return ra < rb;
-      return a.m->name < b.m->name;
-    });
+    sort_nearest_first(out);  // as `members -near`
   }
   nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-  for (const auto& p : out) arr.push_back(member_json(*p.m, !near.empty(), p.coord, p.rtt));
+  for (const auto& p : out) arr.push_back(member_json(p.m, !near.empty(), p.coord, p.rtt_seconds));
   reply_json(x, 200, {{"members", arr}});
 }
 

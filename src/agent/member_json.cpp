@@ -1,6 +1,7 @@
 #include "agent/member_json.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "agent/ip_port_text.hpp"
 #include "vivaldi/coordinate.hpp"
@@ -38,6 +39,15 @@ std::optional<double> estimate_rtt_seconds(const rpc::coordinate& a, const rpc::
   const auto d = vivaldi::estimate_rtt(ca, cb);
   if (!d) return std::nullopt;
   return vivaldi::to_seconds(*d);
+}
+
+void sort_nearest_first(std::vector<placed_member>& members) {
+  std::stable_sort(members.begin(), members.end(), [](const placed_member& a, const placed_member& b) {
+    const double ra = a.rtt_seconds.value_or(std::numeric_limits<double>::infinity());
+    const double rb = b.rtt_seconds.value_or(std::numeric_limits<double>::infinity());
+    if (ra != rb) return ra < rb;
+    return a.m.name < b.m.name;
+  });
 }
 
 nlohmann::ordered_json coordinate_json(const rpc::coordinate& c) {

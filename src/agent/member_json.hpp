@@ -5,6 +5,7 @@
 // so that both print the same thing.
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <vector>
 
 #include "rpc/protocol.hpp"
 
@@ -19,6 +20,16 @@ std::string member_addr_text(const std::vector<std::uint8_t>& addr, std::uint16_
 std::optional<double> estimate_rtt_seconds(const rpc::coordinate& a, const rpc::coordinate& b);
 
 nlohmann::ordered_json coordinate_json(const rpc::coordinate& c);
+
+// A member with its coordinate and its estimated RTT from a -near origin
+// (either may be unknown).
+struct placed_member {
+  rpc::member m;
+  std::optional<rpc::coordinate> coord;
+  std::optional<double> rtt_seconds;
+};
+// Nearest first; members without an estimate last; ties by name.
+void sort_nearest_first(std::vector<placed_member>& members);
 
 // `with_rtt`: adds "coordinate" and "estimated_rtt_ms" (null when unknown).
 nlohmann::ordered_json member_json(const rpc::member& m, bool with_rtt,

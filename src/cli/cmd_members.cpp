@@ -2,7 +2,6 @@
 // Serf's text table or JSON; chorus adds `-near NODE` (sort by estimated RTT).
 #include <algorithm>
 #include <cstdio>
-#include <limits>
 #include <map>
 
 #include "agent/member_json.hpp"
@@ -27,16 +26,6 @@ std::string tag_list(const std::optional<rpc::string_map>& tags) {
   return agent::escape_text(s);
 }
 
-struct placed_member {
-  rpc::member m;
-  std::optional<rpc::coordinate> coord;
-  std::optional<double> rtt_seconds;
-};
-
-nlohmann::ordered_json member_json(const placed_member& p, bool with_rtt) {
-  return agent::member_json(p.m, with_rtt, p.coord, p.rtt_seconds);
-}
-
 }  // namespace
 
 int run_members(const members_options& o) {
@@ -52,7 +41,7 @@ int run_members(const members_options& o) {
   rpc::members_response resp;
   if (failed("Error retrieving members", c.members_filtered(req, resp))) return 1;
 
-  std::vector<placed_member> members;
+  std::vector<agent::placed_member> members;
   if (resp.members)
     for (auto& m : *resp.members) members.push_back({std::move(m), std::nullopt, std::nullopt});
 
@@ -69,20 +58,14 @@ int run_members(const members_options& o) {
       if (failed("Error getting coordinates", c.get_coordinate({p.m.name}, cr))) return 1;
       if (!cr.ok) continue;
       p.coord = cr.coord;
-      if (auto est = estimate(origin.coord, cr.coord); est.ok) p.rtt_seconds = est.seconds;
+      p.rtt_seconds = agent::estimate_rtt_seconds(origin.coord, cr.coord);
     }
-    // Nearest first; members without a coordinate last, by name.
-    std::stable_sort(members.begin(), members.end(), [](const placed_member& a, const placed_member& b) {
-      const double ra = a.rtt_seconds.value_or(std::numeric_limits<double>::infinity());
-      const double rb = b.rtt_seconds.value_or(std::numeric_limits<double>::infinity());
-      if (ra != rb) return ra < rb;
-      return a.m.name < b.m.name;
-    });
+    agent::sort_nearest_first(members);
   }
 
   if (o.format == "json") {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    for (const auto& p : members) list.push_back(member_json(p, near));
+    for (const auto& p : members) list.push_back(agent::member_json(p.m, near, p.coord, p.rtt_seconds));
     nlohmann::ordered_json root;
     root["members"] = list;
     out_line(go_json_indent(root));
