@@ -8,7 +8,9 @@
 // so it is asked last and its absence is not an error.
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 
+#include "agent/member_json.hpp"
 #include "agent/text_escape.hpp"
 #include "cli/commands.hpp"
 #include "cli/format.hpp"
@@ -66,9 +68,9 @@ int rtt_matrix(rpc::client& c, std::vector<std::string> nodes) {
         row.push_back(coords[i] ? "0.000" : "-");
         continue;
       }
-      rtt_estimate est;
-      if (coords[i] && coords[j]) est = estimate(*coords[i], *coords[j]);
-      row.push_back(est.ok ? milliseconds(est.seconds) : "-");
+      std::optional<double> est;
+      if (coords[i] && coords[j]) est = agent::estimate_rtt_seconds(*coords[i], *coords[j]);
+      row.push_back(est ? milliseconds(*est) : "-");
     }
     rows.push_back(std::move(row));
   }
@@ -140,13 +142,13 @@ int run_rtt(const rtt_options& o) {
     }
     coords.push_back(r->coord);
   }
-  const auto est = estimate(coords[0], coords[1]);
-  if (!est.ok) {
+  const auto est = agent::estimate_rtt_seconds(coords[0], coords[1]);
+  if (!est) {
     out_line("Error computing the distance: the two coordinates are not compatible");
     return 1;
   }
   out_line("Estimated " + agent::escape_text(nodes[0]) + " <-> " + agent::escape_text(nodes[1]) +
-           " rtt: " + milliseconds(est.seconds) + " ms");
+           " rtt: " + milliseconds(*est) + " ms");
   return 0;
 }
 

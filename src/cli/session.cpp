@@ -3,7 +3,6 @@
 #include <cstdlib>
 #include <string>
 
-#include "agent/member_json.hpp"
 #include "cli/format.hpp"
 
 namespace chorus::cli {
@@ -39,11 +38,6 @@ bool read_tag_flags(const std::vector<std::string>& flags, rpc::string_map& into
     into[kv->first] = kv->second;
   }
   return true;
-}
-
-rtt_estimate estimate(const rpc::coordinate& a, const rpc::coordinate& b) {
-  if (auto s = agent::estimate_rtt_seconds(a, b)) return {true, *s};
-  return {};
 }
 
 }  // namespace chorus::cli

@@ -35,13 +35,4 @@ inline bool failed(std::string_view what, const std::string& error) {
 // prints Serf's "Error: Invalid tag: '...'" and returns false.
 bool read_tag_flags(const std::vector<std::string>& flags, rpc::string_map& into);
 
-// A Vivaldi distance between two RPC coordinates in Serf's arithmetic
-// (vivaldi.md section 3): nullopt if either is missing or they are not
-// comparable.
-struct rtt_estimate {
-  bool ok = false;
-  double seconds = 0;  // Go's Duration.Seconds() of the truncated nanoseconds
-};
-rtt_estimate estimate(const rpc::coordinate& a, const rpc::coordinate& b);
-
 }  // namespace chorus::cli
