@@ -33,7 +33,7 @@ std::string daemon_impl::start_http() {
   const auto ip = asio::ip::make_address(hp.host, ec);
   if (ec) return "Invalid HTTP address '" + cfg_.http_addr + "': not an IP address";
   http_api::host h;
-  h.node_name = [this] { return cfg_.node_name; };
+  h.node_name = cfg_.node_name;
   h.render_metrics = [this] { return prometheus::render(collect_metrics()); };
   http_api_ = std::make_unique<http_api>(*this, std::move(h), cfg_.rpc_auth);
   http_server::options opt;

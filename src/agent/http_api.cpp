@@ -22,15 +22,26 @@ void reply_error(const std::shared_ptr<http_exchange>& x, int code, std::string_
   x->reply(code, "application/json", json_error_body(message));
 }
 
-namespace {
-
-// "" / "true" / "1" -> true, "false" / "0" -> false; nullopt otherwise.
-std::optional<bool> flag_value(const std::optional<std::string>& v, bool missing) {
+std::optional<bool> flag_param(const http_request& r, std::string_view name, bool missing) {
+  const auto v = r.param(name);
   if (!v) return missing;
   if (*v == "" || *v == "true" || *v == "1") return true;
   if (*v == "false" || *v == "0") return false;
   return std::nullopt;
 }
+
+std::string read_tag_filters(const http_request& r, rpc::string_map& into) {
+  for (const auto& t : r.params("tag")) {
+    const auto eq = t.find('=');
+    if (eq == std::string::npos || eq == 0) return "invalid tag filter '" + t + "': want KEY=REGEX";
+    into[t.substr(0, eq)] = t.substr(eq + 1);
+  }
+  return {};
+}
+
+int agent_error_status(const std::string& error) { return error.find("exceeds") != std::string::npos ? 413 : 400; }
+
+namespace {
 
 // Constant-time comparison: the token is a secret.
 bool same_secret(std::string_view a, std::string_view b) {
@@ -39,9 +50,6 @@ bool same_secret(std::string_view a, std::string_view b) {
   for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   return diff == 0;
 }
-
-// The error of an agent call as a status: size limits are 413, the rest 400.
-int status_of(const std::string& error) { return error.find("exceeds") != std::string::npos ? 413 : 400; }
 
 }  // namespace
 
@@ -110,12 +118,7 @@ void http_api::members(const http_request& r, const exchange& x) {
   req.name = r.param("name").value_or("");
   req.status = r.param("status").value_or("");
   req.tags.emplace();
-  for (const auto& t : r.params("tag")) {
-    const auto eq = t.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return reply_error(x, 400, "invalid tag filter '" + t + "': want KEY=REGEX");
-    (*req.tags)[t.substr(0, eq)] = t.substr(eq + 1);
-  }
+  if (auto e = read_tag_filters(r, *req.tags); !e.empty()) return reply_error(x, 400, e);
   auto list = agent_.members();
   if (auto e = rpc::filter_members(req, list); !e.empty()) return reply_error(x, 400, "invalid filter: " + e);
 
@@ -140,7 +143,7 @@ void http_api::members(const http_request& r, const exchange& x) {
 
 void http_api::rtt(const http_request& r, const exchange& x) {
   const auto a = r.param("a").value_or("");
-  const auto b = r.param("b").value_or(host_.node_name ? host_.node_name() : "");
+  const auto b = r.param("b").value_or(host_.node_name);
   if (a.empty()) return reply_error(x, 400, "parameter a (a node name) is required; b defaults to this agent");
   const auto ca = agent_.get_coordinate(a), cb = agent_.get_coordinate(b);
   for (const auto& [n, c] : {std::pair{&a, &ca}, std::pair{&b, &cb}})
@@ -151,7 +154,7 @@ void http_api::rtt(const http_request& r, const exchange& x) {
 }
 
 void http_api::coordinate(const http_request& r, const exchange& x) {
-  const auto node = r.param("node").value_or(host_.node_name ? host_.node_name() : "");
+  const auto node = r.param("node").value_or(host_.node_name);
   const auto c = agent_.get_coordinate(node);
   if (!c.ok) return reply_error(x, 404, "could not find a coordinate for node \"" + node + "\"");
   reply_json(x, 200, {{"node", node}, {"coordinate", coordinate_json(c.coord)}});
@@ -159,7 +162,7 @@ void http_api::coordinate(const http_request& r, const exchange& x) {
 
 void http_api::health(const exchange& x) {
   std::size_t alive = 0, total = 0;
-  const auto self = host_.node_name ? host_.node_name() : "";
+  const auto& self = host_.node_name;
   std::string self_status;
   for (const auto& m : agent_.members()) {
     ++total;
@@ -177,16 +180,16 @@ void http_api::health(const exchange& x) {
 }
 
 void http_api::event(const http_request& r, const std::string& name, const exchange& x) {
-  const auto coalesce = flag_value(r.param("coalesce"), true);
+  const auto coalesce = flag_param(r, "coalesce", true);
   if (!coalesce) return reply_error(x, 400, "coalesce must be true or false");
   const rpc::bytes payload(r.body.begin(), r.body.end());
-  if (auto e = agent_.user_event(name, payload, *coalesce); !e.empty()) return reply_error(x, status_of(e), e);
+  if (auto e = agent_.user_event(name, payload, *coalesce); !e.empty()) return reply_error(x, agent_error_status(e), e);
   reply_json(x, 200, {{"event", name}, {"payload_bytes", payload.size()}, {"coalesce", *coalesce}});
 }
 
 void http_api::join(const http_request& r, const exchange& x) {
   std::vector<std::string> addrs = r.params("addr");
-  auto replay = flag_value(r.param("replay"), false);
+  auto replay = flag_param(r, "replay", false);
   if (!r.body.empty()) {
     const auto j = nlohmann::json::parse(r.body, nullptr, false);
     if (!j.is_object() || !j.contains("addrs") || !j["addrs"].is_array())
@@ -216,7 +219,7 @@ void http_api::leave(const exchange& x) {
 }
 
 void http_api::force_leave(const http_request& r, const std::string& node, const exchange& x) {
-  const auto prune = flag_value(r.param("prune"), false);
+  const auto prune = flag_param(r, "prune", false);
   if (!prune) return reply_error(x, 400, "prune must be true or false");
   if (auto e = agent_.force_leave(node, *prune); !e.empty()) return reply_error(x, 400, e);
   reply_json(x, 200, {{"node", node}, {"prune", *prune}});
@@ -242,9 +245,9 @@ void http_api::tags(const http_request& r, const exchange& x) {
       del.push_back(k.get<std::string>());
     }
   }
-  if (auto e = agent_.set_tags(set, del); !e.empty()) return reply_error(x, status_of(e), e);
+  if (auto e = agent_.set_tags(set, del); !e.empty()) return reply_error(x, agent_error_status(e), e);
   nlohmann::ordered_json now = nlohmann::ordered_json::object();
-  const auto self = host_.node_name ? host_.node_name() : "";
+  const auto& self = host_.node_name;
   for (const auto& m : agent_.members())
     if (m.name == self && m.tags)
       for (const auto& [k, v] : *m.tags) now[k] = v;

@@ -20,7 +20,9 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "agent/http_server.hpp"
 #include "rpc/server.hpp"
@@ -31,7 +33,7 @@ class http_api {
  public:
   // What the daemon adds to agent_api.
   struct host {
-    std::function<std::string()> node_name;
+    std::string node_name;
     std::function<std::string()> render_metrics;  // Prometheus text
   };
 
@@ -95,5 +97,14 @@ std::string json_text(const nlohmann::ordered_json& j);
 // Replies with a JSON body / a JSON error.
 void reply_json(const std::shared_ptr<http_exchange>& x, int code, const nlohmann::ordered_json& body);
 void reply_error(const std::shared_ptr<http_exchange>& x, int code, std::string_view message);
+
+// Helpers of the routes (http_api.cpp, http_api_async.cpp).
+// A boolean parameter: "" / "true" / "1" -> true, "false" / "0" -> false,
+// absent -> `missing`; nullopt for anything else.
+std::optional<bool> flag_param(const http_request& r, std::string_view name, bool missing);
+// The repeated tag=KEY=REGEX parameters into `into`; "" or why one is wrong.
+std::string read_tag_filters(const http_request& r, rpc::string_map& into);
+// The status for an agent call's error: size limits 413, the rest 400.
+int agent_error_status(const std::string& error);
 
 }  // namespace chorus::agent

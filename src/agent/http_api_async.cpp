@@ -44,16 +44,13 @@ std::string query_options(const http_request& r, rpc::query_request& q) {
     q.timeout_ns = d->count();
   }
   if (auto nodes = split_list(r.params("node")); !nodes.empty()) q.filter_nodes = nodes;
-  for (const auto& t : r.params("tag")) {
-    const auto eq = t.find('=');
-    if (eq == std::string::npos || eq == 0) return "invalid tag filter '" + t + "': want KEY=REGEX";
-    if (!q.filter_tags) q.filter_tags.emplace();
-    (*q.filter_tags)[t.substr(0, eq)] = t.substr(eq + 1);
+  if (rpc::string_map tags; !r.params("tag").empty()) {
+    if (auto e = read_tag_filters(r, tags); !e.empty()) return e;
+    q.filter_tags = std::move(tags);
   }
-  if (auto a = r.param("ack")) {
-    if (*a != "true" && *a != "false" && *a != "1" && *a != "0" && !a->empty()) return "ack must be true or false";
-    q.request_ack = *a != "false" && *a != "0";
-  }
+  const auto ack = flag_param(r, "ack", q.request_ack);
+  if (!ack) return "ack must be true or false";
+  q.request_ack = *ack;
   if (auto rf = r.param("relay")) {
     if (rf->empty() || rf->size() > 1 || (*rf)[0] < '0' || (*rf)[0] > '5') return "relay must be 0-5";
     q.relay_factor = static_cast<std::uint8_t>((*rf)[0] - '0');
@@ -94,8 +91,7 @@ void http_api::query(const http_request& r, const std::string& name, const excha
     }
     if (rec.type == "done") reply_json(x, 200, {{"acks", all->acks}, {"responses", all->responses}});
   };
-  if (auto e = agent_.query(q, record); !e.empty())
-    return reply_error(x, e.find("exceeds") != std::string::npos ? 413 : 400, e);
+  if (auto e = agent_.query(q, record); !e.empty()) return reply_error(x, agent_error_status(e), e);
   if (streamed) x->begin_stream(200, "application/x-ndjson");
 }
 
