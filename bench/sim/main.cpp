@@ -122,7 +122,6 @@ chorus::sim::scenario_params swim_params(flags& f) {
   if (f.heal_at >= 0) p.heal_at = seconds(f.heal_at);
   p.fault.kind = *chorus::sim::parse_fault(f.fault);
   p.fault.start = seconds(f.fault_at);
-  p.fault.restart_after = seconds(f.restart_after);
   p.restart_after = seconds(f.restart_after);
   return p;
 }

@@ -27,8 +27,9 @@ struct fault_plan {
   duration flip_every = 20s;  // flip-flop: deaf for this long, then healthy as long, ...
   std::size_t starved_nodes = 2;
   duration starve_period = 5s, starve_for = 4s;  // starved: frozen starve_for of every starve_period
-  std::size_t crash_count = 10;                  // mass crash: killed at once ...
-  duration restart_after = 60s;                  // ... and restarted with the same names this much later
+  // Mass crash: this many killed at once, restarted with the same names
+  // scenario_params::restart_after later.
+  std::size_t crash_count = 10;
 };
 
 // The nodes the fault itself breaks (node ids 1, 2, ...): they are not

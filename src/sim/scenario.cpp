@@ -79,7 +79,6 @@ class swim_run {
       c.failed.emplace(obs, secs(t - c.at));
     } else if (faulty(subj) && obs != subj) {
       ++r_.faulty_failed;
-      failed_seen_.insert({obs, subj});
       faulty_first_failed_.emplace(std::pair{obs, subj}, secs(t - (window_start_ + p_.fault.start)));
     } else if (subj < sim_.size() && healthy(subj, t) && faulty(obs)) {
       ++r_.false_failures_at_faulty;  // the faulty node's own view of the healthy ones
@@ -97,7 +96,7 @@ class swim_run {
   // is a restarted one.
   void rejoined(time_point t, node_id obs, node_id subj, swim::member_state previous) {
     if (previous != swim::member_state::dead || obs == subj) return;
-    if (faulty(subj) && failed_seen_.count({obs, subj})) {
+    if (faulty(subj) && faulty_first_failed_.count({obs, subj})) {
       ++r_.flaps;
       r_.flaps_max_per_observer = std::max(r_.flaps_max_per_observer, ++flaps_[obs]);
     }
@@ -194,40 +193,42 @@ class swim_run {
       sim_.at(t, [this] { crash_one(); });
   }
 
+  // Kills `v` and starts timing its detection.
+  void crash(node_id v) {
+    sim_.crash(v);
+    --up_count_;
+    active_crash_[v] = crashes_.size();
+    crashes_.push_back(crash_record{v, sim_.now(), -1, {}});
+  }
+
+  // Brings `v` back: same name, fresh state.
+  void restart(node_id v) {
+    active_crash_.erase(v);
+    sim_.restart(v);
+    ++up_count_;
+  }
+
   void crash_one() {
     auto v = pick_victim();
     if (!v) return;
-    sim_.crash(*v);
-    --up_count_;
-    active_crash_[*v] = crashes_.size();
-    crashes_.push_back(crash_record{*v, sim_.now(), -1, {}});
+    crash(*v);
     if (!p_.restart_crashed) return;
-    const node_id victim = *v;
-    sim_.at(sim_.now() + p_.restart_after, [this, victim] {
-      active_crash_.erase(victim);
-      sim_.restart(victim);
-      ++up_count_;
-    });
+    sim_.at(sim_.now() + p_.restart_after, [this, victim = *v] { restart(victim); });
   }
 
-  // fault_plan::crash_count nodes killed at once, restarted (same names,
-  // fresh state) restart_after later.
+  // fault_plan::crash_count nodes killed at once, restarted restart_after
+  // later.
   void mass_crash() {
     std::vector<node_id> victims;
     for (std::size_t i = 0; i < p_.fault.crash_count; ++i) {
       auto v = pick_victim();
       if (!v) break;
-      sim_.crash(*v);
-      --up_count_;
-      active_crash_[*v] = crashes_.size();
-      crashes_.push_back(crash_record{*v, sim_.now(), -1, {}});
+      crash(*v);
       victims.push_back(*v);
     }
-    sim_.at(sim_.now() + p_.fault.restart_after, [this, victims] {
+    sim_.at(sim_.now() + p_.restart_after, [this, victims] {
       for (node_id v : victims) {
-        active_crash_.erase(v);
-        sim_.restart(v);
-        ++up_count_;
+        restart(v);
         restarted_[v] = {sim_.now(), {}};
       }
     });
@@ -341,9 +342,10 @@ class swim_run {
   std::set<node_id> false_failed_;
   std::map<std::pair<node_id, std::uint32_t>, std::size_t> false_deaths_;  // (node, incarnation) -> observers
   std::vector<node_id> faulty_;
-  std::map<std::pair<node_id, node_id>, double> faulty_first_failed_;  // (observer, faulty node) -> s after fault start
-  std::set<std::pair<node_id, node_id>> failed_seen_;                  // (observer, faulty node) once failed there
-  std::map<node_id, std::size_t> flaps_;                               // observer -> flaps of faulty nodes
+  // (observer, faulty node) -> s after the fault start, at the first failed
+  // event there (so a later alive there is a flap)
+  std::map<std::pair<node_id, node_id>, double> faulty_first_failed_;
+  std::map<node_id, std::size_t> flaps_;  // observer -> flaps of faulty nodes
   // restarted node -> (restart time, observer -> s until it held it alive)
   std::map<node_id, std::pair<time_point, std::map<node_id, double>>> restarted_;
   node_id probe_node_ = ~node_id{0};

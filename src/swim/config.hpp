@@ -59,7 +59,19 @@ struct lifeguard_config {
   // spread. See docs/swim.md, "Hard faults".
   bool corroborate_dead = true;
 
-  static lifeguard_config off() { return {false, false, false, false, false, false}; }
+  // Plain SWIM with memberlist's rules (docs/swim.md, "Lifeguard on and
+  // off"): every piece above off, chorus's refinements included. Each field
+  // is named: a field added above must be added here too (one left out
+  // keeps its default, on).
+  static lifeguard_config off() {
+    return {.local_health = false,
+            .dynamic_suspicion = false,
+            .buddy_system = false,
+            .nacks = false,
+            .recheck_unconfirmed = false,
+            .late_timers_are_local = false,
+            .corroborate_dead = false};
+  }
 };
 
 struct config {

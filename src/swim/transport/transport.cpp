@@ -136,11 +136,14 @@ void transport::on_datagram(std::span<const std::uint8_t> data, const asio::ip::
   if (n == 0) return;  // memberlist ignores empty datagrams
   ++stats_.udp_received;
   stats_.udp_bytes_received += n;
-  if (!opt_.allowed_cidrs.empty() && !allowed(opt_.allowed_cidrs, to_address(sender_.address(), sender_.port()))) {
+  // `sender`, not sender_: a datagram read by drain_before_timers is not the
+  // one the pending async receive has (or will have) in sender_.
+  const address from = to_address(sender.address(), sender.port());
+  if (!allowed(opt_.allowed_cidrs, from)) {
     ++stats_.udp_not_allowed;
     if (stats_.udp_not_allowed <= 10 || stats_.udp_not_allowed % 1000 == 0)
-      log(2, "transport: dropped datagram from " + to_address(sender_.address(), sender_.port()).to_string() +
-                 ": source not in allowed CIDRs (" + std::to_string(stats_.udp_not_allowed) + " so far)");
+      log(2, "transport: dropped datagram from " + from.to_string() + ": source not in allowed CIDRs (" +
+                 std::to_string(stats_.udp_not_allowed) + " so far)");
     return;
   }
   open_options o;
@@ -153,13 +156,12 @@ void transport::on_datagram(std::span<const std::uint8_t> data, const asio::ip::
     ++stats_.udp_faults[static_cast<std::size_t>(p.error.fault)];
     // Count always, log sparingly: a flood must not become a log flood.
     if (stats_.udp_malformed <= 10 || stats_.udp_malformed % 1000 == 0)
-      log(0, "transport: dropped datagram from " + to_address(sender.address(), sender.port()).to_string() + ": " +
-                 p.error.what + " (" + std::to_string(stats_.udp_malformed) + " so far)");
+      log(0, "transport: dropped datagram from " + from.to_string() + ": " + p.error.what + " (" +
+                 std::to_string(stats_.udp_malformed) + " so far)");
     return;
   }
   if (!p.part_errors.empty()) ++stats_.udp_malformed;
   for (const auto& e : p.part_errors) ++stats_.udp_faults[static_cast<std::size_t>(e.error.fault)];
-  const address from = to_address(sender.address(), sender.port());
   const time_point t = now();
   // Decoded once, here: the layers above get the messages, not the bytes.
   for (const auto& m : p.messages) {

@@ -226,4 +226,22 @@ struct one_node {
   std::uint32_t incarnation(int i) const { return node.member(name_of(i))->incarnation; }
 };
 
+// name_of's inverse: "n4" -> 4.
+inline int id_of(const std::string& name) { return std::stoi(name.substr(1)); }
+
+// Fires timers one at a time, clearing the record before each, until the
+// node sends a probe ping (one for `target`, if given): returns it and its
+// destination, with now = when it left. Throws if none comes within 1000
+// timers.
+inline std::pair<ping, address> next_probe(one_node& n, std::optional<int> target = std::nullopt) {
+  for (int i = 0; i < 1000 && !n.rt.timers.empty(); ++i) {
+    n.rt.clear();
+    n.advance(n.rt.timers.begin()->first - n.now);
+    for (const auto& p : n.rt.packets)
+      for (auto& m : p.messages())
+        if (auto* x = std::get_if<ping>(&m); x && (!target || x->node == name_of(*target))) return {*x, p.to};
+  }
+  throw std::runtime_error("no probe");
+}
+
 }  // namespace chorus::swim::testing

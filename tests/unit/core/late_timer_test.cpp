@@ -9,20 +9,6 @@ using namespace chorus::swim;
 using namespace chorus::swim::testing;
 
 namespace {
-int id_of(const std::string& name) { return std::stoi(name.substr(1)); }
-
-// Runs until the node has sent a probe ping; returns it.
-ping next_probe(one_node& n) {
-  for (int i = 0; i < 1000 && !n.rt.timers.empty(); ++i) {
-    n.rt.clear();
-    n.advance(n.rt.timers.begin()->first - n.now);
-    for (const auto& p : n.rt.packets)
-      for (auto& m : p.messages())
-        if (auto* x = std::get_if<ping>(&m)) return *x;
-  }
-  throw std::runtime_error("no probe");
-}
-
 // A process that gets no CPU until `until`: every timer due by then fires
 // at that moment, in order, as the transport delivers them.
 void starve_until(one_node& n, time_point until) {
@@ -49,7 +35,7 @@ void fail_probe_with_window_late(one_node& n, duration late) {
 TEST_CASE("a_probe_failed_while_our_timers_ran_late_accuses_no_one", "[probe][awareness]") {
   one_node n;
   for (int i = 1; i <= 5; ++i) n.learn(i);
-  const ping p = next_probe(n);
+  const ping p = next_probe(n).first;
   fail_probe_with_window_late(n, 2s);
   CHECK(n.state(id_of(p.node)) == member_state::alive);
   CHECK(n.rt.suspected.empty());
@@ -61,7 +47,7 @@ TEST_CASE("a_probe_failed_while_our_timers_ran_late_accuses_no_one", "[probe][aw
 TEST_CASE("a_probe_failed_with_timers_on_time_still_suspects", "[probe][awareness]") {
   one_node n;
   for (int i = 1; i <= 5; ++i) n.learn(i);
-  const ping p = next_probe(n);
+  const ping p = next_probe(n).first;
   fail_probe_with_window_late(n, 100ms);  // scheduling jitter, under half the probe timeout
   CHECK(n.state(id_of(p.node)) == member_state::suspect);
   CHECK(n.node.stats().probes_late == 0);
@@ -72,7 +58,7 @@ TEST_CASE("at_the_highest_health_score_late_probes_suspect_again", "[probe][awar
   for (int i = 1; i <= 5; ++i) n.learn(i);
   for (std::uint32_t inc = 1; inc <= 7; ++inc) n.receive(1, suspect{inc, name_of(0), name_of(1)});  // refutations
   REQUIRE(n.node.health_score() == 7);  // awareness_max_multiplier - 1
-  const ping p = next_probe(n);
+  const ping p = next_probe(n).first;
   fail_probe_with_window_late(n, 2s);
   CHECK(n.state(id_of(p.node)) == member_state::suspect);
 }
@@ -82,7 +68,7 @@ TEST_CASE("late_timers_count_against_the_target_when_the_refinement_is_off", "[p
   c.lifeguard.late_timers_are_local = false;
   one_node n(c);
   for (int i = 1; i <= 5; ++i) n.learn(i);
-  const ping p = next_probe(n);
+  const ping p = next_probe(n).first;
   fail_probe_with_window_late(n, 2s);
   CHECK(n.state(id_of(p.node)) == member_state::suspect);
 }

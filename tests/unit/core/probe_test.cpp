@@ -7,21 +7,6 @@
 using namespace chorus::swim;
 using namespace chorus::swim::testing;
 
-namespace {
-// Runs until the node has sent a ping; returns it and its destination.
-std::pair<ping, address> next_probe(one_node& n) {
-  for (int i = 0; i < 1000 && !n.rt.timers.empty(); ++i) {
-    n.rt.clear();
-    n.advance(n.rt.timers.begin()->first - n.now);  // to the next timer: now = when the ping left
-    for (const auto& p : n.rt.packets)
-      for (auto& m : p.messages())
-        if (auto* x = std::get_if<ping>(&m)) return {*x, p.to};
-  }
-  throw std::runtime_error("no probe");
-}
-int id_of(const std::string& name) { return std::stoi(name.substr(1)); }
-}  // namespace
-
 TEST_CASE("probe_acked_directly_reports_rtt_and_lowers_awareness", "[probe]") {
   one_node n;
   for (int i = 1; i <= 5; ++i) n.learn(i);

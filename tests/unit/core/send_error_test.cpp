@@ -11,26 +11,13 @@
 using namespace chorus::swim;
 using namespace chorus::swim::testing;
 
-namespace {
-// Runs until the node pings `target`; false if it does not within 200 timers.
-bool until_probe_of(one_node& n, int target) {
-  for (int i = 0; i < 200 && !n.rt.timers.empty(); ++i) {
-    n.rt.clear();
-    n.advance(n.rt.timers.begin()->first - n.now);
-    for (const auto& p : n.rt.sent_of<ping>(addr_of(target)))
-      if (p.node == name_of(target)) return true;
-  }
-  return false;
-}
-}  // namespace
-
 TEST_CASE("an unsendable probe ping goes to the indirect stage at once and the target becomes suspect",
           "[probe][send-error]") {
   one_node n;
   for (int i = 1; i <= 4; ++i) n.learn(i);
   n.responsive = {1, 2, 3};
   n.rt.unreachable.insert(addr_of(4));
-  REQUIRE(until_probe_of(n, 4));
+  REQUIRE_NOTHROW(next_probe(n, 4));
   // Same instant as the ping: three ping-reqs and a TCP ping.
   const auto reqs = n.rt.sent_of<indirect_ping>();
   REQUIRE(reqs.size() == 3);
@@ -51,7 +38,7 @@ TEST_CASE("an unsendable probe ping reached by a helper is not suspected", "[pro
   for (int i = 1; i <= 4; ++i) n.learn(i);
   n.responsive = {1, 2, 3};
   n.rt.unreachable.insert(addr_of(4));
-  REQUIRE(until_probe_of(n, 4));
+  REQUIRE_NOTHROW(next_probe(n, 4));
   const auto reqs = n.rt.sent_of<indirect_ping>();
   REQUIRE_FALSE(reqs.empty());
   n.receive(1, ack{reqs[0].seq_no, {}});  // forwarded by a helper that can reach n4
@@ -66,7 +53,7 @@ TEST_CASE("with probe_indirectly_on_send_error off the failed ping counts as los
   for (int i = 1; i <= 4; ++i) n.learn(i);
   n.responsive = {1, 2, 3};
   n.rt.unreachable.insert(addr_of(4));
-  REQUIRE(until_probe_of(n, 4));
+  REQUIRE_NOTHROW(next_probe(n, 4));
   CHECK(n.rt.sent_of<indirect_ping>().empty());
   CHECK(n.node.stats().probe_send_errors == 1);
   n.advance(500ms);  // probe_timeout

@@ -56,17 +56,28 @@ framed frame(const bytes& wire, std::size_t step, const stream_open_options& opt
   return r;
 }
 
-// 0x06 + {Join: false, Nodes: n, UserStateLen: 0} as go-msgpack writes it.
-bytes header_claiming(std::uint64_t nodes) {
+// 0x06 + {Join: false, Nodes: n, UserStateLen: user_len} as go-msgpack
+// writes it (negative values too, for the headers that must be refused).
+bytes header_claiming(std::int64_t nodes, std::int64_t user_len = 0) {
   bytes out{static_cast<std::uint8_t>(message_type::push_pull)};
   chorus::msgpack::writer w(out);
   w.map_header(3);
   w.str("Join");
   w.boolean(false);
   w.str("Nodes");
-  w.uint(nodes);
+  w.sint(nodes);
   w.str("UserStateLen");
-  w.uint(0);
+  w.sint(user_len);
+  return out;
+}
+
+// 0x08 + {UserMsgLen: len}: a user message's stream header.
+bytes user_header_claiming(std::uint64_t len) {
+  bytes out{static_cast<std::uint8_t>(message_type::user)};
+  chorus::msgpack::writer w(out);
+  w.map_header(1);
+  w.str("UserMsgLen");
+  w.uint(len);
   return out;
 }
 
@@ -205,24 +216,12 @@ TEST_CASE("a push/pull header claiming 2^31 nodes is refused and never allocated
 }
 
 TEST_CASE("headers over memberlist's limits are refused as soon as the header ends", "[stream][framer]") {
-  auto header_with = [](std::int64_t nodes, std::int64_t user_len) {
-    bytes out{static_cast<std::uint8_t>(message_type::push_pull)};
-    chorus::msgpack::writer w(out);
-    w.map_header(3);
-    w.str("Join");
-    w.boolean(false);
-    w.str("Nodes");
-    w.sint(nodes);
-    w.str("UserStateLen");
-    w.sint(user_len);
-    return out;
-  };
   for (const auto& [nodes, user_len, why] : std::vector<std::tuple<std::int64_t, std::int64_t, std::string>>{
            {-1, 0, "negative count"},
            {0, -5, "negative count"},
            {static_cast<std::int64_t>(max_push_pull_nodes) + 1, 0, "nodes, more than the limit"},
            {1, static_cast<std::int64_t>(max_push_pull_user_state) + 1, "user state of"}}) {
-    const auto wire = header_with(nodes, user_len);
+    const auto wire = header_claiming(nodes, user_len);
     const auto r = frame(wire, 1);
     INFO(r.error);
     CHECK(r.status == stream_framer::status::bad);
@@ -233,16 +232,11 @@ TEST_CASE("headers over memberlist's limits are refused as soon as the header en
     CHECK_FALSE(d.incomplete);
   }
   // Exactly at the limits: accepted, waiting for the states.
-  const auto at = header_with(max_push_pull_nodes, max_push_pull_user_state);
+  const auto at = header_claiming(max_push_pull_nodes, max_push_pull_user_state);
   CHECK(frame(at, 1).status == stream_framer::status::more);
 
   // A user message longer than memberlist's 20 MiB.
-  bytes um{static_cast<std::uint8_t>(message_type::user)};
-  chorus::msgpack::writer w(um);
-  w.map_header(1);
-  w.str("UserMsgLen");
-  w.uint(max_stream_user_msg + 1);
-  CHECK(frame(um, 1).status == stream_framer::status::bad);
+  CHECK(frame(user_header_claiming(max_stream_user_msg + 1), 1).status == stream_framer::status::bad);
 
   // A header that does not end within max_stream_header_len bytes.
   bytes long_header{static_cast<std::uint8_t>(message_type::push_pull), 0x81, 0xda, 0x10, 0x00};
@@ -305,28 +299,11 @@ TEST_CASE("layer faults are left to decode_stream, which names them for the err 
 
 TEST_CASE("the framer names its fault: caps are over_limit, bad bytes malformed, unknown types unknown_type",
           "[stream][framer]") {
-  auto header_with = [](std::int64_t nodes, std::int64_t user_len) {
-    bytes out{static_cast<std::uint8_t>(message_type::push_pull)};
-    chorus::msgpack::writer w(out);
-    w.map_header(3);
-    w.str("Join");
-    w.boolean(false);
-    w.str("Nodes");
-    w.sint(nodes);
-    w.str("UserStateLen");
-    w.sint(user_len);
-    return out;
-  };
-  CHECK(frame(header_with(std::int64_t{1} << 31, 0), 1).fault == decode_fault::over_limit);
-  CHECK(frame(header_with(0, std::int64_t{1} << 31), 3).fault == decode_fault::over_limit);
-  CHECK(frame(header_with(-1, 0), 1).fault == decode_fault::malformed);
+  CHECK(frame(header_claiming(std::int64_t{1} << 31, 0), 1).fault == decode_fault::over_limit);
+  CHECK(frame(header_claiming(0, std::int64_t{1} << 31), 3).fault == decode_fault::over_limit);
+  CHECK(frame(header_claiming(-1, 0), 1).fault == decode_fault::malformed);
 
-  bytes um{static_cast<std::uint8_t>(message_type::user)};
-  chorus::msgpack::writer w(um);
-  w.map_header(1);
-  w.str("UserMsgLen");
-  w.uint(std::uint64_t{1} << 40);
-  CHECK(frame(um, 1).fault == decode_fault::over_limit);
+  CHECK(frame(user_header_claiming(std::uint64_t{1} << 40), 1).fault == decode_fault::over_limit);
 
   bytes long_header{static_cast<std::uint8_t>(message_type::push_pull), 0x81, 0xda, 0x10, 0x00};
   long_header.insert(long_header.end(), 0x1000, 'k');
