@@ -463,10 +463,8 @@ void daemon_impl::reload_keyring() {
 
 void daemon_impl::save_keyring() {
   if (cfg_.keyring_file.empty()) return;
-  nlohmann::json arr = nlohmann::json::array();
-  for (const auto& k : keys_.keys()) arr.push_back(swim::key_to_base64(k));
   std::ofstream f(cfg_.keyring_file, std::ios::trunc);
-  f << arr.dump() << "\n";
+  f << keyring_file_text(keys_.keys());
   if (!f) log_->error("agent: failed to write keyring file {}", cfg_.keyring_file);
 }
 

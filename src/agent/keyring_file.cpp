@@ -34,4 +34,10 @@ std::string read_keyring_file(const std::string& path, std::vector<swim::key_byt
   return parse_keyring_file(text, path, out);
 }
 
+std::string keyring_file_text(const std::vector<swim::key_bytes>& keys) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& k : keys) arr.push_back(swim::key_to_base64(k));
+  return arr.dump() + "\n";
+}
+
 }  // namespace chorus::agent

@@ -20,5 +20,8 @@ inline constexpr std::size_t max_keyring_file_bytes = 1 << 20;
 std::string parse_keyring_file(std::string_view text, const std::string& path, std::vector<swim::key_bytes>& out);
 // Reads and parses PATH (at most max_keyring_file_bytes).
 std::string read_keyring_file(const std::string& path, std::vector<swim::key_bytes>& out);
+// The file's text for `keys` (primary first), as the agent writes it after a
+// `serf keys` change: a JSON array of base64 keys and a line break.
+std::string keyring_file_text(const std::vector<swim::key_bytes>& keys);
 
 }  // namespace chorus::agent

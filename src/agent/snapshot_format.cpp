@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/snapshot.hpp"
+#include "agent/text_escape.hpp"
 
 namespace chorus::agent {
 
@@ -18,8 +19,6 @@ constexpr std::string_view coordinate_prefix = "coordinate: ";
 // How much of a bad line a warning quotes.
 constexpr std::size_t quoted_bytes = 80;
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
 std::optional<std::uint64_t> parse_u64(std::string_view s) {
   std::uint64_t v = 0;
   if (s.empty()) return std::nullopt;
@@ -31,17 +30,13 @@ std::optional<std::uint64_t> parse_u64(std::string_view s) {
 // The start of a bad line for a log line: control bytes (a binary file's
 // NULs, escape sequences) as \xNN so the log stays one readable line.
 std::string quote(std::string_view text) {
-  static constexpr char hex[] = "0123456789abcdef";
   std::string out;
   for (const char ch : text.substr(0, quoted_bytes)) {
     const auto u = static_cast<unsigned char>(ch);
-    if (u < 0x20 || u == 0x7f) {
-      out += "\\x";
-      out += hex[u >> 4];
-      out += hex[u & 15];
-    } else {
+    if (u < 0x20 || u == 0x7f)
+      append_hex(out, "\\x", u, 2);
+    else
       out += ch;
-    }
   }
   return out;
 }
@@ -167,17 +162,17 @@ void snapshot_reader::line(std::string_view line) {
   // as a line that replays without it.
   while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.empty() || line.front() == '#') return;
-  if (starts_with(line, alive_prefix)) {
+  if (line.starts_with(alive_prefix)) {
     auto info = line.substr(alive_prefix.size());
     const auto sp = info.rfind(' ');
     if (sp == std::string_view::npos) return warn("alive line without an address", line);
     s.alive[std::string(info.substr(0, sp))] = std::string(info.substr(sp + 1));
     s.left = false;
-  } else if (starts_with(line, not_alive_prefix)) {
+  } else if (line.starts_with(not_alive_prefix)) {
     s.alive.erase(std::string(line.substr(not_alive_prefix.size())));
     s.left = false;
-  } else if (starts_with(line, clock_prefix) || starts_with(line, event_clock_prefix) ||
-             starts_with(line, query_clock_prefix)) {
+  } else if (line.starts_with(clock_prefix) || line.starts_with(event_clock_prefix) ||
+             line.starts_with(query_clock_prefix)) {
     const auto colon = line.find(": ");
     auto v = parse_u64(line.substr(colon + 2));
     if (!v) return warn("bad clock value", line);
@@ -187,7 +182,7 @@ void snapshot_reader::line(std::string_view line) {
       s.event_clock = *v;
     else
       s.query_clock = *v;
-  } else if (starts_with(line, coordinate_prefix)) {
+  } else if (line.starts_with(coordinate_prefix)) {
     auto c = parse_snapshot_coordinate(line.substr(coordinate_prefix.size()));
     if (!c) return warn("bad coordinate", line);
     s.coordinate = std::move(*c);

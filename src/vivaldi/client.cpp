@@ -338,9 +338,10 @@ bool client::chorus_step(peer_state& peer, const coordinate& remote, std::chrono
   coord_.height = height;
   coord_.error = error;
   coord_.adjustment = adjustment;
-  if (neighbours_.capacity() > 0) fit_neighbours(peer, remote, rtt_f);
   if (neighbours_.capacity() == 0)
     return carry_is_finite(x.finite_carry() | finite_carry(height) | finite_carry(error) | finite_carry(adjustment));
+  // The fit moved the vector and the height: check what it stored.
+  fit_neighbours(peer, remote, rtt_f);
   return carry_is_finite(V::load(v, n).finite_carry() | finite_carry(coord_.height) | finite_carry(error) |
                          finite_carry(adjustment));
 }

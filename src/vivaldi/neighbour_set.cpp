@@ -18,7 +18,6 @@ neighbour_set::neighbour_set(std::size_t capacity, std::size_t dimensionality)
       height_(capacity, 0.0),
       adjustment_(capacity, 0.0),
       rtt_(capacity, 0.0),
-      inv_rtt_(capacity, 0.0),
       weight_(capacity, 0.0),
       tag_(capacity, 0),
       seen_(capacity, 0),
@@ -51,8 +50,8 @@ void neighbour_set::record(neighbour_ref& ref, std::uint32_t tag, const coordina
   samples_[slot] = std::min(samples_[slot] + 1, std::max<std::uint32_t>(average, 1));
   const double rtt = samples_[slot] == 1 ? rtt_s : rtt_[slot] + (rtt_s - rtt_[slot]) / samples_[slot];
   rtt_[slot] = std::max(rtt, zero_threshold);
-  inv_rtt_[slot] = 1.0 / rtt_[slot];
-  weight_[slot] = inv_rtt_[slot] * inv_rtt_[slot] / (remote.error + error_floor);
+  const double inv_rtt = 1.0 / rtt_[slot];
+  weight_[slot] = inv_rtt * inv_rtt / (remote.error + error_floor);
   seen_[slot] = now;
 }
 
@@ -77,7 +76,6 @@ void neighbour_set::remove(const neighbour_ref& ref) {
                 vec_.begin() + static_cast<std::ptrdiff_t>(slot * dim_));
     height_[slot] = height_[last];
     adjustment_[slot] = adjustment_[last];
-    inv_rtt_[slot] = inv_rtt_[last];
     weight_[slot] = weight_[last];
     rtt_[slot] = rtt_[last];
     seen_[slot] = seen_[last];
@@ -86,7 +84,7 @@ void neighbour_set::remove(const neighbour_ref& ref) {
 }
 
 // Per neighbour: one distance (a square root), two divisions; the weight's
-// constant part 1 / (rtt^2 x (error + floor)) is computed per fit.
+// constant part 1 / (rtt^2 x (error + floor)) is computed once, by record().
 template <class V>
 bool neighbour_set::fit_impl(coordinate& self, const neighbour_fit_params& p) const {
   const std::size_t n = dim_;

@@ -74,8 +74,7 @@ class neighbour_set {
   std::vector<double> height_;
   std::vector<double> adjustment_;
   std::vector<double> rtt_;
-  std::vector<double> inv_rtt_;  // 1 / rtt_
-  std::vector<double> weight_;   // 1 / (rtt^2 x (error + error_floor)): the fit's weight before the Huber cut
+  std::vector<double> weight_;  // 1 / (rtt^2 x (error + error_floor)): the fit's weight before the Huber cut
   std::vector<std::uint32_t> tag_;
   std::vector<std::uint64_t> seen_;
   std::vector<std::uint32_t> samples_;  // observations averaged into rtt_

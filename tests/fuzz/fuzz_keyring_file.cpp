@@ -21,12 +21,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   if (keys.empty()) std::abort();
-  nlohmann::json arr = nlohmann::json::array();
-  for (const auto& k : keys) {
+  for (const auto& k : keys)
     if (k.size() != 16 && k.size() != 24 && k.size() != 32) std::abort();
-    arr.push_back(swim::key_to_base64(k));
-  }
   std::vector<swim::key_bytes> back;
-  if (!agent::parse_keyring_file(arr.dump(), "fuzz", back).empty() || back != keys) std::abort();
+  if (!agent::parse_keyring_file(agent::keyring_file_text(keys), "fuzz", back).empty() || back != keys) std::abort();
   return 0;
 }

@@ -9,32 +9,18 @@
 // agent's bytes get the same input too.
 #include <cstdint>
 #include <cstdlib>
-#include <type_traits>
 #include <variant>
 
 #include "rpc/framing.hpp"
 #include "rpc/go_base64.hpp"
 #include "rpc/member_filter.hpp"
 #include "rpc/protocol.hpp"
+#include "rpc_round_trip.hpp"
 
 using namespace chorus::rpc;
 namespace mp = chorus::msgpack;
 
 namespace {
-
-void check_round_trip(const request_body& body) {
-  std::visit(
-      [](const auto& v) {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (!std::is_same_v<T, std::monostate>) {
-          const bytes once = encode(v);
-          T back;
-          if (!decode_bytes(once, back).empty() || !(back == v)) std::abort();
-          if (encode(back) != once) std::abort();
-        }
-      },
-      body);
-}
 
 // What the server does with the decoded body beyond decoding it.
 void use(const request_body& body) {
@@ -67,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (f.cmd) {
       request_body body;
       if (decode_request_body(*f.cmd, f.body(in), body).empty()) {
-        check_round_trip(body);
+        chorus_fuzz::check_round_trip(body);
         use(body);
       }
     }

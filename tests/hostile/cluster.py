@@ -9,10 +9,16 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 
-from wire import mp, unmp
+from wire import mp
+
+# Replies are read with the decoder of the project's Python RPC client.
+# Appended, not prepended: bench/cluster has a cluster.py of its own.
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "cluster"))
+from rpc import NeedMore, unpack  # noqa: E402
 
 NET = "127.93.0."
 KEY = bytes(range(32))
@@ -118,10 +124,10 @@ class Rpc:
         """The next msgpack object; None when the agent closed first."""
         while True:
             try:
-                v, used = unmp(self.buf)
+                v, used = unpack(self.buf)
                 self.buf = self.buf[used:]
                 return v
-            except IndexError:
+            except NeedMore:
                 pass
             chunk = self.sock.recv(65536)
             if not chunk:

@@ -1,8 +1,9 @@
 """Byte builders for the hostile-input suite: go-msgpack (gossip and RPC
-flavours), a minimal msgpack reader for RPC replies, Go-compatible LZW
-(including a run generator for bombs) and memberlist's AES-256-GCM envelope
-through libsodium (the library chorus links; Python's stdlib has no AES).
-Written from ../shared/protocol/memberlist.md sections 2, 7 and 8."""
+flavours), Go-compatible LZW (including a run generator for bombs) and
+memberlist's AES-256-GCM envelope through libsodium (the library chorus
+links; Python's stdlib has no AES). Written from
+../shared/protocol/memberlist.md sections 2, 7 and 8. RPC replies are read
+with bench/cluster/rpc.py's decoder (cluster.py)."""
 import ctypes
 import ctypes.util
 import os
@@ -58,75 +59,6 @@ def _raw(b, rpc, is_str):
     if rpc and n <= 0xFF:
         return b"\xd9" + bytes([n]) + b
     return (b"\xda" + n.to_bytes(2, "big") if n <= 0xFFFF else b"\xdb" + n.to_bytes(4, "big")) + b
-
-
-# --------------------------------------------------------------------------
-# msgpack reader (enough for RPC replies). Returns (value, bytes used) or
-# raises IndexError when the input ends inside the value.
-def unmp(b, pos=0):
-    t = b[pos]
-    pos += 1
-    if t <= 0x7F:
-        return t, pos
-    if t >= 0xE0:
-        return t - 256, pos
-    if t & 0xF0 == 0x80:
-        return _map(b, pos, t & 0x0F)
-    if t & 0xF0 == 0x90:
-        return _arr(b, pos, t & 0x0F)
-    if t & 0xE0 == 0xA0:
-        return _blob(b, pos, t & 0x1F, True)
-    if t == 0xC0:
-        return None, pos
-    if t in (0xC2, 0xC3):
-        return t == 0xC3, pos
-    sizes = {0xC4: 1, 0xC5: 2, 0xC6: 4, 0xD9: 1, 0xDA: 2, 0xDB: 4}
-    if t in sizes:
-        n = int.from_bytes(_take(b, pos, sizes[t]), "big")
-        return _blob(b, pos + sizes[t], n, t >= 0xD9)
-    uints = {0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8}
-    if t in uints:
-        return int.from_bytes(_take(b, pos, uints[t]), "big"), pos + uints[t]
-    sints = {0xD0: 1, 0xD1: 2, 0xD2: 4, 0xD3: 8}
-    if t in sints:
-        return int.from_bytes(_take(b, pos, sints[t]), "big", signed=True), pos + sints[t]
-    if t == 0xCB:
-        return struct.unpack(">d", _take(b, pos, 8))[0], pos + 8
-    if t == 0xCA:
-        return struct.unpack(">f", _take(b, pos, 4))[0], pos + 4
-    if t in (0xDC, 0xDD, 0xDE, 0xDF):
-        w = 2 if t in (0xDC, 0xDE) else 4
-        n = int.from_bytes(_take(b, pos, w), "big")
-        return (_arr if t < 0xDE else _map)(b, pos + w, n)
-    raise ValueError("unsupported msgpack type 0x%02x" % t)
-
-
-def _take(b, pos, n):
-    if pos + n > len(b):
-        raise IndexError("truncated")
-    return b[pos : pos + n]
-
-
-def _blob(b, pos, n, is_str):
-    raw = bytes(_take(b, pos, n))
-    return (raw.decode(errors="replace") if is_str else raw), pos + n
-
-
-def _arr(b, pos, n):
-    out = []
-    for _ in range(n):
-        v, pos = unmp(b, pos)
-        out.append(v)
-    return out, pos
-
-
-def _map(b, pos, n):
-    out = {}
-    for _ in range(n):
-        k, pos = unmp(b, pos)
-        v, pos = unmp(b, pos)
-        out[k] = v
-    return out, pos
 
 
 # --------------------------------------------------------------------------

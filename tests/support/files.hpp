@@ -14,7 +14,8 @@ namespace test_support {
 namespace fs = std::filesystem;
 
 // /tmp/chorus-TAG-XXXXXX, removed (with everything in it) by the destructor
-// unless keep() was called (to look at logs after a failure).
+// unless keep() was called (to look at logs after a failure). A test may
+// have made it read-only: its owner's rights come back before the removal.
 class temp_dir {
  public:
   explicit temp_dir(const std::string& tag) {
@@ -24,7 +25,9 @@ class temp_dir {
   }
   ~temp_dir() {
     std::error_code ec;
-    if (!keep_) fs::remove_all(path_, ec);
+    if (keep_) return;
+    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
+    fs::remove_all(path_, ec);
   }
   temp_dir(const temp_dir&) = delete;
   temp_dir& operator=(const temp_dir&) = delete;

@@ -13,12 +13,6 @@ namespace {
 std::string ip(int i) { return "127.83.0." + std::to_string(i); }
 std::string rpc(int i) { return ip(i) + ":7373"; }
 
-double metric(const std::string& rpc_addr, const std::string& key) {
-  const auto m = stats_section(rpc_addr, "metrics");
-  const auto it = m.find(key);
-  return it == m.end() ? -1 : std::stod(it->second);
-}
-
 const std::string udp_not_allowed = "chorus_dropped_packets_total{reason=\"udp_source_not_allowed\"}";
 const std::string tcp_not_allowed = "chorus_dropped_packets_total{reason=\"tcp_source_not_allowed\"}";
 
@@ -30,21 +24,21 @@ TEST_CASE("allowed CIDRs: gossip from other sources is dropped and counted", "[a
   c.chorus("a1", ip(1), {"-allowed-cidrs=127.83.0.0/30", "-allowed-cidrs=10.0.0.0/8"});
   c.chorus("a2", ip(2), {"-join=" + ip(1)});
   REQUIRE(eventually([&] { return count_status(rpc(1), "alive") == 2 && count_status(rpc(2), "alive") == 2; }, 15s));
-  CHECK(metric(rpc(1), udp_not_allowed) == 0);
-  CHECK(metric(rpc(1), tcp_not_allowed) == 0);
+  CHECK(metric_value(rpc(1), udp_not_allowed) == 0);
+  CHECK(metric_value(rpc(1), tcp_not_allowed) == 0);
 
   // An agent outside the ranges cannot join: its push/pull connection is closed unread.
   c.chorus("out", ip(9));
   const auto join = run_chorus({"join", "-rpc-addr=" + rpc(9), ip(1)}, 15s);
   CHECK(join.exit_code == 1);
-  CHECK(metric(rpc(1), tcp_not_allowed) >= 1);
+  CHECK(metric_value(rpc(1), tcp_not_allowed) >= 1);
   // Its datagrams are dropped before they are opened: garbage is not even
   // counted as malformed.
-  const double before = metric(rpc(1), udp_not_allowed);
+  const double before = metric_value(rpc(1), udp_not_allowed);
   const std::vector<std::uint8_t> garbage{0xff, 0x00};
   for (int i = 0; i < 3; ++i) REQUIRE(send_udp(ip(1), garbage, ip(9)));
-  CHECK(eventually([&] { return metric(rpc(1), udp_not_allowed) >= before + 3; }, 5s));
-  CHECK(metric(rpc(1), "chorus_malformed_packets_total{transport=\"udp\"}") == 0);  // never opened
+  CHECK(eventually([&] { return metric_value(rpc(1), udp_not_allowed) >= before + 3; }, 5s));
+  CHECK(metric_value(rpc(1), "chorus_malformed_packets_total{transport=\"udp\"}") == 0);  // never opened
   CHECK(c.log_of("a1").find("source not in allowed CIDRs") != std::string::npos);
   CHECK(count_status(rpc(1), "alive") == 2);
   CHECK(status_of(rpc(1), "out").empty());

@@ -182,4 +182,12 @@ inline std::map<std::string, std::string> stats_section(const std::string& rpc, 
   return r[section];
 }
 
+// One counter of the chorus-only "metrics" section; -1 if the agent does not
+// answer or has no such counter.
+inline double metric_value(const std::string& rpc, const std::string& key) {
+  const auto m = stats_section(rpc, "metrics");
+  const auto it = m.find(key);
+  return it == m.end() ? -1 : std::stod(it->second);
+}
+
 }  // namespace agent_test

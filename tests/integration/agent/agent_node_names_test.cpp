@@ -13,12 +13,6 @@ namespace {
 std::string ip(int i) { return "127.83.0." + std::to_string(i); }
 std::string rpc(int i) { return ip(i) + ":7373"; }
 
-double metric(const std::string& rpc_addr, const std::string& key) {
-  const auto m = stats_section(rpc_addr, "metrics");
-  const auto it = m.find(key);
-  return it == m.end() ? -1 : std::stod(it->second);
-}
-
 }  // namespace
 
 TEST_CASE("validate node names: badly named members are refused, counted and logged", "[agent][parity]") {
@@ -33,7 +27,7 @@ TEST_CASE("validate node names: badly named members are refused, counted and log
   std::this_thread::sleep_for(2s);  // more gossip rounds: still refused
   CHECK(status_of(rpc(21), "bad_name").empty());
   CHECK(status_of(rpc(21), "ok-name") == "alive");
-  CHECK(metric(rpc(21), "chorus_malformed_messages_total{reason=\"refused_fields\"}") >= 1);
+  CHECK(metric_value(rpc(21), "chorus_malformed_messages_total{reason=\"refused_fields\"}") >= 1);
   CHECK(c.log_of("v1").find("refused a message about 'bad_name'") != std::string::npos);
 
   // Our own name is checked at start.

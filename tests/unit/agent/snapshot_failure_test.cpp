@@ -14,40 +14,17 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sstream>
 
 #include "agent/snapshot.hpp"
+#include "support/files.hpp"
 
 using namespace chorus::agent;
 namespace fs = std::filesystem;
+using test_support::read_file;
+using test_support::temp_dir;
+using test_support::write_file;
 
 namespace {
-
-std::string read_all(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-void write_all(const fs::path& p, const std::string& text) {
-  std::ofstream f(p, std::ios::binary | std::ios::trunc);
-  f << text;
-}
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string t = (fs::temp_directory_path() / "chorus-snapfail-XXXXXX").string();
-    REQUIRE(mkdtemp(t.data()) != nullptr);
-    path = t;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path, ec);
-  }
-};
 
 struct log_lines {
   std::shared_ptr<std::vector<std::string>> lines = std::make_shared<std::vector<std::string>>();
@@ -105,9 +82,9 @@ int in_child(const std::function<int()>& body, bool drop_root) {
 }  // namespace
 
 TEST_CASE("snapshot with a torn last line: logged, cut, members before it kept", "[snapshot]") {
-  temp_dir d;
-  const auto p = d.path / "snap";
-  write_all(p, two_members_text + "alive: n3 127.66.0.3:79");
+  temp_dir d("snapfail");
+  const auto p = fs::path(d.path()) / "snap";
+  write_file(p, two_members_text + "alive: n3 127.66.0.3:79");
   log_lines log;
   std::string error;
   auto s = snapshotter::open(options(p, log), error);
@@ -115,12 +92,12 @@ TEST_CASE("snapshot with a torn last line: logged, cut, members before it kept",
   CHECK(s->restored().alive == two_members);
   CHECK(log.count("line 4: torn last line skipped: 'alive: n3 127.66.0.3:79'") == 1);
   s->close();
-  CHECK(read_all(p) == two_members_text);
+  CHECK(read_file(p) == two_members_text);
 }
 
 TEST_CASE("snapshot file of garbage: logged and bounded, valid lines kept, recording works", "[snapshot]") {
-  temp_dir d;
-  const auto p = d.path / "snap";
+  temp_dir d("snapfail");
+  const auto p = fs::path(d.path()) / "snap";
   std::mt19937 rng(7);
   std::string text;
   for (int i = 0; i < 2000; ++i) {
@@ -130,7 +107,7 @@ TEST_CASE("snapshot file of garbage: logged and bounded, valid lines kept, recor
     if (i == 500) text += "alive: n1 127.66.0.1:7946\n";
     if (i == 1500) text += "alive: n2 127.66.0.2:7946\nclock: 4\n";
   }
-  write_all(p, text);
+  write_file(p, text);
   log_lines log;
   std::string error;
   auto s = snapshotter::open(options(p, log), error);
@@ -150,9 +127,9 @@ TEST_CASE("snapshot file of garbage: logged and bounded, valid lines kept, recor
 }
 
 TEST_CASE("snapshot file with no snapshot line at all: says so and starts empty", "[snapshot]") {
-  temp_dir d;
-  const auto p = d.path / "snap";
-  write_all(p, "<html>\n<body>not a snapshot</body>\n</html>\n");
+  temp_dir d("snapfail");
+  const auto p = fs::path(d.path()) / "snap";
+  write_file(p, "<html>\n<body>not a snapshot</body>\n</html>\n");
   log_lines log;
   std::string error;
   auto s = snapshotter::open(options(p, log), error);
@@ -162,8 +139,8 @@ TEST_CASE("snapshot file with no snapshot line at all: says so and starts empty"
 }
 
 TEST_CASE("snapshot line over the cap is refused with a log line, memory stays bounded", "[snapshot]") {
-  temp_dir d;
-  const auto p = d.path / "snap";
+  temp_dir d("snapfail");
+  const auto p = fs::path(d.path()) / "snap";
   {
     // 64 MiB of NULs without a line break (sparse: instant to make), then
     // the members.
@@ -204,21 +181,21 @@ TEST_CASE("snapshot path that is not a regular file is refused at open", "[snaps
   auto s = snapshotter::open(options("/dev/zero", log), error);
   CHECK_FALSE(s);
   CHECK(error == "Snapshot /dev/zero is not a regular file");
-  temp_dir d;
-  s = snapshotter::open(options(d.path, log), error);
+  temp_dir d("snapfail");
+  s = snapshotter::open(options(d.path(), log), error);
   CHECK_FALSE(s);
   CHECK(error.find("is not a regular file") != std::string::npos);
 }
 
 TEST_CASE("snapshot file that is not writable: members restored, logged, file untouched", "[snapshot]") {
-  temp_dir d;
-  const auto p = d.path / "snap";
-  write_all(p, two_members_text);
+  temp_dir d("snapfail");
+  const auto p = fs::path(d.path()) / "snap";
+  write_file(p, two_members_text);
   // Read-only file in a read-only directory (so no compaction can replace
   // it). Root ignores modes: the child drops to `nobody` then.
   fs::permissions(p, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
-  fs::permissions(d.path, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
-                              fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(d.path(), fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                                fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
   const int rc = in_child(
       [&] {
         log_lines log;
@@ -240,13 +217,13 @@ TEST_CASE("snapshot file that is not writable: members restored, logged, file un
       },
       true);
   CHECK(rc == 0);
-  CHECK(read_all(p) == two_members_text);
+  CHECK(read_file(p) == two_members_text);
 }
 
 TEST_CASE("snapshot on a full disk: logged once, members kept, file rewritten when space returns", "[snapshot]") {
-  temp_dir d;
-  const auto p = d.path / "snap";
-  write_all(p, two_members_text);
+  temp_dir d("snapfail");
+  const auto p = fs::path(d.path()) / "snap";
+  write_file(p, two_members_text);
   log_lines log;
   auto o = options(p, log);
   o.retry_flushes = 2;
@@ -289,7 +266,7 @@ TEST_CASE("snapshot on a full disk: logged once, members kept, file rewritten wh
   CHECK(log.count("works again: rewrote it from memory") == 1);
   s->member_alive("n5", "127.66.0.5:7946");
   s->close();
-  const auto r = replay_snapshot(read_all(p), false);
+  const auto r = replay_snapshot(read_file(p), false);
   CHECK(r.warnings.empty());  // the torn line is gone with the rewrite
   CHECK(r.state.alive == std::map<std::string, std::string>{{"n2", "127.66.0.2:7946"},
                                                             {"n3", "127.66.0.3:7946"},
@@ -302,17 +279,17 @@ TEST_CASE("snapshot on a real full tmpfs (root only): members kept, file rewritt
     WARN("not root: the 64 KiB tmpfs case is skipped (the injected ENOSPC case covers the logic)");
     return;
   }
-  temp_dir d;
+  temp_dir d("snapfail");
   const int rc = in_child(
       [&]() -> int {
         // A private mount namespace: the tmpfs vanishes with this process.
         if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return 77;
-        if (mount("tmpfs", d.path.c_str(), "tmpfs", 0, "size=64k") != 0) return 77;
-        const auto p = d.path / "snap";
-        write_all(p, two_members_text);
+        if (mount("tmpfs", d.path().c_str(), "tmpfs", 0, "size=64k") != 0) return 77;
+        const auto p = fs::path(d.path()) / "snap";
+        write_file(p, two_members_text);
         {
           // Fill the disk.
-          std::ofstream filler(d.path / "filler", std::ios::binary);
+          std::ofstream filler(fs::path(d.path()) / "filler", std::ios::binary);
           const std::string block(4096, 'f');
           for (int i = 0; i < 64 && filler; ++i) filler << block << std::flush;
         }
@@ -328,12 +305,12 @@ TEST_CASE("snapshot on a real full tmpfs (root only): members kept, file rewritt
         s->drain();
         if (!s->failing()) return 3;
         if (log.count("No space left on device") != 1) return 4;
-        fs::remove(d.path / "filler");
+        fs::remove(fs::path(d.path()) / "filler");
         s->flush();
         s->drain();
         if (s->failing()) return 5;
         s->close();
-        if (replay_snapshot(read_all(p), false).state.alive.size() != 202) return 6;
+        if (replay_snapshot(read_file(p), false).state.alive.size() != 202) return 6;
         return 0;
       },
       false);

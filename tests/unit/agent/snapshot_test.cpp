@@ -6,38 +6,16 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+
+#include "support/files.hpp"
 
 using namespace chorus::agent;
 namespace fs = std::filesystem;
+using test_support::read_file;
+using test_support::temp_dir;
+using test_support::write_file;
 
 namespace {
-
-std::string read_all(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-void write_all(const fs::path& p, const std::string& text) {
-  std::ofstream f(p, std::ios::binary | std::ios::trunc);
-  f << text;
-}
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string t = (fs::temp_directory_path() / "chorus-snap-XXXXXX").string();
-    REQUIRE(mkdtemp(t.data()) != nullptr);
-    path = t;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // A coordinate with awkward doubles (no short decimal form).
 chorus::vivaldi::coordinate odd_coordinate(double seed) {
@@ -158,7 +136,7 @@ TEST_CASE("snapshot replay: leave forgets members and clocks unless rejoin", "[s
 
 TEST_CASE("snapshot written by serf agent 0.9.4 is read", "[snapshot]") {
   // Captured from n1 of a real `serf agent -snapshot` run (shared/vectors/README.md).
-  const auto text = read_all(fs::path(CHORUS_SHARED_DIR) / "vectors/agent/snapshot-n1.txt");
+  const auto text = read_file(fs::path(CHORUS_SHARED_DIR) / "vectors/agent/snapshot-n1.txt");
   REQUIRE_FALSE(text.empty());
   auto r = replay_snapshot(text, true);
   CHECK(r.warnings.empty());
@@ -174,8 +152,8 @@ TEST_CASE("snapshot written by serf agent 0.9.4 is read", "[snapshot]") {
 }
 
 TEST_CASE("snapshotter journals changes and a reopen restores them", "[snapshot]") {
-  temp_dir d;
-  const auto p = d.path / "snap";
+  temp_dir d("snap");
+  const auto p = fs::path(d.path()) / "snap";
   const auto c = odd_coordinate(0.5);
   {
     auto s = open_snapshot(p);
@@ -189,7 +167,7 @@ TEST_CASE("snapshotter journals changes and a reopen restores them", "[snapshot]
     s->coordinate(c);
     s->close();
   }
-  const auto text = read_all(p);
+  const auto text = read_file(p);
   CHECK(text ==
         "alive: n1 127.65.0.1:7946\nalive: n2 127.65.0.2:7946\nclock: 4\nevent-clock: 2\nquery-clock: 8\n"
         "not-alive: n2\n" +
@@ -203,9 +181,9 @@ TEST_CASE("snapshotter journals changes and a reopen restores them", "[snapshot]
 }
 
 TEST_CASE("snapshotter cuts a torn tail so the next line starts clean", "[snapshot]") {
-  temp_dir d;
-  const auto p = d.path / "snap";
-  write_all(p, "alive: n1 127.65.0.1:7946\nclock: 3\nalive: n2 127.6");
+  temp_dir d("snap");
+  const auto p = fs::path(d.path()) / "snap";
+  write_file(p, "alive: n1 127.65.0.1:7946\nclock: 3\nalive: n2 127.6");
   std::vector<std::string> warnings;
   {
     auto s = open_snapshot(p, false, 128 * 1024, &warnings);
@@ -216,12 +194,12 @@ TEST_CASE("snapshotter cuts a torn tail so the next line starts clean", "[snapsh
   }
   REQUIRE(warnings.size() == 1);
   CHECK(warnings[0].find("torn") != std::string::npos);
-  CHECK(read_all(p) == "alive: n1 127.65.0.1:7946\nclock: 3\nalive: n3 127.65.0.3:7946\n");
+  CHECK(read_file(p) == "alive: n1 127.65.0.1:7946\nclock: 3\nalive: n3 127.65.0.3:7946\n");
 }
 
 TEST_CASE("snapshotter compaction keeps the state and shrinks the file", "[snapshot]") {
-  temp_dir d;
-  const auto p = d.path / "snap";
+  temp_dir d("snap");
+  const auto p = fs::path(d.path()) / "snap";
   snapshot_state before;
   std::uint64_t compactions = 0;
   {
@@ -250,8 +228,8 @@ TEST_CASE("snapshotter compaction keeps the state and shrinks the file", "[snaps
 }
 
 TEST_CASE("snapshotter records leave, fsyncs, and stops recording membership", "[snapshot]") {
-  temp_dir d;
-  const auto p = d.path / "snap";
+  temp_dir d("snap");
+  const auto p = fs::path(d.path()) / "snap";
   {
     auto s = open_snapshot(p);
     s->member_alive("n1", "127.65.0.1:7946");
@@ -261,7 +239,7 @@ TEST_CASE("snapshotter records leave, fsyncs, and stops recording membership", "
     s->clocks(8, 0, 0);         // clocks still are
     s->close();
   }
-  CHECK(read_all(p) == "alive: n1 127.65.0.1:7946\nalive: n2 127.65.0.2:7946\nleave\nclock: 7\n");
+  CHECK(read_file(p) == "alive: n1 127.65.0.1:7946\nalive: n2 127.65.0.2:7946\nleave\nclock: 7\n");
   auto plain = open_snapshot(p, false);
   CHECK(plain->restored().alive.empty());
   CHECK(plain->restored().left);
@@ -291,8 +269,8 @@ TEST_CASE("snapshot replay strips every trailing carriage return, so compaction 
 }
 
 TEST_CASE("snapshotter skips member names a line cannot carry back", "[snapshot]") {
-  temp_dir d;
-  const auto p = d.path / "snap";
+  temp_dir d("snap");
+  const auto p = fs::path(d.path()) / "snap";
   {
     auto s = open_snapshot(p);
     s->member_alive("cr\r", "127.65.0.1:7946");  // "not-alive: cr\r" would replay as "cr"
