@@ -14,14 +14,21 @@ find_package(spdlog 1.10 CONFIG REQUIRED)
 
 # chorus_log: spdlog + fmt. Debian ships both as shared libraries only; the
 # lean build (CHORUS_LEAN, see the root CMakeLists.txt) compiles both from
-# their installed headers instead (spdlog header-only with an external,
-# header-only fmt), so neither .so is mapped by the agent. Every target in
+# their installed headers instead (spdlog compiled once from its headers into
+# chorus_spdlog, with an external header-only fmt), so neither .so is mapped
+# by the agent. Every target in
 # one build uses the same mode: never mix FMT_HEADER_ONLY with the shared fmt.
 add_library(chorus_log INTERFACE)
 if(CHORUS_LEAN)
-  target_link_libraries(chorus_log INTERFACE Threads::Threads)
-  target_include_directories(chorus_log SYSTEM INTERFACE $<TARGET_PROPERTY:spdlog::spdlog_header_only,INTERFACE_INCLUDE_DIRECTORIES>)
-  target_compile_definitions(chorus_log INTERFACE SPDLOG_FMT_EXTERNAL FMT_HEADER_ONLY=1)
+  # spdlog compiled once, in chorus_spdlog (src/common/spdlog_build.cpp), not
+  # in every file that logs: SPDLOG_COMPILED_LIB makes its headers declare
+  # only. fmt stays header-only (its share per file is small).
+  add_library(chorus_spdlog STATIC ${CMAKE_SOURCE_DIR}/src/common/spdlog_build.cpp)
+  target_include_directories(chorus_spdlog SYSTEM PUBLIC
+                             $<TARGET_PROPERTY:spdlog::spdlog_header_only,INTERFACE_INCLUDE_DIRECTORIES>)
+  target_compile_definitions(chorus_spdlog PUBLIC SPDLOG_COMPILED_LIB SPDLOG_FMT_EXTERNAL FMT_HEADER_ONLY=1)
+  target_link_libraries(chorus_spdlog PUBLIC Threads::Threads)
+  target_link_libraries(chorus_log INTERFACE chorus_spdlog)
 else()
   target_link_libraries(chorus_log INTERFACE spdlog::spdlog fmt::fmt)
 endif()
