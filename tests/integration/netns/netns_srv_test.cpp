@@ -92,7 +92,7 @@ struct srv_world {
 
 }  // namespace
 
-TEST_CASE("-join srv:NAME joins every SRV target, with or without glue, and a headless-service name too",
+TEST_CASE("an agent with -join srv:NAME joins every SRV target, with or without glue, and a headless-service name too",
           "[netns][dns][srv]") {
   srv_world w;
   enter_ns in(w.name);
@@ -116,7 +116,7 @@ TEST_CASE("-join srv:NAME joins every SRV target, with or without glue, and a he
                "_none._udp.test.internal on 127.17.0.53:53: no such host (NXDOMAIN)") != std::string::npos);
 }
 
-TEST_CASE("-retry-join srv:NAME looks the records up again on every attempt", "[netns][dns][srv]") {
+TEST_CASE("an agent with -retry-join srv:NAME looks the records up again on every attempt", "[netns][dns][srv]") {
   srv_world w;
   enter_ns in(w.name);
   w.seeds();
