@@ -17,8 +17,8 @@ class udp_lookup : public std::enable_shared_from_this<udp_lookup> {
   udp_lookup(asio::io_context& io, const dns::name& qname, const lookup_options& o,
              std::function<void(lookup_result)> done)
       : io_(io), socket_(io), timer_(io), qname_(qname), options_(o), done_(std::move(done)) {
-    // Not the protocol core: a fresh random ID per lookup makes a forged
-    // reply guess it (RFC 5452).
+    // Not the protocol core: a fresh random ID per lookup, so a forged reply
+    // has to guess it (RFC 5452).
     std::random_device rd;
     id_ = static_cast<std::uint16_t>(rd());
     query_ = query(qname_, id_);
@@ -51,7 +51,8 @@ class udp_lookup : public std::enable_shared_from_this<udp_lookup> {
     socket_.async_receive(
         asio::buffer(buffer_), [self = shared_from_this()](const asio::error_code& ec, std::size_t n) {
           if (self->finished_ || ec == asio::error::operation_aborted) return;
-          if (ec == asio::error::connection_refused) return self->fail("read udp: connection refused");
+          if (ec == asio::error::connection_refused)
+            return self->fail("connection refused (no DNS server on that port)");
           if (ec) return self->fail(ec.message());
           auto r = read_reply(std::span<const std::uint8_t>(self->buffer_.data(), n), self->id_, self->qname_);
           if (r.verdict == reply::kind::ignored) {

@@ -115,6 +115,22 @@ TEST_CASE("an SRV lookup resends after the timeout and gives up after the attemp
   }
 }
 
+TEST_CASE("an SRV lookup to an address where no DNS server listens fails at once", "[agent][srv]") {
+  asio::io_context io;
+  udp::endpoint closed;
+  {
+    udp::socket s(io, udp::endpoint(asio::ip::make_address("127.17.0.1"), 0));
+    closed = s.local_endpoint();
+  }
+  std::optional<srv::lookup_result> got;
+  srv::lookup(io, qname, {closed, std::chrono::milliseconds(2000), 2},
+              [&](srv::lookup_result r) { got = std::move(r); });
+  io.run_for(std::chrono::seconds(1));
+  REQUIRE(got);
+  CHECK(got->answer.verdict == srv::reply::kind::failed);
+  CHECK(got->answer.error == "connection refused (no DNS server on that port)");
+}
+
 TEST_CASE("a srv: join argument that is not a DNS name fails without a query", "[agent][srv]") {
   asio::io_context io;
   std::optional<srv::join_seeds> got;
