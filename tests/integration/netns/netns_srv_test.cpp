@@ -5,7 +5,8 @@
 // on 127.17.0.1-3 with gossip ports 7946-7948 (the ports come from the SRV
 // records); one zone entry has glue addresses, the others make the agent
 // look the target host up itself. The Kubernetes-style name is what a
-// headless Service with a port named `gossip` publishes. Namespace, files
+// headless Service with a port named `gossip` publishes; `chorus join
+// srv:...` over RPC is resolved by the agent the same way. Namespace, files
 // and processes go away whatever path the test takes.
 #include <catch2/catch.hpp>
 
@@ -106,6 +107,12 @@ TEST_CASE("an agent with -join srv:NAME joins every SRV target, with or without 
   w.agent("k", "127.17.0.5", 7946, {"-join=srv:_gossip._udp.chorus.default.svc.cluster.local"});
   w.require_members("k", "127.17.0.5:7373", 5);
   CHECK(w.a.log_of("k").find("agent: joined 2 nodes") != std::string::npos);
+
+  // The RPC join (`chorus join`) takes the same form; the agent resolves it.
+  w.agent("j", "127.17.0.7", 7946, {});
+  const auto joined = run({chorus_binary, "join", "-rpc-addr=127.17.0.7:7373", "srv:_serf._udp.test.internal"}, 10s);
+  INFO(joined.out << joined.err);
+  CHECK(joined.out.find("Successfully joined cluster by contacting 3 nodes.") != std::string::npos);
 
   // A name with no records: -join fails naming it, and the agent exits.
   w.agent("x", "127.17.0.6", 7946, {"-join=srv:_none._udp.test.internal"}, false);
