@@ -3,8 +3,8 @@
 // test creates (`chdnssrv...`), named by the namespace's resolv.conf (which
 // `ip netns exec` bind-mounts over /etc/resolv.conf). Three seed agents run
 // on 127.17.0.1-3 with gossip ports 7946-7948 (the ports come from the SRV
-// records); one zone entry has glue addresses, the others make the agent
-// look the target host up itself. The Kubernetes-style name is what a
+// records); n1 and n2 come with glue addresses, n3 and the pod names make
+// the agent look the target host up itself (an A query to the same server). The Kubernetes-style name is what a
 // headless Service with a port named `gossip` publishes; `chorus join
 // srv:...` over RPC is resolved by the agent the same way. Namespace, files
 // and processes go away whatever path the test takes.
