@@ -2,7 +2,7 @@
 // Internal: the daemon's one object, daemon_impl, shared by the files that
 // implement it (one concern each):
 //   daemon.cpp          process set-up, run loop, signals, shutdown, SIGHUP reload
-//   daemon_join.cpp     joins (-join, -retry-join, RPC), leave, snapshot and rejoin
+//   daemon_join.cpp     joins (-join, -retry-join, RPC; srv: via srv_resolver), leave, snapshot and rejoin
 //   daemon_api.cpp      the rpc::agent_api bridge: tags, stats, key operations, queries
 //   daemon_events.cpp   Serf's events out to logs, handlers, RPC streams and the snapshot
 //   daemon_metrics.cpp  what /metrics and `chorus info` show

@@ -1,6 +1,7 @@
 // Joining (-join, -retry-join, the RPC join, mDNS), leaving, and the
 // snapshot: open and replay, periodic flush, rejoin of the previous members.
 #include "agent/daemon_impl.hpp"
+#include "agent/srv_resolver.hpp"
 
 namespace chorus::agent {
 
@@ -31,8 +32,8 @@ void daemon_impl::join_addresses(std::vector<std::string> addrs, bool replay,
   // Each argument resolves on its own; Serf lists every failure in argument
   // order and fails only when no address answered (serf_join.hpp).
   struct pending {
-    std::vector<std::string> errors;          // per argument: why it did not resolve
-    std::vector<std::vector<address>> found;  // per argument
+    std::vector<std::vector<std::string>> errors;  // per argument: why it did not (fully) resolve
+    std::vector<std::vector<address>> found;       // per argument
     std::size_t left = 0;
   };
   auto p = std::make_shared<pending>();
@@ -51,7 +52,7 @@ void daemon_impl::join_addresses(std::vector<std::string> addrs, bool replay,
       for (const auto& f : r.failures) per_arg[arg_of[f.index]].push_back(join_text::join_failure(f.addr, f.reason));
       std::vector<std::string> all;
       for (std::size_t i = 0; i < per_arg.size(); ++i) {
-        if (!p->errors[i].empty()) all.push_back(p->errors[i]);
+        all.insert(all.end(), p->errors[i].begin(), p->errors[i].end());
         all.insert(all.end(), per_arg[i].begin(), per_arg[i].end());
       }
       done(0, all.empty() ? std::string("no addresses to join") : join_text::multierror(all));
@@ -62,16 +63,28 @@ void daemon_impl::join_addresses(std::vector<std::string> addrs, bool replay,
   // memberlist's default port is its own bind port.
   const std::uint16_t default_port = transport_ ? transport_->port() : 7946;
   for (std::size_t i = 0; i < addrs.size(); ++i) {
+    // "srv:NAME" (a chorus extension): the SRV targets, looked up again on
+    // every call, so each -retry-join attempt sees the current records.
+    if (srv::is_srv_argument(addrs[i])) {
+      srv::resolve_join_argument(io_, addrs[i], [this, p, i, finish](srv::join_seeds s) {
+        if (s.ignored_replies > 0)
+          log_->warn("agent: dropped {} DNS replies that did not answer the SRV query", s.ignored_replies);
+        p->found[i] = std::move(s.addresses);
+        p->errors[i] = std::move(s.errors);
+        if (--p->left == 0) finish();
+      });
+      continue;
+    }
     const auto t = join_text::parse(addrs[i], default_port);
     asio::error_code ec;
     const auto ip = t.error.empty() ? asio::ip::make_address(t.host, ec) : asio::ip::address{};
     if (!t.error.empty() || !ec || !join_text::is_domain_name(t.host)) {
       if (!t.error.empty())
-        p->errors[i] = join_text::resolve_failure(addrs[i], t.error);
+        p->errors[i].push_back(join_text::resolve_failure(addrs[i], t.error));
       else if (!ec)
         p->found[i].push_back(swim::transport::to_address(ip, t.port));
       else
-        p->errors[i] = join_text::resolve_failure(addrs[i], join_text::lookup_error(t.host, true));
+        p->errors[i].push_back(join_text::resolve_failure(addrs[i], join_text::lookup_error(t.host, true)));
       --p->left;
       continue;
     }
@@ -82,8 +95,8 @@ void daemon_impl::join_addresses(std::vector<std::string> addrs, bool replay,
                                                             asio::ip::udp::resolver::results_type r) {
           const bool not_found = ec == asio::error::host_not_found || ec == asio::error::no_data;
           if (ec)
-            p->errors[i] = join_text::resolve_failure(
-                text, join_text::lookup_error(host, not_found, not_found ? "" : ec.message()));
+            p->errors[i].push_back(join_text::resolve_failure(
+                text, join_text::lookup_error(host, not_found, not_found ? "" : ec.message())));
           else
             for (const auto& e : r)
               p->found[i].push_back(swim::transport::to_address(e.endpoint().address(), e.endpoint().port()));

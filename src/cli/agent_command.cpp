@@ -75,8 +75,10 @@ const string_flag string_flags[] = {
 };
 
 const list_flag list_flags[] = {
-    {"join", &F::join, "Address of an agent to join at start-up (repeatable)"},
-    {"retry-join", &F::retry_join, "Address to join, retried until it succeeds (repeatable)"},
+    {"join", &F::join,
+     "Address of an agent to join at start-up, or srv:NAME for every DNS SRV target of NAME (repeatable)"},
+    {"retry-join", &F::retry_join,
+     "Address (or srv:NAME) to join, retried and re-resolved until it succeeds (repeatable)"},
     {"tag", &F::tags, "Tag KEY=VALUE (repeatable)"},
     {"event-handler", &F::event_handlers, "Event handler script [FILTER=]SCRIPT (repeatable)"},
     {"config-file", &F::config_files, "JSON configuration file (repeatable)"},

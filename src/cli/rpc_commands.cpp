@@ -105,6 +105,7 @@ void add_membership_commands(CLI::App& app, int& rc, bound_options& o) {
   s = add_command(app, rc, "join", "Tell the agent to join a cluster through one or more existing members", o.join,
                   run_join,
                   "ADDRESS is host, host:port or name/host:port; the agent resolves host names to every address.\n"
+                  "chorus: srv:NAME joins every target of the DNS SRV records of NAME.\n"
                   "Example: chorus join 10.0.0.5 node7.example.com:7946");
   s->add_flag("--replay", o.join.replay, "Replay past user events to this agent's handlers");
   s->add_option("address", o.join.args, "Address of an existing member (one or more)");
