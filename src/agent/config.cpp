@@ -258,11 +258,11 @@ const std::map<std::string, setter>& keys() {
       {"mdns",
        [](agent_config& c, const json& v) -> std::string {
          if (!v.is_object()) return "must be an object such as {\"interface\": \"eth0\"}";
-         for (const auto& [key, val] : v.items()) {
+         for (const auto& [key, val] : v.items())
            if (key != "interface") return "unknown key '" + key + "' (only 'interface')";
-           if (!val.is_string()) return "'interface' must be a string";
-           c.mdns_iface = val.get<std::string>();
-         }
+         if (!v.contains("interface")) return {};
+         if (!v["interface"].is_string()) return "'interface' must be a string";
+         c.mdns_iface = v["interface"].get<std::string>();
          return {};
        }},
       {"interface", str(&agent_config::iface)},

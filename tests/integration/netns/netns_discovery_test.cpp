@@ -74,6 +74,8 @@ TEST_CASE("two chorus agents with only -discover find each other over mDNS", "[n
   INFO(a.log_of("a1") << "\n----\n" << a.log_of("b1"));
   REQUIRE(met);
   CHECK((a.log_of("a1") + a.log_of("b1")).find("agent.mdns: Joined") != std::string::npos);
+  // No interface named: both families, where the routes say.
+  CHECK(a.log_of("a1").find("via 224.0.0.251 and ff02::fb") != std::string::npos);
   // A third cluster name on the same link stays alone.
   a.start(link.side[1], "c1",
           {chorus_binary, "agent", "-node=c1", "-bind=" + veth_pair::ip(1) + ":7950",
