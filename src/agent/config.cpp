@@ -254,6 +254,17 @@ const std::map<std::string, setter>& keys() {
       {"leave_on_terminate", boolean(&agent_config::leave_on_terminate)},
       {"skip_leave_on_interrupt", boolean(&agent_config::skip_leave_on_interrupt)},
       {"discover", str(&agent_config::discover)},
+      // Serf 0.10's shape: an object; `interface` is the one key chorus reads.
+      {"mdns",
+       [](agent_config& c, const json& v) -> std::string {
+         if (!v.is_object()) return "must be an object such as {\"interface\": \"eth0\"}";
+         for (const auto& [key, val] : v.items())
+           if (key != "interface") return "unknown key '" + key + "' (only 'interface')";
+         if (!v.contains("interface")) return {};
+         if (!v["interface"].is_string()) return "'interface' must be a string";
+         c.mdns_iface = v["interface"].get<std::string>();
+         return {};
+       }},
       {"interface", str(&agent_config::iface)},
       {"reconnect_interval", dur(&agent_config::reconnect_interval)},
       {"reconnect_timeout", dur(&agent_config::reconnect_timeout)},
@@ -417,6 +428,7 @@ void apply_value_flags(const agent_flags& f, agent_config& c) {
   if (f.snapshot) c.snapshot_path = *f.snapshot;
   if (f.log_level) c.log_level = *f.log_level;
   if (f.discover) c.discover = *f.discover;
+  if (f.mdns_iface) c.mdns_iface = *f.mdns_iface;
   if (f.label) c.label = *f.label;
   if (f.metrics_addr) c.metrics_addr = *f.metrics_addr;
   if (f.http_addr) c.http_addr = *f.http_addr;

@@ -54,6 +54,7 @@ struct agent_config {
   bool leave_on_terminate = false;
   bool skip_leave_on_interrupt = false;
   std::string discover;                            // -discover: mDNS cluster name (_serf_NAME._tcp)
+  std::string mdns_iface;                          // -mdns-iface: mDNS on this interface (default: -iface)
   std::chrono::nanoseconds reconnect_interval{0};  // 0 = Serf's default (30s)
   std::chrono::nanoseconds reconnect_timeout{0};   // 0 = default (24h)
   std::chrono::nanoseconds tombstone_timeout{0};   // 0 = default (24h)
@@ -97,7 +98,7 @@ struct agent_config {
 struct agent_flags {
   std::optional<std::string> node, role, bind, advertise, iface, rpc_addr, rpc_auth, encrypt, keyring_file, tags_file,
       profile, snapshot, log_level, protocol, retry_interval, retry_max, broadcast_timeout, reconnect_interval,
-      reconnect_timeout, tombstone_timeout, discover, label, metrics_addr, http_addr;
+      reconnect_timeout, tombstone_timeout, discover, mdns_iface, label, metrics_addr, http_addr;
   bool replay = false, rejoin = false, disable_compression = false, syslog = false;
   bool leave_on_terminate = false, skip_leave_on_interrupt = false;
   bool purge_left_members = false;

@@ -205,7 +205,7 @@ std::string daemon_impl::start_mdns(const endpoints& ep) {
     mo.self.address.assign(b.begin(), b.end());
   }
   mo.self.gossip_port = ep.adv_port;
-  if (ep.bind_ip.is_v4() && !ep.bind_ip.is_unspecified()) mo.interface_ip = ep.bind_ip.to_v4();
+  if (auto e = choose_mdns_interface(ep, mo); !e.empty()) return e;
   mdns_ = std::make_unique<mdns::discovery>(
       io_, mo,
       [this](std::vector<std::string> addrs, std::function<void(int)> done) {
@@ -214,6 +214,30 @@ std::string daemon_impl::start_mdns(const endpoints& ep) {
       },
       leveled_log());
   if (auto e = mdns_->start(); !e.empty()) return "Error starting mDNS listener: " + e;
+  return {};
+}
+
+// The interface -discover runs on: -mdns-iface, else -iface (as Serf 0.10),
+// else the bind address's own (IPv4 as before; IPv6 when bound to one IPv6
+// address), else the kernel's choice for each family. A named interface
+// must exist and hold an address; lacking one family it runs on the other.
+std::string daemon_impl::choose_mdns_interface(const endpoints& ep, mdns::discovery::options& mo) {
+  const std::string& name = cfg_.mdns_iface.empty() ? cfg_.iface : cfg_.mdns_iface;
+  if (name.empty()) {
+    if (ep.bind_ip.is_v4() && !ep.bind_ip.is_unspecified()) mo.interface_ip = ep.bind_ip.to_v4();
+    if (ep.bind_ip.is_v6() && !ep.bind_ip.is_unspecified()) mo.ipv6_index = mdns::interface_holding(ep.bind_ip);
+    return {};
+  }
+  mdns::interface_info info;
+  if (auto e = mdns::find_interface(name, info); !e.empty()) return e;
+  mo.iface = name;
+  mo.ipv4 = info.ipv4.has_value();
+  if (info.ipv4) mo.interface_ip = *info.ipv4;
+  mo.ipv6 = info.has_ipv6;
+  mo.ipv6_index = info.index;
+  auto log = leveled_log();
+  if (!mo.ipv4) log(2, "agent.mdns: interface " + name + " has no IPv4 address: mDNS on IPv6 only");
+  if (!mo.ipv6) log(2, "agent.mdns: interface " + name + " has no IPv6 address: mDNS on IPv4 only");
   return {};
 }
 

@@ -33,6 +33,7 @@
 #include "agent/join_text.hpp"
 #include "agent/logging.hpp"
 #include "agent/mdns.hpp"
+#include "agent/mdns_interface.hpp"
 #include "agent/metrics_server.hpp"
 #include "agent/prometheus.hpp"
 #include "agent/serf/failure.hpp"
@@ -210,6 +211,7 @@ class daemon_impl final : public serf_listener, public swim::transport::driver, 
   std::string start_transport(endpoints& ep, const swim::config& ml);
   void create_serf(const endpoints& ep, swim::config ml);
   std::string start_mdns(const endpoints& ep);
+  std::string choose_mdns_interface(const endpoints& ep, mdns::discovery::options& mo);
   std::string start_handlers();
   std::string start_rpc();
   void print_banner();

@@ -142,13 +142,7 @@ browse_result read_response(const std::string& cluster, const dns::message& resp
 // --- discovery ---------------------------------------------------------------
 
 discovery::discovery(asio::io_context& io, options opt, join_fn join, log_fn log)
-    : io_(io),
-      opt_(std::move(opt)),
-      join_(std::move(join)),
-      log_(std::move(log)),
-      sock_(io),
-      browse_timer_(io),
-      quiet_timer_(io) {
+    : io_(io), opt_(std::move(opt)), join_(std::move(join)), log_(std::move(log)), browse_timer_(io), quiet_timer_(io) {
   self_endpoint_ = ip_port_text(opt_.self.address, opt_.self.gossip_port);
 }
 
@@ -157,28 +151,73 @@ discovery::~discovery() {
   stop();
 }
 
-std::string discovery::start() {
+std::string discovery::open_v4(channel& c) {
   using asio::ip::udp;
   asio::error_code ec;
-  const auto group = asio::ip::make_address_v4(group_v4);
-  sock_.open(udp::v4(), ec);
+  c.sock.open(udp::v4(), ec);
   // Other responders (avahi, other agents in this network namespace) share the port.
-  if (!ec) sock_.set_option(udp::socket::reuse_address(true), ec);
-  if (!ec) sock_.bind(udp::endpoint(asio::ip::address_v4::any(), port), ec);
-  if (ec) return "mDNS: cannot bind 0.0.0.0:5353: " + ec.message();
+  if (!ec) c.sock.set_option(udp::socket::reuse_address(true), ec);
+  if (!ec) c.sock.bind(udp::endpoint(asio::ip::address_v4::any(), port), ec);
+  if (ec) return "cannot bind 0.0.0.0:5353: " + ec.message();
+  const auto group = asio::ip::make_address_v4(group_v4);
   if (opt_.interface_ip.is_unspecified())
-    sock_.set_option(asio::ip::multicast::join_group(group), ec);
+    c.sock.set_option(asio::ip::multicast::join_group(group), ec);
   else
-    sock_.set_option(asio::ip::multicast::join_group(group, opt_.interface_ip), ec);
-  if (ec) return "mDNS: cannot join group 224.0.0.251: " + ec.message();
+    c.sock.set_option(asio::ip::multicast::join_group(group, opt_.interface_ip), ec);
+  if (ec) return std::string("cannot join group ") + group_v4 + ": " + ec.message();
   if (!opt_.interface_ip.is_unspecified()) {
-    sock_.set_option(asio::ip::multicast::outbound_interface(opt_.interface_ip), ec);
-    if (ec) return "mDNS: cannot send on " + opt_.interface_ip.to_string() + ": " + ec.message();
+    c.sock.set_option(asio::ip::multicast::outbound_interface(opt_.interface_ip), ec);
+    if (ec) return "cannot send on " + opt_.interface_ip.to_string() + ": " + ec.message();
   }
-  sock_.set_option(asio::ip::multicast::hops(255), ec);  // RFC 6762 11
-  sock_.set_option(asio::ip::multicast::enable_loopback(true), ec);
-  log_(1, "agent.mdns: advertising " + dns::to_text(instance_name(opt_.self)) + " at " + self_endpoint_);
-  receive();
+  c.sock.set_option(asio::ip::multicast::hops(255), ec);  // RFC 6762 11
+  c.sock.set_option(asio::ip::multicast::enable_loopback(true), ec);
+  return {};
+}
+
+std::string discovery::open_v6(channel& c) {
+  using asio::ip::udp;
+  asio::error_code ec;
+  c.sock.open(udp::v6(), ec);
+  // IPv6 only: IPv4 has its own socket on the same port.
+  if (!ec) c.sock.set_option(asio::ip::v6_only(true), ec);
+  if (!ec) c.sock.set_option(udp::socket::reuse_address(true), ec);
+  if (!ec) c.sock.bind(udp::endpoint(asio::ip::address_v6::any(), port), ec);
+  if (ec) return "cannot bind [::]:5353: " + ec.message();
+  c.sock.set_option(asio::ip::multicast::join_group(asio::ip::make_address_v6(group_v6), opt_.ipv6_index), ec);
+  if (ec) return std::string("cannot join group ") + group_v6 + ": " + ec.message();
+  if (opt_.ipv6_index != 0) {
+    c.sock.set_option(asio::ip::multicast::outbound_interface(opt_.ipv6_index), ec);
+    if (ec) return "cannot send on interface " + std::to_string(opt_.ipv6_index) + ": " + ec.message();
+  }
+  c.sock.set_option(asio::ip::multicast::hops(255), ec);
+  c.sock.set_option(asio::ip::multicast::enable_loopback(true), ec);
+  return {};
+}
+
+std::string discovery::start() {
+  const std::string on = opt_.iface.empty() ? "" : " on " + opt_.iface;
+  std::string why[2];
+  for (const bool v6 : {false, true}) {
+    if (!(v6 ? opt_.ipv6 : opt_.ipv4)) continue;
+    auto c = std::make_unique<channel>(io_, v6);
+    why[v6] = v6 ? open_v6(*c) : open_v4(*c);
+    if (why[v6].empty()) channels_.push_back(std::move(c));
+  }
+  if (channels_.empty()) {
+    std::string e = "mDNS: no usable family" + on;
+    for (const auto& w : why)
+      if (!w.empty()) e += "; " + w;
+    return e;
+  }
+  // Once, at start: the other family carries on.
+  if (!why[0].empty()) log_(2, "agent.mdns: IPv4 mDNS off" + on + ": " + why[0] + " (IPv6 only)");
+  if (!why[1].empty()) log_(2, "agent.mdns: IPv6 mDNS off" + on + ": " + why[1] + " (IPv4 only)");
+  std::string families;
+  for (const auto& c : channels_)
+    families += (families.empty() ? "" : " and ") + std::string(c->v6 ? group_v6 : group_v4);
+  log_(1, "agent.mdns: advertising " + dns::to_text(instance_name(opt_.self)) + " at " + self_endpoint_ + " via " +
+              families + on);
+  for (auto& c : channels_) receive(*c);
   asio::post(io_, [this, alive = alive_] {
     if (*alive) schedule_browse();
   });
@@ -189,61 +228,75 @@ void discovery::stop() {
   asio::error_code ec;
   browse_timer_.cancel();
   quiet_timer_.cancel();
-  sock_.close(ec);
+  for (auto& c : channels_) c->sock.close(ec);
 }
 
-void discovery::receive() {
-  sock_.async_receive_from(asio::buffer(rx_), from_, [this, alive = alive_](const asio::error_code& ec, std::size_t n) {
-    if (!*alive || !sock_.is_open()) return;
-    if (!ec) handle(n);
-    receive();
-  });
+asio::ip::udp::endpoint discovery::group_of(const channel& c) const {
+  if (!c.v6) return {asio::ip::make_address_v4(group_v4), port};
+  auto g = asio::ip::make_address_v6(group_v6);
+  g.scope_id(opt_.ipv6_index);  // 0: IPV6_MULTICAST_IF or the route decides
+  return {g, port};
 }
 
-void discovery::handle(std::size_t n) {
+void discovery::receive(channel& c) {
+  c.sock.async_receive_from(asio::buffer(c.rx), c.from,
+                            [this, &c, alive = alive_](const asio::error_code& ec, std::size_t n) {
+                              if (!*alive || !c.sock.is_open()) return;
+                              if (!ec) handle(c, n);
+                              receive(c);
+                            });
+}
+
+void discovery::handle(channel& c, std::size_t n) {
   ++stats_.received;
-  auto parsed = dns::parse(std::span<const std::uint8_t>(rx_.data(), n));
+  auto parsed = dns::parse(std::span<const std::uint8_t>(c.rx.data(), n));
   if (!parsed.msg) {
     ++stats_.malformed;
-    log_(0, "agent.mdns: dropped a malformed message from " + from_.address().to_string() + ": " + parsed.error);
+    log_(0, "agent.mdns: dropped a malformed message from " + c.from.address().to_string() + ": " + parsed.error);
     return;
   }
   const auto& m = *parsed.msg;
+  auto group = group_of(c);
+  // Answer on the link the query came from (a link-local source carries it).
+  if (c.v6 && c.from.address().is_v6() && c.from.address().to_v6().scope_id() != 0) {
+    auto g = group.address().to_v6();
+    g.scope_id(c.from.address().to_v6().scope_id());
+    group.address(g);
+  }
   if (!m.is_response()) {
     auto a = answer_query(opt_.self, m);
     if (!a) return;
     ++stats_.queries_answered;
     // A querier not on port 5353 is a "legacy" one-shot resolver (RFC 6762
     // 6.7): it hears only unicast. Otherwise multicast, rate limited.
-    if (a->unicast || from_.port() != port) {
+    if (a->unicast || c.from.port() != port) {
       a->msg.id = m.id;
       a->msg.questions = m.questions;
-      return send(a->msg, from_);
+      return send(c, a->msg, c.from);
     }
     const auto now = std::chrono::steady_clock::now();
-    if (now - last_multicast_answer_ < multicast_answer_gap) return;
-    last_multicast_answer_ = now;
-    return send(a->msg, asio::ip::udp::endpoint(asio::ip::make_address_v4(group_v4), port));
+    if (now - c.last_multicast_answer < multicast_answer_gap) return;
+    c.last_multicast_answer = now;
+    return send(c, a->msg, group);
   }
   ++stats_.responses_read;
   auto r = read_response(opt_.self.cluster, m);
   for (const auto& e : r.endpoints) found(e);
-  for (std::size_t i = 0; i < r.incomplete.size() && i < 8; ++i)
-    send(instance_query(r.incomplete[i]), asio::ip::udp::endpoint(asio::ip::make_address_v4(group_v4), port));
+  for (std::size_t i = 0; i < r.incomplete.size() && i < 8; ++i) send(c, instance_query(r.incomplete[i]), group);
 }
 
-void discovery::send(const dns::message& m, const asio::ip::udp::endpoint& to) {
+void discovery::send(channel& c, const dns::message& m, const asio::ip::udp::endpoint& to) {
   auto wire = std::make_shared<std::vector<std::uint8_t>>(dns::encode(m));
   if (wire->empty()) return;
-  sock_.async_send_to(asio::buffer(*wire), to,
-                      [this, wire, to, alive = alive_](const asio::error_code& ec, std::size_t) {
-                        if (ec && *alive)
-                          log_(0, "agent.mdns: send to " + to.address().to_string() + " failed: " + ec.message());
-                      });
+  c.sock.async_send_to(asio::buffer(*wire), to,
+                       [this, wire, to, alive = alive_](const asio::error_code& ec, std::size_t) {
+                         if (ec && *alive)
+                           log_(0, "agent.mdns: send to " + to.address().to_string() + " failed: " + ec.message());
+                       });
 }
 
 void discovery::schedule_browse() {
-  send(browse_query(opt_.self.cluster), asio::ip::udp::endpoint(asio::ip::make_address_v4(group_v4), port));
+  for (auto& c : channels_) send(*c, browse_query(opt_.self.cluster), group_of(*c));
   browse_timer_.expires_after(next_interval_);
   next_interval_ = std::min(next_interval_ * 2, poll_interval);
   browse_timer_.async_wait([this, alive = alive_](const asio::error_code& ec) {

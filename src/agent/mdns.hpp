@@ -1,8 +1,8 @@
 #pragma once
 // `-discover NAME`: cluster discovery over multicast DNS, as `serf agent
 // -discover` does it. Each agent is a DNS-SD service instance of
-// `_serf_NAME._tcp.local` (RFC 6763 over RFC 6762, group 224.0.0.251 port
-// 5353) and browses for the others:
+// `_serf_NAME._tcp.local` (RFC 6763 over RFC 6762, groups 224.0.0.251 and
+// ff02::fb, port 5353) and browses for the others:
 //
 //   query:    _serf_NAME._tcp.local. PTR ?
 //   response: _serf_NAME._tcp.local.       PTR  NODE._serf_NAME._tcp.local.
@@ -21,11 +21,16 @@
 // succeeded. Browsing repeats at 0, 1, 2, 4 ... seconds, then every 60 s
 // (Serf polls every 60 s; the faster start finds agents started together).
 //
+// Two sockets, one per family, each optional: a host or interface without
+// IPv6 (or without IPv4) runs mDNS on the other family alone. A query is
+// answered on the family it came in on; browses go out on both.
+//
 // The pure part (names, answers, reading responses) is separate from the
 // socket so unit tests drive it with bytes.
 #include <asio.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -36,6 +41,7 @@ namespace chorus::agent::mdns {
 
 constexpr std::uint16_t port = 5353;
 inline const char* group_v4 = "224.0.0.251";
+inline const char* group_v6 = "ff02::fb";
 constexpr std::uint32_t ttl_seconds = 120;  // RFC 6762 10: records with host names
 
 struct identity {
@@ -79,7 +85,11 @@ class discovery {
 
   struct options {
     identity self;
+    std::string iface;                  // interface name, for messages (empty: none chosen)
+    bool ipv4 = true;                   // run on 224.0.0.251
     asio::ip::address_v4 interface_ip;  // unspecified: the kernel's choice (route to 224.0.0.0/4)
+    bool ipv6 = true;                   // run on ff02::fb
+    unsigned ipv6_index = 0;            // 0: the kernel's choice (route to ff00::/8)
   };
 
   discovery(asio::io_context& io, options opt, join_fn join, log_fn log);
@@ -87,8 +97,9 @@ class discovery {
   discovery(const discovery&) = delete;
   discovery& operator=(const discovery&) = delete;
 
-  // Binds 0.0.0.0:5353 (shared with other responders), joins the group and
-  // starts browsing. Empty on success, else why not.
+  // Binds 0.0.0.0:5353 and [::]:5353 (shared with other responders), joins
+  // the groups and starts browsing. A family that cannot be set up is
+  // logged once (warn) and left out; an error only when neither works.
   std::string start();
   void stop();
 
@@ -98,9 +109,21 @@ class discovery {
   const counters& stats() const { return stats_; }
 
  private:
-  void receive();
-  void handle(std::size_t n);
-  void send(const dns::message& m, const asio::ip::udp::endpoint& to);
+  // One family's socket and receive state.
+  struct channel {
+    explicit channel(asio::io_context& io, bool is_v6) : sock(io), v6(is_v6) {}
+    asio::ip::udp::socket sock;
+    bool v6;
+    asio::ip::udp::endpoint from;
+    std::array<std::uint8_t, 9000> rx{};  // RFC 6762 17: mDNS messages up to 9000 bytes
+    std::chrono::steady_clock::time_point last_multicast_answer{};
+  };
+  std::string open_v4(channel& c);
+  std::string open_v6(channel& c);
+  asio::ip::udp::endpoint group_of(const channel& c) const;
+  void receive(channel& c);
+  void handle(channel& c, std::size_t n);
+  void send(channel& c, const dns::message& m, const asio::ip::udp::endpoint& to);
   void schedule_browse();
   void found(const std::string& endpoint);
   void join_batch();
@@ -109,15 +132,12 @@ class discovery {
   options opt_;
   join_fn join_;
   log_fn log_;
-  asio::ip::udp::socket sock_;
+  std::vector<std::unique_ptr<channel>> channels_;  // the families that work
   asio::steady_timer browse_timer_, quiet_timer_;
-  asio::ip::udp::endpoint from_;
-  std::array<std::uint8_t, 9000> rx_{};  // RFC 6762 17: mDNS messages up to 9000 bytes
   std::chrono::seconds next_interval_{1};
   std::string self_endpoint_;
   std::set<std::string> joined_;    // joined successfully: not again
   std::vector<std::string> batch_;  // found, waiting for the quiet period
-  std::chrono::steady_clock::time_point last_multicast_answer_{};
   counters stats_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

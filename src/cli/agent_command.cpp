@@ -68,6 +68,8 @@ const string_flag string_flags[] = {
     {"reconnect-timeout", &F::reconnect_timeout, "How long a failed member is remembered (default 24h)"},
     {"tombstone-timeout", &F::tombstone_timeout, "How long a left member is remembered (default 24h)"},
     {"discover", &F::discover, "mDNS cluster name: advertise _serf_NAME._tcp and join the agents found"},
+    {"mdns-iface", &F::mdns_iface,
+     "Network interface for -discover's mDNS, IPv4 and IPv6 (default: -iface, else the kernel's choice)"},
     {"label", &F::label, "Cluster label: traffic with another or no label is refused (not understood by Serf 0.9.4)"},
     {"metrics-addr", &F::metrics_addr, "Serve Prometheus metrics at http://HOST:PORT/metrics (default: off)"},
     {"http-addr", &F::http_addr,

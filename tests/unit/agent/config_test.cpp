@@ -117,3 +117,20 @@ TEST_CASE("JSON config integers out of their range are refused, not wrapped", "[
   CHECK(merge_json(c, R"({"query_size_limit": -1})", "a.json") ==
         "Error decoding 'a.json': query_size_limit: must be a non-negative integer");
 }
+
+TEST_CASE("the mDNS interface comes from Serf 0.10's mdns object or -mdns-iface", "[agent][config]") {
+  agent_config c;
+  CHECK(merge_json(c, R"({"mdns":{"interface":"eth1"}})", "m.json").empty());
+  CHECK(c.mdns_iface == "eth1");
+  CHECK(merge_json(c, R"({"mdns":"eth2"})", "m.json").find("mdns") != std::string::npos);
+  CHECK(merge_json(c, R"({"mdns":{"interface":"x","zz":true}})", "m.json").find("zz") != std::string::npos);
+  CHECK(merge_json(c, R"({"mdns":{"interface":7}})", "m.json").find("interface") != std::string::npos);
+  CHECK(c.mdns_iface == "eth1");  // refused values change nothing
+
+  agent_flags f;
+  f.node = "n";
+  f.mdns_iface = "veth0";
+  auto r = load_config(f);
+  REQUIRE(r.ok());
+  CHECK(r.config.mdns_iface == "veth0");
+}

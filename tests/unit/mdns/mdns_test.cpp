@@ -1,14 +1,17 @@
 // The DNS message codec and the DNS-SD logic of `-discover` (agent/mdns.hpp):
 // what an agent answers, how responses become gossip endpoints, and that the
 // parser survives hostile bytes (compression loops, lying counts, random and
-// mutated messages).
+// mutated messages); the interface look-up of -mdns-iface.
 #include "agent/mdns.hpp"
+
+#include <net/if.h>
 
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <random>
 
 #include "agent/dns_message.hpp"
+#include "agent/mdns_interface.hpp"
 
 using namespace chorus::agent;
 
@@ -195,4 +198,20 @@ TEST_CASE("random and mutated messages never crash the parser or the browser", "
     (void)mdns::answer_query(self_a(), *p.msg);
   }
   CHECK(accepted > 0);  // the mutations also produce messages that parse
+}
+
+TEST_CASE("the mDNS interface is looked up by name with its index and addresses", "[mdns]") {
+  mdns::interface_info lo;
+  REQUIRE(mdns::find_interface("lo", lo).empty());
+  CHECK(lo.index == if_nametoindex("lo"));
+  REQUIRE(lo.ipv4);
+  CHECK(lo.ipv4->to_string() == "127.0.0.1");
+  CHECK(mdns::interface_holding(asio::ip::make_address("127.0.0.1")) == lo.index);
+  CHECK(mdns::interface_holding(asio::ip::make_address("192.0.2.77")) == 0);  // TEST-NET-1: on no interface
+
+  mdns::interface_info none;
+  const auto e = mdns::find_interface("nosuch0", none);
+  CHECK(e == "Failed to use mDNS interface 'nosuch0': no such network interface");
+  CHECK(none.index == 0);
+  CHECK(mdns::find_interface("", none) == "Failed to use mDNS interface '': no such network interface");
 }
