@@ -47,6 +47,7 @@ struct flags {
   double partition_at = -1, heal_at = -1;
   std::string lifeguard = "on";
   std::string corroborate_dead = "on";
+  std::string tell_stale = "on";
   std::string stall_mode = "freeze";
   std::string fault = "none";
   double fault_at = 10, restart_after = 60;
@@ -87,6 +88,10 @@ void add_options(CLI::App& app, flags& f) {
   app.add_option("--corroborate-dead", f.corroborate_dead,
                  "swim: on (chorus: a third party's lone dead message is a suspicion) | off (memberlist: dead at once)")
       ->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--tell-stale", f.tell_stale,
+                 "swim: on (chorus: tell a member that announces itself below our dead record, and answer a stale "
+                 "dead about us with our alive) | off (memberlist: wait for a push/pull)")
+      ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--confirmed-min-scale", p.confirmed_min_scale,
                  "swim: the fully confirmed suspicion timeout as a fraction of memberlist's min (1 = memberlist)")
       ->check(CLI::Range(0.05, 1.0));
@@ -118,6 +123,7 @@ chorus::sim::scenario_params swim_params(flags& f) {
   p.join_spacing = seconds(f.spacing_ms / 1000.0);
   p.lifeguard = f.lifeguard == "on";
   p.corroborate_dead = f.corroborate_dead == "on";
+  p.tell_stale = f.tell_stale == "on";
   if (f.partition_at >= 0) p.partition_at = seconds(f.partition_at);
   if (f.heal_at >= 0) p.heal_at = seconds(f.heal_at);
   p.fault.kind = *chorus::sim::parse_fault(f.fault);
@@ -184,6 +190,7 @@ nlohmann::json swim_json(const flags& f, const chorus::sim::scenario_params& p, 
         {"loss", p.loss},
         {"lifeguard", f.lifeguard},
         {"corroborate_dead", f.corroborate_dead},
+        {"tell_stale", f.tell_stale},
         {"confirmed_min_scale", p.confirmed_min_scale},
         {"crash_every_s", f.crash_every},
         {"stall_every_s", f.stall_every},

@@ -25,6 +25,7 @@ options simulator_options(const scenario_params& p) {
   options o = options_for(p, node_layer::swim);
   o.lifeguard = p.lifeguard ? swim::lifeguard_config{} : swim::lifeguard_config::off();
   if (p.lifeguard) o.lifeguard.corroborate_dead = p.corroborate_dead;
+  if (p.lifeguard) o.lifeguard.tell_stale = p.tell_stale;
   o.dead_node_reclaim_time = p.dead_node_reclaim_time;
   o.max_broadcasts = p.max_broadcasts;
   o.suspicion_confirmed_min_scale = p.confirmed_min_scale;

@@ -58,6 +58,14 @@ struct lifeguard_config {
   // never heard, and its dead message wins everywhere the suspicion had not
   // spread. See docs/swim.md, "Hard faults".
   bool corroborate_dead = true;
+  // chorus refinement, not in memberlist (wire-compatible: an existing dead
+  // message, sent where an alive came from): an alive about a member we hold
+  // dead or left, at no higher incarnation, means it restarted without
+  // learning it was declared dead; everyone drops such an alive. We send it
+  // our dead record directly (once per probe interval per member) so it
+  // refutes at once instead of at its next push/pull with a survivor (up to
+  // 20 s at N = 50 after a mass crash). See docs/swim.md, "Hard faults".
+  bool tell_stale = true;
 
   // Plain SWIM with memberlist's rules (docs/swim.md, "Lifeguard on and
   // off"): every piece above off, chorus's refinements included. Each field
@@ -70,7 +78,8 @@ struct lifeguard_config {
             .nacks = false,
             .recheck_unconfirmed = false,
             .late_timers_are_local = false,
-            .corroborate_dead = false};
+            .corroborate_dead = false,
+            .tell_stale = false};
   }
 };
 

@@ -75,6 +75,9 @@ struct core_stats {
   // deadline instead (prechecks); answers to either count in rechecks_answered.
   std::uint64_t suspicion_rechecks = 0, suspicion_prechecks = 0, rechecks_answered = 0;
   std::uint64_t refutations = 0;
+  // Dead records sent to a member that announced itself alive below them
+  // (lifeguard.tell_stale).
+  std::uint64_t stale_told = 0;
   // Failed probes not held against the target: our own timers fired late
   // (lifeguard.late_timers_are_local).
   std::uint64_t probes_late = 0;
@@ -362,6 +365,15 @@ class core {
   bool uncorroborated(const dead& d) const;
   void dead_node(time_point now, const dead& d, core_sink rt);
   void refute(time_point now, std::size_t idx, std::uint32_t accused, core_sink rt);
+  // An alive about a member we hold dead or left, at no higher incarnation:
+  // the member runs again (restarted) but does not know it was declared
+  // dead, so everyone ignores its alive. Tell it, once per probe interval.
+  void tell_stale(time_point now, std::size_t idx, const address& to, core_sink rt);
+  // A dead message about us below our incarnation: send `from` our alive.
+  void answer_stale(time_point now, std::size_t self_idx, const std::string& from, core_sink rt);
+  // False if `key` was told within the last probe interval (else notes now).
+  bool rate_limit(time_point now, const std::string& key);
+  alive self_alive(std::size_t self_idx) const;  // our alive at our incarnation
   void suspicion_fired(time_point now, const std::string& node, core_sink rt);
   void start_recheck(time_point now, const std::string& node, suspicion_state& st, core_sink rt);
   void recheck_direct_timeout(time_point now, const std::string& node, std::uint32_t seq, core_sink rt);
@@ -407,6 +419,8 @@ class core {
   timer_token next_token_ = 1;
   timer_token probe_timer_ = 0, gossip_timer_ = 0, push_pull_timer_ = 0;
   std::optional<time_point> last_eager_gossip_;
+  // tell_stale's and answer_stale's rate limit: name -> when we last told it.
+  std::unordered_map<std::string, time_point> told_stale_;
   // The gossip timer parks (gossip_timer_ == 0) when a tick finds nothing
   // queued, and restarts on the same phase when something is: an idle agent
   // then wakes ~4 times a second instead of 9 (half its idle CPU).

@@ -86,7 +86,10 @@ void core::alive_node(time_point now, const alive& a, bool bootstrap, core_sink 
   const std::size_t idx = *found;
   {
     const auto& e = members_.at(idx);
-    if (!about_us && a.incarnation <= e.incarnation && !new_address) return;  // 5
+    if (!about_us && a.incarnation <= e.incarnation && !new_address) {  // 5
+      if (e.dead_or_left() && cfg_.lifeguard.tell_stale) tell_stale(now, idx, addr, rt);
+      return;
+    }
     if (about_us && a.incarnation < e.incarnation) return;
   }
   if (auto s = suspicions_.find(a.node); s != suspicions_.end()) drop_suspicion(s);  // 6
@@ -326,7 +329,10 @@ bool core::uncorroborated(const dead& d) const {
 void core::dead_node(time_point now, const dead& d, core_sink rt) {
   auto found = members_.find(d.node);
   if (!found) return;  // 1
-  if (d.incarnation < members_.at(*found).incarnation) return;
+  if (d.incarnation < members_.at(*found).incarnation) {
+    if (is_self(d.node) && !leaving_ && cfg_.lifeguard.tell_stale) answer_stale(now, *found, d.from, rt);
+    return;
+  }
   if (uncorroborated(d)) {  // chorus: one party's word is a suspicion (config.hpp, corroborate_dead)
     suspect_node(now, suspect{d.incarnation, d.node, d.from}, rt);
     return;
@@ -352,21 +358,25 @@ void core::dead_node(time_point now, const dead& d, core_sink rt) {
                    info(*found), d.from});
 }
 
-void core::refute(time_point now, std::size_t idx, std::uint32_t accused, core_sink rt) {
-  ++incarnation_;
-  if (accused >= incarnation_) incarnation_ = accused + 1;
-  ++stats_.refutations;
-  awareness_.apply_delta(1);
-  auto& e = members_.at(idx);
-  e.incarnation = incarnation_;
+alive core::self_alive(std::size_t idx) const {
   alive a;
   a.incarnation = incarnation_;
   a.node = cfg_.name;
   a.addr = cfg_.advertise.ip_bytes();
   a.port = cfg_.advertise.port;
-  const auto meta = members_.meta(e);
+  const auto meta = members_.meta(members_.at(idx));
   a.meta.assign(meta.begin(), meta.end());
   a.vsn = cfg_.vsn;
+  return a;
+}
+
+void core::refute(time_point now, std::size_t idx, std::uint32_t accused, core_sink rt) {
+  ++incarnation_;
+  if (accused >= incarnation_) incarnation_ = accused + 1;
+  ++stats_.refutations;
+  awareness_.apply_delta(1);
+  members_.at(idx).incarnation = incarnation_;
+  alive a = self_alive(idx);
   // memberlist 0.2.2 keys this broadcast by our IP string, not our name (14.8).
   const address self = cfg_.advertise;
   address ip_only = self;
@@ -374,6 +384,44 @@ void core::refute(time_point now, std::size_t idx, std::uint32_t accused, core_s
   std::string key = ip_only.to_string();
   key.resize(key.size() - 2);  // drop ":0"
   broadcast(now, std::move(key), a, rt);
+}
+
+// chorus, not memberlist (config.hpp, lifeguard.tell_stale): a restarted
+// node announces itself at incarnation 1 and learns that it was declared
+// dead only from a push/pull with someone who still holds the dead record.
+// When it joined another restarted node (which never heard of it), nobody
+// tells it until its next push/pull: up to a push/pull interval in which
+// every survivor drops its alive (rule 5). The dead message we send it
+// directly is the one it would have got by gossip; it refutes (13.6, rule
+// 3) with a higher incarnation, which everyone accepts.
+void core::tell_stale(time_point now, std::size_t idx, const address& to, core_sink rt) {
+  const auto& e = members_.at(idx);
+  std::string name{members_.name(e)};
+  if (!rate_limit(now, name)) return;
+  ++stats_.stale_told;
+  const dead d{e.incarnation, name, e.state == member_state::left ? name : cfg_.name};
+  send_message(to, d, rt);
+}
+
+// The other half of tell_stale: a dead message about us below our
+// incarnation means its sender still holds a record we have refuted (it
+// missed the refuting alive, whose gossip ran out of transmits). We send it
+// our alive directly, once per probe interval per sender, instead of
+// waiting for a push/pull to repair it.
+void core::answer_stale(time_point now, std::size_t self_idx, const std::string& from, core_sink rt) {
+  auto sender = members_.find(from);
+  if (!sender || is_self(from) || members_.at(*sender).dead_or_left()) return;
+  if (!rate_limit(now, from)) return;
+  ++stats_.stale_told;
+  send_message(members_.addr(members_.at(*sender)), self_alive(self_idx), rt);
+}
+
+bool core::rate_limit(time_point now, const std::string& key) {
+  if (auto it = told_stale_.find(key); it != told_stale_.end() && now - it->second < cfg_.probe_interval) return false;
+  if (told_stale_.size() >= 64)
+    std::erase_if(told_stale_, [&](const auto& kv) { return now - kv.second >= cfg_.probe_interval; });
+  told_stale_[key] = now;
+  return true;
 }
 
 // ---------------------------------------------------------------------------
@@ -486,7 +534,7 @@ void core::merge_remote(time_point now, const push_pull& remote, const std::vect
         // (rule 5 of 13.5 would ignore it), so skip building an alive.
         if (auto idx = members_.find(r.name); idx && !is_self(r.name)) {
           const auto& e = members_.at(*idx);
-          if (r.incarnation <= e.incarnation &&
+          if (r.incarnation <= e.incarnation && !e.dead_or_left() &&
               members_.addr(e) == address::from(r.addr, r.port ? r.port : cfg_.advertise.port))
             break;
         }

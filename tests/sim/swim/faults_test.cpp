@@ -16,6 +16,7 @@ scenario_result fault_run(fault_kind kind, std::uint64_t s, std::size_t nodes = 
   p.fault.kind = kind;
   p.fault.start = 10s;
   p.corroborate_dead = corroborate;
+  p.tell_stale = corroborate;  // off: memberlist's rules throughout
   return run_scenario(p);
 }
 
@@ -70,16 +71,20 @@ TEST_CASE("nodes_frozen_4_s_of_every_5_s_cause_no_false_failures", "[sim][faults
 }
 
 // 10 of 50 killed at once: every live node sees all 10 failed within the
-// suspicion bound, and, restarted with the same names 60 s later, alive
-// again: the median survivor within 2 s (issue 15 asks that of every
-// survivor; the slowest take up to one push/pull interval, 60 s at N = 50,
-// when the restarted node's refuting alive missed them: not met yet).
+// suspicion bound, and, restarted with the same names 60 s later (each
+// joining a random live node, often another restarted one that never heard
+// of it), alive again at every survivor within 2 s of the join. A restarted
+// node announces incarnation 1, which every survivor holding it dead at 1
+// ignores; chorus's lifeguard.tell_stale sends it the dead record so it
+// refutes at once. Under memberlist's rule this seed's slowest survivor
+// waits ~10 s for the restarted node's next push/pull.
 TEST_CASE("a_mass_crash_is_detected_everywhere_and_the_restarted_nodes_are_back_within_2_s", "[sim][faults]") {
-  const auto s = seed(4);
+  const auto s = seed(2);
   const auto r = fault_run(fault_kind::mass_crash, s, 50);
   INFO("seed=" << s << " " << faults(r));
   WARN("mass crash 10 of 50: detection median " << r.detection.median << " s, max " << r.detection.max
-                                                << " s; rejoin max " << r.rejoin.max << " s");
+                                                << " s; rejoin median " << r.rejoin.median << " s, max " << r.rejoin.max
+                                                << " s");
   CHECK(r.crashes == 10);
   CHECK(r.undetected == 0);
   CHECK(r.detection.count >= 10 * 40);  // every survivor (and the probe node) saw every crash
@@ -88,8 +93,20 @@ TEST_CASE("a_mass_crash_is_detected_everywhere_and_the_restarted_nodes_are_back_
   CHECK(r.detection.max <= 6 * 4 * 1.699 + 1);
   CHECK(r.false_failures == 0);
   CHECK(r.not_rejoined == 0);
-  CHECK(r.rejoin.median <= 2.0);
-  CHECK(r.rejoin.max <= 60.0);
+  CHECK(r.rejoin.count >= 10 * 40);  // every survivor (and the probe node) saw every rejoin
+  CHECK(r.rejoin.max <= 2.0);
+
+  scenario_params p;
+  p.nodes = 50;
+  p.seed = s;
+  p.warm_start = true;
+  p.measure = 200s;
+  p.fault.kind = fault_kind::mass_crash;
+  p.fault.start = 10s;
+  p.tell_stale = false;
+  const auto off = run_scenario(p);
+  INFO("memberlist's rule: " << faults(off));
+  CHECK(off.rejoin.max > 2.0);  // the scenario does provoke it
 }
 
 // A and B cannot reach each other; everyone else reaches both. Their
