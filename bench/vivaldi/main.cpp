@@ -56,13 +56,21 @@ std::map<std::string, double*> tunables(vivaldi::config& c) {
       {"chorus.fit_huber", &c.chorus.fit_huber},
       {"chorus.fit_after", &c.chorus.fit_after},
       {"chorus.fit_error_floor", &c.chorus.fit_error_floor},
+      {"chorus.join_error_ratio", &c.chorus.join_error_ratio},
+      {"chorus.join_window", &c.chorus.join_window},
   };
 }
 std::map<std::string, std::size_t*> size_tunables(vivaldi::config& c) {
   return {
-      {"dimensionality", &c.dimensionality},       {"adjustment_window", &c.adjustment_window_size},
-      {"latency_filter", &c.latency_filter_size},  {"chorus.filter_window", &c.chorus.filter_window},
-      {"chorus.neighbours", &c.chorus.neighbours}, {"chorus.fit_rtt_average", &c.chorus.fit_rtt_average},
+      {"dimensionality", &c.dimensionality},
+      {"adjustment_window", &c.adjustment_window_size},
+      {"latency_filter", &c.latency_filter_size},
+      {"chorus.filter_window", &c.chorus.filter_window},
+      {"chorus.neighbours", &c.chorus.neighbours},
+      {"chorus.fit_rtt_average", &c.chorus.fit_rtt_average},
+      {"chorus.join_fit_after", &c.chorus.join_fit_after},
+      {"chorus.join_fit_steps", &c.chorus.join_fit_steps},
+      {"chorus.join_settled_steps", &c.chorus.join_settled_steps},
   };
 }
 

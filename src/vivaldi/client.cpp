@@ -115,6 +115,7 @@ void client::reset() {
     chorus_steps_ = 0;
     rtt_ref_ = 0.0;
     neighbours_.clear();
+    joining_ = false;
   }
 }
 
@@ -353,6 +354,21 @@ void client::fit_neighbours(peer_state& peer, const coordinate& remote, double r
   if (peer.neighbour.tag == 0) peer.neighbour.tag = ++next_tag_;
   neighbours_.record(peer.neighbour, peer.neighbour.tag, remote, rtt_f, updates_,
                      static_cast<std::uint32_t>(t.fit_rtt_average), t.fit_error_floor);
+  if (t.join_fit_steps > 0 && static_cast<double>(chorus_steps_) <= t.join_window &&
+      neighbours_.size() >= t.join_fit_after && coord_.error > t.join_error_ratio * neighbours_.mean_error()) {
+    // A newcomer among settled peers: their positions are as good as fixed,
+    // so fit to them fully now instead of waiting for the spring to anneal.
+    for (std::size_t i = 0; i < t.join_fit_steps; ++i)
+      neighbours_.fit(coord_, {1.0, t.fit_height_gain, t.fit_huber, config_.height_min});
+    joining_ = true;
+    return;
+  }
+  if (joining_) {
+    // Placed among settled peers: from now on anneal like a node that has
+    // been there a while, or the young spring's big steps undo the fit.
+    joining_ = false;
+    chorus_steps_ = std::max(chorus_steps_, static_cast<std::int64_t>(t.join_settled_steps));
+  }
   if (static_cast<double>(chorus_steps_) <= t.fit_after) return;
   neighbours_.fit(coord_, {t.fit_gain, t.fit_height_gain, t.fit_huber, config_.height_min});
 }

@@ -122,6 +122,7 @@ class client {
   double rtt_ref_ = 0.0;           // chorus: running mean of filtered RTTs (scale of the relative weight)
   neighbour_set neighbours_;       // chorus: the measured peers the local fit uses
   std::uint32_t next_tag_ = 0;     // chorus: last neighbour tag handed out
+  bool joining_ = false;           // chorus: fitting as a newcomer among settled peers (join_fit_steps)
 
   std::unordered_map<std::string, peer_state, string_hash, std::equal_to<>> by_name_;
   std::vector<peer_state> dense_;  // ids below reserve_peers(n)

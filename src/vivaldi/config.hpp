@@ -63,6 +63,21 @@ struct chorus_tuning {
   double fit_after = 10.0;
   double fit_error_floor = 0.01;
   std::size_t fit_rtt_average = 3;
+  // Joining a settled cluster (0 join_fit_steps = off): while this node's
+  // error estimate is above join_error_ratio x the mean of its neighbours'
+  // (they know where they are, it does not), it fits as soon as it has
+  // join_fit_after neighbours, with join_fit_steps full (undamped)
+  // majorisation steps per update instead of one damped one. A cluster that
+  // starts together never qualifies: everybody's error is alike.
+  double join_error_ratio = 2.0;
+  // Only in a node's first join_window steps: a settled node whose error
+  // rises (a hard link, a route change) keeps the ordinary damped fit.
+  double join_window = 30.0;
+  std::size_t join_fit_after = 3;
+  std::size_t join_fit_steps = 10;
+  // When it leaves that state, its annealing counter jumps to at least
+  // join_settled_steps: it is placed, so it steps like a settled node.
+  std::size_t join_settled_steps = 100;
 };
 
 struct config {
@@ -108,7 +123,8 @@ struct config {
            chorus.push_floor >= 0 && chorus.push_after >= 0 && chorus.neighbours <= 1024 && chorus.fit_gain >= 0 &&
            chorus.fit_gain <= 1 && chorus.fit_height_gain >= 0 && chorus.fit_height_gain <= 1 && chorus.fit_huber > 0 &&
            chorus.fit_after >= 0 && chorus.fit_error_floor > 0 && chorus.fit_rtt_average >= 1 &&
-           chorus.fit_rtt_average <= 1000;
+           chorus.fit_rtt_average <= 1000 && chorus.join_error_ratio >= 1 && chorus.join_window >= 0 &&
+           chorus.join_fit_after >= 1 && chorus.join_fit_steps <= 100;
   }
 };
 

@@ -18,6 +18,7 @@ neighbour_set::neighbour_set(std::size_t capacity, std::size_t dimensionality)
       height_(capacity, 0.0),
       adjustment_(capacity, 0.0),
       rtt_(capacity, 0.0),
+      error_(capacity, 0.0),
       weight_(capacity, 0.0),
       tag_(capacity, 0),
       seen_(capacity, 0),
@@ -37,7 +38,12 @@ void neighbour_set::record(neighbour_ref& ref, std::uint32_t tag, const coordina
   ref.tag = tag;
   std::size_t slot = find(ref);
   if (slot == size_) {
-    slot = size_ < capacity_ ? size_++ : victim();
+    if (size_ < capacity_) {
+      slot = size_++;
+      error_[slot] = 0.0;  // not in the sum yet (a slot freed by remove() or clear() keeps a stale value)
+    } else {
+      slot = victim();  // its error leaves the sum below
+    }
     tag_[slot] = tag;
     samples_[slot] = 0;
   }
@@ -51,6 +57,8 @@ void neighbour_set::record(neighbour_ref& ref, std::uint32_t tag, const coordina
   const double rtt = samples_[slot] == 1 ? rtt_s : rtt_[slot] + (rtt_s - rtt_[slot]) / samples_[slot];
   rtt_[slot] = std::max(rtt, zero_threshold);
   const double inv_rtt = 1.0 / rtt_[slot];
+  error_sum_ += remote.error - error_[slot];
+  error_[slot] = remote.error;
   weight_[slot] = inv_rtt * inv_rtt / (remote.error + error_floor);
   seen_[slot] = now;
 }
@@ -68,6 +76,7 @@ void neighbour_set::remove(const neighbour_ref& ref) {
   if (slot == size_) return;
   // Move the last entry into the hole; its peer's ref is fixed lazily (record()
   // finds the tag by a scan when the slot no longer matches).
+  error_sum_ -= error_[slot];
   const std::size_t last = --size_;
   tag_[slot] = tag_[last];
   tag_[last] = 0;
@@ -77,6 +86,7 @@ void neighbour_set::remove(const neighbour_ref& ref) {
     height_[slot] = height_[last];
     adjustment_[slot] = adjustment_[last];
     weight_[slot] = weight_[last];
+    error_[slot] = error_[last];
     rtt_[slot] = rtt_[last];
     seen_[slot] = seen_[last];
     samples_[slot] = samples_[last];

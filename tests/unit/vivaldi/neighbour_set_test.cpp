@@ -121,3 +121,99 @@ TEST_CASE("chorus client: same inputs give the same coordinate, and forget() cha
   CHECK(a.height == b.height);
   CHECK(a.vec != c.vec);  // its filter and neighbour entry start afresh
 }
+
+TEST_CASE("neighbour set: mean_error is the mean of the recorded peers' error estimates") {
+  neighbour_set set(4, default_dimensionality);
+  CHECK(set.mean_error() == 0.0);
+  neighbour_ref a, b;
+  coordinate settled = at(0, 0), fresh = at(0.01, 0);
+  settled.error = 0.1;
+  fresh.error = 1.5;
+  set.record(a, 1, settled, 0.02, 1, 3, 0.01);
+  set.record(b, 2, fresh, 0.02, 2, 3, 0.01);
+  CHECK(set.mean_error() == Approx(0.8));
+  set.remove(b);
+  CHECK(set.mean_error() == Approx(0.1));
+  // Refreshed and evicted entries leave the mean too.
+  neighbour_set two(2, default_dimensionality);
+  neighbour_ref r[3];
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    coordinate c = at(0.01 * i, 0);
+    c.error = 0.2 * (i + 1);  // 0.2, 0.4, 0.6: the first is evicted
+    two.record(r[i], i + 1, c, 0.02, i, 3, 0.01);
+  }
+  CHECK(two.mean_error() == Approx(0.5));
+  settled.error = 0.2;
+  two.record(r[2], 3, settled, 0.02, 5, 3, 0.01);
+  CHECK(two.mean_error() == Approx(0.3));
+}
+
+namespace {
+
+// Five settled peers (error 0.05) in a plane, and a newcomer at (0.03, 0.02)
+// that measures each of them once, in order. Returns the newcomer's worst
+// relative error over the five links afterwards.
+const coordinate newcomer_peers[5] = {at(0, 0), at(0.1, 0), at(0, 0.1), at(0.1, 0.1), at(0.05, -0.05)};
+
+double newcomer_rtt(const coordinate& p) { return std::hypot(p.vec[0] - 0.03, p.vec[1] - 0.02) + p.height + 1e-5; }
+
+// The newcomer after `rounds` rounds of measuring each peer once.
+client newcomer(std::size_t join_fit_steps, double peer_error, int rounds) {
+  config cfg = config::chorus_defaults();
+  cfg.chorus.join_fit_steps = join_fit_steps;
+  client c(cfg);
+  for (int round = 0; round < rounds; ++round)
+    for (peer_id i = 0; i < 5; ++i) {
+      coordinate p = newcomer_peers[i];
+      p.error = peer_error;
+      const auto rtt = std::chrono::nanoseconds(static_cast<std::int64_t>(newcomer_rtt(p) * 1e9));
+      REQUIRE(c.update(i, p, rtt) == error::none);
+    }
+  return c;
+}
+
+double newcomer_worst_error(std::size_t join_fit_steps, double peer_error) {
+  const client c = newcomer(join_fit_steps, peer_error, 1);
+  const auto& peers = newcomer_peers;
+  auto rtt = newcomer_rtt;
+  double worst = 0.0;
+  for (const auto& p : peers)
+    worst = std::max(worst, std::abs(estimate_seconds(c.get_coordinate(), p) - rtt(p)) / rtt(p));
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("chorus client: a newcomer among settled peers fits itself after a few of them") {
+  // The default waits for its 11th update before fitting: after five
+  // samples the spring alone leaves it far off.
+  const double waiting = newcomer_worst_error(0, 0.05);
+  const double joining = newcomer_worst_error(config::chorus_defaults().chorus.join_fit_steps, 0.05);
+  CHECK(waiting > 0.15);
+  CHECK(joining < 0.05);
+}
+
+TEST_CASE("chorus client: a cluster starting together does not take the newcomer path") {
+  // Peers as unsure as the node itself (fresh error estimates): the join
+  // fit must not start, so the result is the plain algorithm's, bit for bit.
+  const double fresh = config::chorus_defaults().vivaldi_error_max;
+  CHECK(newcomer_worst_error(config::chorus_defaults().chorus.join_fit_steps, fresh) == newcomer_worst_error(0, fresh));
+}
+
+TEST_CASE("chorus client: once placed, a newcomer steps like a settled node") {
+  // After four rounds its error estimate is down near its peers': it has
+  // left the newcomer path, and a contradicting sample (a new peer measured
+  // at twice the true distance) moves it much less than a node of the same
+  // age that waited for its 11th update.
+  auto moved = [](std::size_t join_fit_steps) {
+    client c = newcomer(join_fit_steps, 0.05, 4);
+    const coordinate before = c.get_coordinate();
+    coordinate far = at(-0.05, 0.08);
+    far.error = 0.05;
+    const auto rtt = std::chrono::nanoseconds(static_cast<std::int64_t>(2 * newcomer_rtt(far) * 1e9));
+    REQUIRE(c.update(peer_id{9}, far, rtt) == error::none);
+    const coordinate after = c.get_coordinate();
+    return std::hypot(after.vec[0] - before.vec[0], after.vec[1] - before.vec[1]);
+  };
+  CHECK(moved(config::chorus_defaults().chorus.join_fit_steps) < moved(0) / 2);
+}
