@@ -6,7 +6,7 @@ usage: bench/fuzz/run.py [--minutes M | --seconds S] [--build build-fuzz]
                          [--parallel N] [--out DIR] [TARGET ...]
 
 Build the targets first (bash scripts/build.sh fuzz). Each target runs under
-`nice -n 19` with its corpus kept in OUT/corpus/<target> (a later run
+`nice -n 19` (--nice to change) with its corpus kept in OUT/corpus/<target> (a later run
 continues from it). Written to OUT (default BUILD/fuzz-bench):
   summary.json, summary.md  per target: seconds, executions, execs/s, final
                             coverage (libFuzzer's cov: edges and ft:
@@ -63,7 +63,7 @@ def run_target(target, args, seeds, out):
     dict_path = os.path.join(seeds, target + ".dict")
     if not os.path.exists(dict_path):
         dict_path = os.path.join(seeds, "gossip.dict")
-    cmd = ["nice", "-n", "19", binary, f"-max_total_time={args.seconds}", "-rss_limit_mb=2048", "-timeout=10",
+    cmd = ["nice", "-n", str(args.nice), binary, f"-max_total_time={args.seconds}", "-rss_limit_mb=2048", "-timeout=10",
            "-max_len=65536", "-print_final_stats=1", f"-artifact_prefix={artifacts}/{target}-"]
     if os.path.exists(dict_path):
         cmd.append(f"-dict={dict_path}")
@@ -71,13 +71,15 @@ def run_target(target, args, seeds, out):
     log_path = os.path.join(out, target + ".log")
     before = set(glob.glob(os.path.join(artifacts, target + "-*")))
     start = time.monotonic()
+    load_before = open("/proc/loadavg").read().split()[0]
     with open(log_path, "w") as log:
         rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT).returncode
     elapsed = time.monotonic() - start
     found = sorted(set(glob.glob(os.path.join(artifacts, target + "-*"))) - before)
     with open(log_path, errors="replace") as log:
         result = parse_log(log.read())
-    result.update(target=target, seconds=round(elapsed), exit_code=rc,
+    load_after = open("/proc/loadavg").read().split()[0]
+    result.update(target=target, seconds=round(elapsed), exit_code=rc, load=f"{load_before}-{load_after}",
                   findings=[os.path.basename(f) for f in found])
     if rc != 0 and not found:
         result["findings"].append(f"exit code {rc} without a reproducer: see {log_path}")
@@ -85,14 +87,14 @@ def run_target(target, args, seeds, out):
 
 
 def markdown(results, args, load):
-    lines = [f"Fuzzing: {args.seconds} s per target, `nice -n 19`, load average at start {load}, "
+    lines = [f"Fuzzing: {args.seconds} s per target, `nice -n {args.nice}`, load average at start {load}, "
              f"{datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC", "",
-             "| target | seconds | executions | execs/s | cov (edges) | ft (features) | corpus | peak RSS MB | findings |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "| target | seconds | executions | execs/s | cov (edges) | ft (features) | corpus | peak RSS MB | load (1 min, start-end) | findings |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
     for r in results:
         lines.append(f"| {r['target']} | {r['seconds']} | {r['executions']} | {r['execs_per_sec']} | "
                      f"{r.get('cov', '?')} | {r.get('ft', '?')} | {r.get('corpus_units', '?')} | "
-                     f"{r['peak_rss_mb']} | {', '.join(r['findings']) or 'none'} |")
+                     f"{r['peak_rss_mb']} | {r['load']} | {', '.join(r['findings']) or 'none'} |")
     return "\n".join(lines) + "\n"
 
 
@@ -104,6 +106,8 @@ def main():
     p.add_argument("--build", default=os.path.join(REPO, "build-fuzz"))
     p.add_argument("--out")
     p.add_argument("--parallel", type=int, default=1, help="targets run at once (default 1)")
+    p.add_argument("--nice", type=int, default=19,
+                   help="niceness of the fuzzers (default 19: yield to everything else; 0 for a measured run)")
     p.add_argument("--vectors", default=os.environ.get("CHORUS_SHARED_DIR", os.path.join(REPO, "..", "shared"))
                    + "/vectors")
     p.add_argument("targets", nargs="*")
