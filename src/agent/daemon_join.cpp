@@ -1,5 +1,6 @@
 // Joining (-join, -retry-join, the RPC join, mDNS), leaving, and the
 // snapshot: open and replay, periodic flush, rejoin of the previous members.
+#include "agent/address_resolver.hpp"
 #include "agent/daemon_impl.hpp"
 #include "agent/srv_resolver.hpp"
 
@@ -34,12 +35,12 @@ void daemon_impl::join_addresses(std::vector<std::string> addrs, bool replay,
   struct pending {
     std::vector<std::vector<std::string>> errors;  // per argument: why it did not (fully) resolve
     std::vector<std::vector<address>> found;       // per argument
-    std::size_t left = 0;
+    std::size_t left = 0;                          // answers still to come
   };
   auto p = std::make_shared<pending>();
   p->errors.resize(addrs.size());
   p->found.resize(addrs.size());
-  p->left = addrs.size();
+  p->left = 1;  // the plain arguments' lookups, plus one per "srv:" argument
   auto finish = [this, p, replay, done]() {
     if (stopping_) return;
     std::vector<address> seeds;
@@ -62,10 +63,13 @@ void daemon_impl::join_addresses(std::vector<std::string> addrs, bool replay,
   };
   // memberlist's default port is its own bind port.
   const std::uint16_t default_port = transport_ ? transport_->port() : 7946;
+  std::vector<lookup_item> lookups;
+  std::vector<std::size_t> arg_of_lookup;
   for (std::size_t i = 0; i < addrs.size(); ++i) {
     // "srv:NAME" (a chorus extension): the SRV targets, looked up again on
     // every call, so each -retry-join attempt sees the current records.
     if (srv::is_srv_argument(addrs[i])) {
+      ++p->left;
       srv::resolve_join_argument(io_, addrs[i], [this, p, i, finish](srv::join_seeds s) {
         if (s.ignored_replies > 0)
           log_->warn("agent: dropped {} DNS replies that did not answer the SRV query", s.ignored_replies);
@@ -76,36 +80,25 @@ void daemon_impl::join_addresses(std::vector<std::string> addrs, bool replay,
       continue;
     }
     const auto t = join_text::parse(addrs[i], default_port);
-    asio::error_code ec;
-    const auto ip = t.error.empty() ? asio::ip::make_address(t.host, ec) : asio::ip::address{};
-    if (!t.error.empty() || !ec || !join_text::is_domain_name(t.host)) {
-      if (!t.error.empty())
-        p->errors[i].push_back(join_text::resolve_failure(addrs[i], t.error));
-      else if (!ec)
-        p->found[i].push_back(swim::transport::to_address(ip, t.port));
-      else
-        p->errors[i].push_back(join_text::resolve_failure(addrs[i], join_text::lookup_error(t.host, true)));
-      --p->left;
+    asio::error_code not_ip;
+    if (t.error.empty()) asio::ip::make_address(t.host, not_ip);
+    if (!t.error.empty() || (not_ip && !join_text::is_domain_name(t.host))) {
+      p->errors[i].push_back(
+          join_text::resolve_failure(addrs[i], t.error.empty() ? join_text::lookup_error(t.host, true) : t.error));
       continue;
     }
-    auto res = std::make_shared<asio::ip::udp::resolver>(io_);
-    res->async_resolve(
-        t.host, std::to_string(t.port),
-        [p, res, i, text = addrs[i], host = t.host, finish](const asio::error_code& ec,
-                                                            asio::ip::udp::resolver::results_type r) {
-          const bool not_found = ec == asio::error::host_not_found || ec == asio::error::no_data;
-          if (ec)
-            p->errors[i].push_back(join_text::resolve_failure(
-                text, join_text::lookup_error(host, not_found, not_found ? "" : ec.message())));
-          else
-            for (const auto& e : r)
-              p->found[i].push_back(swim::transport::to_address(e.endpoint().address(), e.endpoint().port()));
-          if (--p->left == 0) finish();
-        });
+    lookups.push_back({addrs[i], t.host, t.port});
+    arg_of_lookup.push_back(i);
   }
-  // Nothing to wait for: still report from the io loop, never from inside
-  // the caller (which may be a Serf callback).
-  if (p->left == 0) asio::post(io_, finish);
+  // Reports on the io loop even when nothing is looked up, never from
+  // inside the caller (which may be a Serf callback).
+  resolve_addresses(io_, std::move(lookups), [p, arg_of_lookup, finish](std::vector<lookup_outcome> outcomes) {
+    for (std::size_t k = 0; k < outcomes.size(); ++k) {
+      p->found[arg_of_lookup[k]] = std::move(outcomes[k].addresses);
+      if (!outcomes[k].error.empty()) p->errors[arg_of_lookup[k]].push_back(std::move(outcomes[k].error));
+    }
+    if (--p->left == 0) finish();
+  });
 }
 
 void daemon_impl::join_done(std::uint64_t id, const join_result& r) {

@@ -3,6 +3,7 @@
 #include <memory>
 #include <random>
 
+#include "agent/address_resolver.hpp"
 #include "agent/join_text.hpp"
 #include "swim/transport/transport.hpp"
 
@@ -111,51 +112,32 @@ swim::address glue_address(const std::vector<std::uint8_t>& b, std::uint16_t por
 // keep the order of the targets.
 void resolve_targets(asio::io_context& io, const std::string& arg, std::vector<target> targets, std::size_t ignored,
                      std::function<void(join_seeds)> done) {
-  struct pending {
-    std::vector<std::vector<swim::address>> found;
-    std::vector<std::string> errors;
-    std::size_t left = 0;
-    std::size_t ignored = 0;
-  };
-  auto p = std::make_shared<pending>();
-  p->found.resize(targets.size());
-  p->errors.resize(targets.size());
-  p->left = targets.size();
-  p->ignored = ignored;
-  auto finish = [p, done] {
-    join_seeds s;
-    s.ignored_replies = p->ignored;
-    for (std::size_t i = 0; i < p->found.size(); ++i) {
-      s.addresses.insert(s.addresses.end(), p->found[i].begin(), p->found[i].end());
-      if (!p->errors[i].empty()) s.errors.push_back(p->errors[i]);
-    }
-    done(std::move(s));
-  };
+  std::vector<std::vector<swim::address>> glued(targets.size());
+  std::vector<lookup_item> items;
+  std::vector<std::size_t> target_of;  // per item
   for (std::size_t i = 0; i < targets.size(); ++i) {
     const auto& t = targets[i];
-    asio::error_code ec;
-    const auto ip = asio::ip::make_address(t.host, ec);
-    if (!t.addresses.empty() || !ec) {
-      for (const auto& a : t.addresses) p->found[i].push_back(glue_address(a, t.port));
-      if (t.addresses.empty()) p->found[i].push_back(swim::transport::to_address(ip, t.port));
-      --p->left;
-      continue;
-    }
-    auto res = std::make_shared<udp::resolver>(io);
-    res->async_resolve(
-        t.host, std::to_string(t.port),
-        [p, res, i, arg, host = t.host, finish](const asio::error_code& ec, udp::resolver::results_type r) {
-          const bool not_found = ec == asio::error::host_not_found || ec == asio::error::no_data;
-          if (ec)
-            p->errors[i] = join_text::resolve_failure(
-                arg, join_text::lookup_error(host, not_found, not_found ? "" : ec.message()));
-          else
-            for (const auto& e : r)
-              p->found[i].push_back(swim::transport::to_address(e.endpoint().address(), e.endpoint().port()));
-          if (--p->left == 0) finish();
-        });
+    for (const auto& a : t.addresses) glued[i].push_back(glue_address(a, t.port));
+    if (!t.addresses.empty()) continue;
+    items.push_back({arg, t.host, t.port});
+    target_of.push_back(i);
   }
-  if (p->left == 0) asio::post(io, finish);
+  resolve_addresses(io, std::move(items),
+                    [glued = std::move(glued), target_of, ignored, done](std::vector<lookup_outcome> outcomes) {
+                      auto found = glued;
+                      std::vector<std::string> errors(found.size());
+                      for (std::size_t k = 0; k < outcomes.size(); ++k) {
+                        found[target_of[k]] = std::move(outcomes[k].addresses);
+                        errors[target_of[k]] = std::move(outcomes[k].error);
+                      }
+                      join_seeds s;
+                      s.ignored_replies = ignored;
+                      for (std::size_t i = 0; i < found.size(); ++i) {
+                        s.addresses.insert(s.addresses.end(), found[i].begin(), found[i].end());
+                        if (!errors[i].empty()) s.errors.push_back(errors[i]);
+                      }
+                      done(std::move(s));
+                    });
 }
 
 }  // namespace

@@ -371,8 +371,10 @@ class core {
   void tell_stale(time_point now, std::size_t idx, const address& to, core_sink rt);
   // A dead message about us below our incarnation: send `from` our alive.
   void answer_stale(time_point now, std::size_t self_idx, const std::string& from, core_sink rt);
-  // False if `key` was told within the last probe interval (else notes now).
-  bool rate_limit(time_point now, const std::string& key);
+  // True if `key` was told within the last probe interval; else notes `now`
+  // in `last_told` as its time and returns false (the caller tells it).
+  bool stale_told_recently(std::unordered_map<std::string, time_point>& last_told, time_point now,
+                           const std::string& key) const;
   alive self_alive(std::size_t self_idx) const;  // our alive at our incarnation
   void suspicion_fired(time_point now, const std::string& node, core_sink rt);
   void start_recheck(time_point now, const std::string& node, suspicion_state& st, core_sink rt);
@@ -419,8 +421,12 @@ class core {
   timer_token next_token_ = 1;
   timer_token probe_timer_ = 0, gossip_timer_ = 0, push_pull_timer_ = 0;
   std::optional<time_point> last_eager_gossip_;
-  // tell_stale's and answer_stale's rate limit: name -> when we last told it.
-  std::unordered_map<std::string, time_point> told_stale_;
+  // The rate limits of tell_stale (by the stale member's name) and of
+  // answer_stale (by the dead message's sender), apart: telling a restarted
+  // member it is dead must not hold back our answer to that member's stale
+  // dead about us, nor the other way round.
+  std::unordered_map<std::string, time_point> stale_subjects_told_;
+  std::unordered_map<std::string, time_point> stale_senders_answered_;
   // The gossip timer parks (gossip_timer_ == 0) when a tick finds nothing
   // queued, and restarts on the same phase when something is: an idle agent
   // then wakes ~4 times a second instead of 9 (half its idle CPU).

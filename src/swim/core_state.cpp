@@ -397,7 +397,7 @@ void core::refute(time_point now, std::size_t idx, std::uint32_t accused, core_s
 void core::tell_stale(time_point now, std::size_t idx, const address& to, core_sink rt) {
   const auto& e = members_.at(idx);
   std::string name{members_.name(e)};
-  if (!rate_limit(now, name)) return;
+  if (stale_told_recently(stale_subjects_told_, now, name)) return;
   ++stats_.stale_told;
   const dead d{e.incarnation, name, e.state == member_state::left ? name : cfg_.name};
   send_message(to, d, rt);
@@ -411,17 +411,19 @@ void core::tell_stale(time_point now, std::size_t idx, const address& to, core_s
 void core::answer_stale(time_point now, std::size_t self_idx, const std::string& from, core_sink rt) {
   auto sender = members_.find(from);
   if (!sender || is_self(from) || members_.at(*sender).dead_or_left()) return;
-  if (!rate_limit(now, from)) return;
+  if (stale_told_recently(stale_senders_answered_, now, from)) return;
   ++stats_.stale_told;
   send_message(members_.addr(members_.at(*sender)), self_alive(self_idx), rt);
 }
 
-bool core::rate_limit(time_point now, const std::string& key) {
-  if (auto it = told_stale_.find(key); it != told_stale_.end() && now - it->second < cfg_.probe_interval) return false;
-  if (told_stale_.size() >= 64)
-    std::erase_if(told_stale_, [&](const auto& kv) { return now - kv.second >= cfg_.probe_interval; });
-  told_stale_[key] = now;
-  return true;
+bool core::stale_told_recently(std::unordered_map<std::string, time_point>& last_told, time_point now,
+                               const std::string& key) const {
+  if (auto it = last_told.find(key); it != last_told.end() && now - it->second < cfg_.probe_interval) return true;
+  // Bounded: entries older than a probe interval no longer hold anyone back.
+  if (last_told.size() >= 64)
+    std::erase_if(last_told, [&](const auto& kv) { return now - kv.second >= cfg_.probe_interval; });
+  last_told[key] = now;
+  return false;
 }
 
 // ---------------------------------------------------------------------------

@@ -40,9 +40,8 @@ void neighbour_set::record(neighbour_ref& ref, std::uint32_t tag, const coordina
   if (slot == size_) {
     if (size_ < capacity_) {
       slot = size_++;
-      error_[slot] = 0.0;  // not in the sum yet (a slot freed by remove() or clear() keeps a stale value)
     } else {
-      slot = victim();  // its error leaves the sum below
+      slot = victim();
     }
     tag_[slot] = tag;
     samples_[slot] = 0;
@@ -57,10 +56,16 @@ void neighbour_set::record(neighbour_ref& ref, std::uint32_t tag, const coordina
   const double rtt = samples_[slot] == 1 ? rtt_s : rtt_[slot] + (rtt_s - rtt_[slot]) / samples_[slot];
   rtt_[slot] = std::max(rtt, zero_threshold);
   const double inv_rtt = 1.0 / rtt_[slot];
-  error_sum_ += remote.error - error_[slot];
   error_[slot] = remote.error;
   weight_[slot] = inv_rtt * inv_rtt / (remote.error + error_floor);
   seen_[slot] = now;
+}
+
+double neighbour_set::mean_error() const {
+  if (size_ == 0) return 0.0;
+  double sum = 0.0;
+  for (std::size_t i = 0; i < size_; ++i) sum += error_[i];
+  return sum / static_cast<double>(size_);
 }
 
 std::size_t neighbour_set::find(const neighbour_ref& ref) const {
@@ -76,7 +81,6 @@ void neighbour_set::remove(const neighbour_ref& ref) {
   if (slot == size_) return;
   // Move the last entry into the hole; its peer's ref is fixed lazily (record()
   // finds the tag by a scan when the slot no longer matches).
-  error_sum_ -= error_[slot];
   const std::size_t last = --size_;
   tag_[slot] = tag_[last];
   tag_[last] = 0;

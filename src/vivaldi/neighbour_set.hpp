@@ -40,8 +40,9 @@ class neighbour_set {
   std::size_t size() const { return size_; }
   std::size_t capacity() const { return capacity_; }
   // Mean of the neighbours' error estimates as recorded (0 when empty): how
-  // settled the peers this node measures are.
-  double mean_error() const { return size_ == 0 ? 0.0 : error_sum_ / static_cast<double>(size_); }
+  // settled the peers this node measures are. A pass over the entries: the
+  // client asks only during its first steps.
+  double mean_error() const;
 
   // Records (or refreshes) the peer behind `ref` (tagged `tag`, unique per
   // peer and never 0) with its coordinate and filtered RTT in seconds; the
@@ -53,10 +54,7 @@ class neighbour_set {
               std::uint32_t average, double error_floor);
   // Drops the peer behind `ref` if it is still in the set.
   void remove(const neighbour_ref& ref);
-  void clear() {
-    size_ = 0;
-    error_sum_ = 0.0;
-  }
+  void clear() { size_ = 0; }
 
   // One majorisation step of the local fit: with the neighbours' coordinates
   // held fixed, moves `self` (vector and height) towards the minimiser of
@@ -81,7 +79,6 @@ class neighbour_set {
   std::vector<double> adjustment_;
   std::vector<double> rtt_;
   std::vector<double> error_;   // the remote's error estimate when last recorded
-  double error_sum_ = 0.0;      // of error_ over the entries: mean_error() without a pass
   std::vector<double> weight_;  // 1 / (rtt^2 x (error + error_floor)): the fit's weight before the Huber cut
   std::vector<std::uint32_t> tag_;
   std::vector<std::uint64_t> seen_;

@@ -2,7 +2,7 @@
 // a mixed cluster, used to be stored and gossiped on, and every Serf 0.9.4
 // member panicked (`index out of range [1] with length 1`); a Serf agent that
 // joined later through chorus died in its push/pull. chorus now refuses it
-// (counted as refused_fields, never stored or relayed). Agents on 127.80.3.x.
+// (counted as refused_fields, never stored or relayed). Agents on 127.63.2.x.
 #include <catch2/catch.hpp>
 
 #include "integration/agent/agent_harness.hpp"
@@ -12,7 +12,7 @@ using namespace agent_test;
 
 namespace {
 
-std::string ip(int i) { return "127.80.3." + std::to_string(i); }
+std::string ip(int i) { return "127.63.2." + std::to_string(i); }
 
 bool running(cluster& c, const std::string& name) { return c.running(name); }
 
