@@ -156,7 +156,7 @@ void snapshotter::leave() {
 void snapshotter::flush(bool sync) {
   if (closed_) return;
   const std::size_t limit = std::max(opt_.min_compact_bytes, 2 * bytes_per_member * state_.alive.size());
-  std::lock_guard lk(mu_);
+  std::unique_lock lk(mu_);
   const bool retry = failing_ && (sync || ++flushes_since_retry_ >= opt_.retry_flushes);
   if (failing_ && !retry) {
     // The lines are in state_ already; the retry's rewrite carries them.
@@ -179,7 +179,12 @@ void snapshotter::flush(bool sync) {
     buffer_.clear();
   }
   if (sync) jobs_.push_back({job::kind::sync, {}});
-  if (!jobs_.empty()) cv_.notify_all();
+  const bool wake = !jobs_.empty();
+  // Woken after the unlock: woken while we hold the mutex, the writer would
+  // block on it at once and need a second wake-up (two futex calls per flush
+  // each side, twice a second on an idle agent).
+  lk.unlock();
+  if (wake) cv_.notify_all();
 }
 
 void snapshotter::close() {

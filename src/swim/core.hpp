@@ -307,6 +307,11 @@ class core {
     timers_.erase(token);
     token = 0;
   }
+  // The same, and tells the io, which need not wake up for it.
+  void disarm(timer_token& token, core_sink rt) {
+    if (token != 0) rt.out.cancel_timer(token);
+    disarm(token);
+  }
 
   // probing (core.cpp)
   void probe_tick(time_point now, core_sink rt);

@@ -127,7 +127,7 @@ duration core::push_pull_interval() const {
 
 void core::restagger_push_pull(time_point now, core_sink rt) {
   if (push_pull_timer_ == 0) return;
-  disarm(push_pull_timer_);
+  disarm(push_pull_timer_, rt);
   push_pull_timer_ = arm(now + stagger(rng_, push_pull_interval()), {timer_kind::push_pull_tick}, rt);
 }
 
@@ -136,7 +136,7 @@ void core::sync_soon_after_join(time_point now, core_sink rt) {
   // The nodes of a join storm gossip each other's alives for about this
   // long; what we missed by then only a push/pull brings.
   const duration spent = cfg_.gossip_interval * transmit_limit();
-  disarm(push_pull_timer_);
+  disarm(push_pull_timer_, rt);
   push_pull_timer_ = arm(now + spent + stagger(rng_, spent), {timer_kind::push_pull_tick}, rt);
 }
 

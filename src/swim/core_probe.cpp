@@ -183,8 +183,8 @@ void core::probe_finish(time_point now, bool ok, core_sink rt) {
     r.send_failed = probe_.send_failed;
     rt.on.probe_finished(r);
   }
-  disarm(probe_direct_timer_);
-  disarm(probe_window_timer_);
+  disarm(probe_direct_timer_, rt);
+  disarm(probe_window_timer_, rt);
   if (probe_.tcp_pending) {
     exchanges_.erase(probe_.tcp_id);
     probe_.tcp_pending = false;
@@ -245,7 +245,7 @@ void core::on_ack(time_point now, const ack& a, core_sink rt) {
   if (auto it = relays_.find(a.seq_no); it != relays_.end()) {
     relay_state r = it->second;
     relays_.erase(it);
-    disarm(r.timer);
+    disarm(r.timer, rt);
     send_message(r.requester, ack{r.requester_seq, {}}, rt);  // forwarded acks carry no payload
     return;
   }

@@ -134,7 +134,7 @@ void core::suspect_node(time_point now, const suspect& s, core_sink rt) {
       // cut them short (the suspect has just answered, or may yet).
       if (it->second.stage == suspicion_stage::waiting) {
         suspicion_state& st = it->second;
-        disarm(st.timer);
+        disarm(st.timer, rt);
         st.timer = arm(std::max(now, st.s.deadline()), {timer_kind::suspicion, 0, s.node}, rt);
         // Confirmed: dead at the deadline as in memberlist, no re-check
         // after it (a crash must not be detected later). But the same probe
@@ -203,7 +203,7 @@ void core::suspicion_fired(time_point now, const std::string& node, core_sink rt
   auto it = suspicions_.find(node);
   if (it == suspicions_.end()) return;
   suspicion_state& st = it->second;
-  disarm(st.timer);  // fired, or decided early (a failed re-check TCP ping after the window)
+  disarm(st.timer, rt);  // fired, or decided early (a failed re-check TCP ping after the window)
   auto found = members_.find(node);
   // Still the same suspicion? (no refutation or other change since)
   if (!found || members_.at(*found).state != member_state::suspect ||
@@ -309,8 +309,8 @@ void core::recheck_answered(time_point now, const std::string& node, std::uint32
   ++stats_.rechecks_answered;
   rechecks_.erase(seq);
   st.recheck_seq = 0;
-  disarm(st.recheck_direct_timer);
-  disarm(st.timer);
+  disarm(st.recheck_direct_timer, rt);
+  disarm(st.timer, rt);
   if (st.recheck_tcp_pending) {
     exchanges_.erase(st.recheck_tcp_id);
     st.recheck_tcp_pending = false;

@@ -61,6 +61,12 @@ class io {
 
   // Call the layer's handle_timer(at or later, token).
   virtual void set_timer(time_point at, timer_token token) = 0;
+  // The layer no longer wants `token` (it would drop it as stale when it
+  // fired). An io may forget it so the process does not wake up for nothing
+  // (an idle agent's probe timeout, cancelled by every ack); ignoring this
+  // is correct too, and the default (the simulator fires it and the layer
+  // drops it, so deterministic runs do not depend on it).
+  virtual void cancel_timer(timer_token token) { (void)token; }
 
   // Open a TCP connection to `to`, send `request` (10.2), read the reply and
   // report it with push_pull_completed, or push_pull_failed (with an

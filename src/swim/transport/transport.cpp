@@ -125,7 +125,10 @@ void transport::receive() {
   udp_.async_receive_from(asio::buffer(rx_), sender_,
                           [this, alive = alive_](const asio::error_code& ec, std::size_t n) {
                             if (!*alive || !udp_.is_open()) return;
-                            if (!ec) on_datagram({rx_.data(), n}, sender_);
+                            if (!ec) {
+                              on_datagram({rx_.data(), n}, sender_);
+                              last_rx_ = now();
+                            }
                             if (ec == asio::error::operation_aborted) return;
                             receive();
                           });
@@ -228,13 +231,38 @@ send_result transport::send_packet(const address& to, bytes packet, bool crc) {
 }
 
 void transport::set_timer(time_point at, timer_token token) {
+  if (auto [it, fresh] = timer_due_.try_emplace(token, at); !fresh) {
+    timers_.erase({it->second, token});  // a token set again moves
+    it->second = at;
+  }
   timers_.emplace(at, token);
   arm_timer();
 }
 
+void transport::cancel_timer(timer_token token) {
+  const auto it = timer_due_.find(token);
+  if (it == timer_due_.end()) return;  // fired already, or never ours
+  timers_.erase({it->second, token});
+  timer_due_.erase(it);
+  // Only the armed deadline matters: if it now has nothing left to fire,
+  // moving the steady_timer later (one timerfd update) is cheaper than a
+  // wake-up for nothing (epoll_wait, the timerfd re-armed, a clock read).
+  if (!armed_at_) return;
+  if (timers_.empty()) {
+    timer_.cancel();
+    armed_at_.reset();
+  } else if (timers_.begin()->first > *armed_at_) {
+    armed_at_.reset();
+    arm_timer();
+  }
+}
+
 void transport::arm_timer() {
-  if (timers_.empty()) return;
-  const time_point first = timers_.top().first;
+  // While due timers run, the timers they set are armed once at the end: a
+  // re-arm cancels the pending wait, whose aborted handler costs one more
+  // trip through the reactor (epoll_wait).
+  if (timers_.empty() || firing_) return;
+  const time_point first = timers_.begin()->first;
   if (armed_at_ && *armed_at_ <= first) return;
   armed_at_ = first;
   timer_.expires_at(to_steady(first));
@@ -249,12 +277,13 @@ void transport::drain_before_timers() {
   // Bounded: a flood must not hold the timers back forever either.
   constexpr int max_datagrams = 256;
   asio::error_code ec;
-  for (int i = 0; i < max_datagrams; ++i) {
-    if (!udp_.is_open() || udp_.available(ec) == 0 || ec) return;
+  for (int i = 0; i < max_datagrams && udp_.is_open(); ++i) {
     asio::ip::udp::endpoint sender;
     // Allocated on first use (starvation is rare); its own buffer: rx_ may hold a datagram the pending async receive
     // has read and not yet handed over.
     if (drain_rx_.empty()) drain_rx_.resize(udp_receive_buffer);
+    // Non-blocking, into a buffer as large as a datagram can be: no need to
+    // ask the size first (FIONREAD); would_block ends the loop.
     const std::size_t n = udp_.receive_from(asio::buffer(drain_rx_), sender, 0, ec);
     if (ec) return;
     ++stats_.udp_read_before_timers;
@@ -262,16 +291,43 @@ void transport::drain_before_timers() {
   }
 }
 
+bool needs_drain_before_timers(time_point due, std::optional<time_point> last_rx) {
+  // Asio handles what a poll found readable before the timers it found due,
+  // and any datagram the async receive read ahead before the next poll: if
+  // the socket was readable when the poll that ran this timer returned (at
+  // or after `due`), a datagram has been handed over since. If none has,
+  // whatever waits now arrived after the deadline.
+  return last_rx && *last_rx >= due;
+}
+
 void transport::on_timer_fired() {
+  ++stats_.timer_wakeups;
+  if (timers_.empty() || !needs_drain_before_timers(timers_.begin()->first, last_rx_)) return fire_due_timers();
   drain_before_timers();
+  // The async receive may also hold a datagram it read ahead, its handler
+  // queued behind this one (Asio reads the next datagram as soon as a
+  // receive is started): let the handlers queued so far run first.
+  asio::post(io_, [this, alive = alive_] {
+    if (*alive) fire_due_timers();
+  });
+}
+
+void transport::fire_due_timers() {
   const time_point t = now();
   // Pop what is due first: handlers may add timers to the heap.
   std::vector<timer_token> due;
-  while (!timers_.empty() && timers_.top().first <= t) {
-    due.push_back(timers_.top().second);
-    timers_.pop();
+  while (!timers_.empty() && timers_.begin()->first <= t) {
+    due.push_back(timers_.begin()->second);
+    timer_due_.erase(timers_.begin()->second);
+    timers_.erase(timers_.begin());
   }
-  for (auto token : due) driver_.on_timer(t, token);
+  {
+    struct firing_scope {
+      bool& flag;
+      ~firing_scope() { flag = false; }
+    } scope{firing_ = true};
+    for (auto token : due) driver_.on_timer(t, token);
+  }
   arm_timer();
 }
 

@@ -30,9 +30,10 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <queue>
+#include <set>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "swim/cidr.hpp"
@@ -166,6 +167,8 @@ struct transport_stats {
   // Datagrams read before firing due timers (drain_before_timers): they
   // were waiting while we were starved of CPU.
   std::uint64_t udp_read_before_timers = 0;
+  // Times the transport's timer woke it up (cancelled timers do not).
+  std::uint64_t timer_wakeups = 0;
   std::uint64_t udp_sent = 0, udp_bytes_sent = 0, udp_send_dropped = 0, udp_seal_errors = 0;
   // Of udp_send_dropped: refused for the destination (no route, firewall),
   // reported to the core as send_result::unreachable.
@@ -190,6 +193,15 @@ struct transport_stats {
   // whole stream's bytes under the message's type).
   message_counts in, out;
 };
+
+// Whether a timer due at `due` must first read the datagrams waiting in the
+// socket (and let a datagram the async receive read ahead be handled), so
+// that one that arrived before the deadline is handled before the timer (an
+// ack before its probe's timeout). `last_rx`: when the async receive last
+// handed one over. Only if that was at or after `due`: otherwise the socket
+// was empty when the deadline was seen, and the read (one syscall per
+// wake-up) is skipped.
+bool needs_drain_before_timers(time_point due, std::optional<time_point> last_rx);
 
 // Logging hook (the daemon plugs spdlog in); level 0 debug, 1 info, 2 warn.
 using log_function = std::function<void(int level, const std::string& text)>;
@@ -219,6 +231,7 @@ class transport final : public io {
   // --- io -------------------------------------------------------------------
   send_result send_packet(const address& to, bytes packet, bool crc) override;
   void set_timer(time_point at, timer_token token) override;
+  void cancel_timer(timer_token token) override;
   void start_push_pull(const address& to, exchange_id id, const push_pull& request, time_point deadline) override;
   void start_tcp_ping(const address& to, exchange_id id, const ping& request, time_point deadline) override;
 
@@ -245,6 +258,7 @@ class transport final : public io {
   bool evict_idle_stranger();
   void arm_timer();
   void on_timer_fired();
+  void fire_due_timers();
   stream_options out_stream_opts() const;
   stream_open_options in_stream_opts() const;
   void log(int level, const std::string& text) const;
@@ -260,9 +274,13 @@ class transport final : public io {
   std::vector<std::uint8_t> rx_;
   std::vector<std::uint8_t> drain_rx_;  // drain_before_timers's buffer
   asio::steady_timer timer_;
-  using heap_item = std::pair<time_point, timer_token>;
-  std::priority_queue<heap_item, std::vector<heap_item>, std::greater<>> timers_;
+  // Pending timers by deadline, and each one's deadline by token (for
+  // cancel_timer). One steady_timer is armed for the earliest.
+  std::set<std::pair<time_point, timer_token>> timers_;
+  std::unordered_map<timer_token, time_point> timer_due_;
   std::optional<time_point> armed_at_;
+  bool firing_ = false;                // on_timer_fired is running due timers
+  std::optional<time_point> last_rx_;  // when the async receive last handed a datagram over
   std::uint16_t port_ = 0;
   std::size_t inbound_ = 0;
   std::size_t strangers_ = 0;  // inbound connections admitted as non-members
