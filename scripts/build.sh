@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Configures and builds one configuration: scripts/build.sh [release|asan|fuzz]
+# CHORUS_TESTS=ON and no unity build, explicitly: scripts/demo.sh configures
+# the same build/ without the tests and as a unity build, and the cache keeps both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind=${1:-release}
 case "$kind" in
-  release) cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null ;;
+  release) cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHORUS_TESTS=ON -DCMAKE_UNITY_BUILD=OFF >/dev/null ;;
   asan) cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCHORUS_SANITIZE=ON >/dev/null ;;
   fuzz) CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHORUS_FUZZ=ON >/dev/null ;;
   *) echo "usage: $0 [release|asan|fuzz]" >&2; exit 2 ;;

@@ -5,6 +5,8 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 
+#include <asio/ip/tcp.hpp>
+
 #include "agent/daemon_impl.hpp"
 #include "agent/keyring_file.hpp"
 

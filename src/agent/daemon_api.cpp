@@ -2,6 +2,8 @@
 // into the Serf layer (tags, stats, key operations, queries).
 #include <sys/utsname.h>
 
+#include <nlohmann/json.hpp>
+
 #include "agent/daemon_impl.hpp"
 
 namespace chorus::agent {

@@ -13,14 +13,17 @@
 // Everything runs on io_'s thread except the handler worker's result
 // callback and the snapshot writer's log lines.
 #include <algorithm>
-#include <asio.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/post.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <thread>

@@ -1,5 +1,7 @@
 // Joining (-join, -retry-join, the RPC join, mDNS), leaving, and the
 // snapshot: open and replay, periodic flush, rejoin of the previous members.
+#include <asio/ip/udp.hpp>
+
 #include "agent/address_resolver.hpp"
 #include "agent/daemon_impl.hpp"
 #include "agent/srv_resolver.hpp"

@@ -1,5 +1,6 @@
 #include "agent/http_server.hpp"
 
+#include <asio/write.hpp>
 #include <nlohmann/json.hpp>
 
 #include "common/tcp_listen.hpp"

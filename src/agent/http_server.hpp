@@ -12,7 +12,9 @@
 // a whole answer, one request per connection (Connection: close), and per
 // connection a bounded write queue: a stream whose reader is too slow loses
 // chunks (counted), never grows memory. Everything async.
-#include <asio.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>

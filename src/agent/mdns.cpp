@@ -1,6 +1,9 @@
 #include "agent/mdns.hpp"
 
 #include <algorithm>
+#include <asio/ip/multicast.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/post.hpp>
 
 #include "agent/ip_port_text.hpp"
 

@@ -27,7 +27,9 @@
 //
 // The pure part (names, answers, reading responses) is separate from the
 // socket so unit tests drive it with bytes.
-#include <asio.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>

@@ -1,5 +1,6 @@
 #include "agent/srv_resolver.hpp"
 
+#include <asio/post.hpp>
 #include <memory>
 #include <random>
 

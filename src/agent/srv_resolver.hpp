@@ -6,7 +6,8 @@
 // /etc/resolv.conf, resent after `options timeout:N` up to `attempts:N`
 // times (glibc's defaults 5 s and 2 when not set); replies that do not answer
 // it (srv_reply.hpp) are counted and dropped.
-#include <asio.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
 #include <chrono>
 #include <functional>
 #include <string>

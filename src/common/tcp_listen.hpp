@@ -2,7 +2,10 @@
 // Opening a listening TCP socket, the same steps for every Asio listener
 // (the RPC server, the metrics server). Header-only and for the Asio layers
 // only: the pure layers never include it.
-#include <asio.hpp>
+#include <asio/error_code.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/socket_base.hpp>
 
 namespace chorus {
 

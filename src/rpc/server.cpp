@@ -1,6 +1,7 @@
 #include "rpc/server.hpp"
 
 #include <algorithm>
+#include <asio/write.hpp>
 #include <deque>
 
 #include "common/tcp_listen.hpp"

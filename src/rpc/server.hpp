@@ -23,7 +23,9 @@
 // Threading: everything runs on the io_context's thread, including the
 // agent_api calls and their completion callbacks (call them there).
 #include <array>
-#include <asio.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>

@@ -32,6 +32,8 @@ enum class message_type : std::uint8_t {
   err = 13,
   has_label = 244,  // memberlist >= 0.3.0 only
 };
+// The byte that starts a message of type t on the wire.
+constexpr std::uint8_t type_byte(message_type t) { return static_cast<std::uint8_t>(t); }
 
 // A probe. source_* are omitted on the wire when empty/zero.
 struct ping {

@@ -10,8 +10,6 @@
 namespace chorus::swim {
 namespace {
 
-constexpr std::uint8_t type_byte(message_type t) { return static_cast<std::uint8_t>(t); }
-
 decode_error err_at(decode_fault f, std::string what, std::size_t offset) { return {f, offset, std::move(what)}; }
 
 // A compress layer's fault: LZW output over its budget is a limit, any other

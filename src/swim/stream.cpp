@@ -8,8 +8,6 @@
 namespace chorus::swim {
 namespace {
 
-constexpr std::uint8_t type_byte(message_type t) { return static_cast<std::uint8_t>(t); }
-
 // The body of one stream message (after the layers). A truncated body is
 // incomplete: more input completes it, when the body is the raw input.
 struct body_result {

@@ -5,10 +5,6 @@
 #include "swim/packet.hpp"
 
 namespace chorus::swim {
-namespace {
-constexpr std::uint8_t type_byte(message_type t) { return static_cast<std::uint8_t>(t); }
-}  // namespace
-
 stream_framer::stream_framer(const stream_open_options& opt)
     : expected_label_(opt.label), skip_label_check_(opt.skip_label_check), keys_(opt.keys != nullptr) {}
 

@@ -8,7 +8,7 @@
 namespace chorus::vivaldi {
 
 namespace {
-constexpr double zero_threshold = 1.0e-6;
+constexpr double min_distance = 1.0e-6;
 }
 
 neighbour_set::neighbour_set(std::size_t capacity, std::size_t dimensionality)
@@ -54,7 +54,7 @@ void neighbour_set::record(neighbour_ref& ref, std::uint32_t tag, const coordina
   // jitter; the cap keeps the entry following route changes.
   samples_[slot] = std::min(samples_[slot] + 1, std::max<std::uint32_t>(average, 1));
   const double rtt = samples_[slot] == 1 ? rtt_s : rtt_[slot] + (rtt_s - rtt_[slot]) / samples_[slot];
-  rtt_[slot] = std::max(rtt, zero_threshold);
+  rtt_[slot] = std::max(rtt, min_distance);
   const double inv_rtt = 1.0 / rtt_[slot];
   error_[slot] = remote.error;
   weight_[slot] = inv_rtt * inv_rtt / (remote.error + error_floor);
@@ -115,8 +115,8 @@ bool neighbour_set::fit_impl(coordinate& self, const neighbour_fit_params& p) co
     const double adjusted = raw + a + adjustment_[j];
     const double d = adjusted > 0.0 ? adjusted : raw;
     // One division for two reciprocals: q = 1 / (m x |d - r|).
-    const double gap = std::max(std::abs(d - r), zero_threshold * zero_threshold);
-    const double mm = std::max(m, zero_threshold);
+    const double gap = std::max(std::abs(d - r), min_distance * min_distance);
+    const double mm = std::max(m, min_distance);
     const double q = 1.0 / (mm * gap);
     // Weight: relative error (1 / r^2), trust in the neighbour's position
     // (weight_), and a Huber cut: beyond `huber` a relative residual counts
@@ -125,7 +125,7 @@ bool neighbour_set::fit_impl(coordinate& self, const neighbour_fit_params& p) co
     // Guttman transform for one point: each neighbour votes for the point
     // at its measured (Euclidean) distance along the current direction.
     const double len = std::max(r - (d - m), 0.0);
-    const double s = m > zero_threshold ? len * gap * q : 0.0;
+    const double s = m > min_distance ? len * gap * q : 0.0;
     target = target + (xj + diff * s) * w;
     sw += w;
     sh += w * (r - d);

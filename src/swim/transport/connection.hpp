@@ -3,7 +3,9 @@
 // inbound and outbound exchanges (tcp_inbound.cpp, tcp_outbound.cpp) and the
 // agent's metrics connections (agent/http_server.cpp). Each such object
 // owns its socket and a deadline timer, and ends exactly once.
-#include <asio.hpp>
+#include <asio/error_code.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <span>

@@ -3,6 +3,7 @@
 #include "swim/transport/tcp_inbound.hpp"
 
 #include <algorithm>
+#include <asio/write.hpp>
 
 #include "swim/transport/connection.hpp"
 

@@ -2,6 +2,9 @@
 // fallback ping. Each reports once, with an exchange_error when it failed.
 #include "swim/transport/tcp_outbound.hpp"
 
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+
 #include "swim/transport/connection.hpp"
 
 namespace chorus::swim::transport {

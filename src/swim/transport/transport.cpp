@@ -4,6 +4,7 @@
 #include "swim/transport/transport.hpp"
 
 #include <algorithm>
+#include <asio/ip/v6_only.hpp>
 
 #include "swim/codec.hpp"
 #include "swim/packet.hpp"

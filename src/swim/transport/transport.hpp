@@ -23,7 +23,10 @@
 //
 // Threading: every method runs on the io_context's thread; none is thread-safe.
 #include <array>
-#include <asio.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/steady_timer.hpp>
 #include <cstdint>
 #include <functional>
 #include <list>

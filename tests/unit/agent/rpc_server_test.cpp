@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+// The whole of Asio: the agent headers include only the parts they use.
+#include <asio.hpp>
 #include <catch2/catch.hpp>
 #include <future>
 #include <thread>

@@ -1,6 +1,8 @@
 // The SRV lookup's UDP exchange on a real loopback socket (127.17.0.1): a
 // fake nameserver on the same io_context answers with garbage, a wrong ID,
 // nothing at all, or the real reply. Timers are 100-200 ms.
+// The whole of Asio: the agent headers include only the parts they use.
+#include <asio.hpp>
 #include <catch2/catch.hpp>
 
 #include "agent/srv_resolver.hpp"

@@ -6,6 +6,8 @@
 
 #include <net/if.h>
 
+// The whole of Asio: the agent headers include only the parts they use.
+#include <asio.hpp>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <random>

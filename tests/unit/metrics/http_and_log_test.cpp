@@ -4,6 +4,8 @@
 #include <sys/time.h>
 
 #include <algorithm>
+// The whole of Asio: the agent headers include only the parts they use.
+#include <asio.hpp>
 #include <catch2/catch.hpp>
 #include <future>
 #include <thread>
