@@ -92,8 +92,10 @@ void add_options(CLI::App& app, flags& f) {
                  "swim: on (chorus: tell a member that announces itself below our dead record, and answer a stale "
                  "dead about us with our alive) | off (memberlist: wait for a push/pull)")
       ->check(CLI::IsMember({"on", "off"}));
-  app.add_option("--confirmed-min-scale", p.confirmed_min_scale,
-                 "swim: the fully confirmed suspicion timeout as a fraction of memberlist's min (1 = memberlist)")
+  app.add_option(
+         "--confirmed-min-scale", p.confirmed_min_scale,
+         "swim: the fully confirmed suspicion timeout as a fraction of memberlist's min (default: chorus's; 1 = "
+         "memberlist)")
       ->check(CLI::Range(0.05, 1.0));
   app.add_option("--latency-matrix", p.latency_matrix, "RTT matrix (ms), e.g. seattle99.rtt");
   app.add_option("--latency-ms", f.latency_ms, "constant one-way latency when no matrix");

@@ -373,6 +373,9 @@ class core {
   void answer_stale(time_point now, std::size_t self_idx, const std::string& from, core_sink rt);
   // False if `key` was told within the last probe interval (else notes now).
   bool rate_limit(time_point now, const std::string& key);
+  // The floor a new suspicion of `node` reaches when fully confirmed.
+  duration confirmed_floor(time_point now, const std::string& node, duration memberlist_min) const;
+  void note_refuted(time_point now, const std::string& node, duration window);
   alive self_alive(std::size_t self_idx) const;  // our alive at our incarnation
   void suspicion_fired(time_point now, const std::string& node, core_sink rt);
   void start_recheck(time_point now, const std::string& node, suspicion_state& st, core_sink rt);
@@ -421,6 +424,9 @@ class core {
   std::optional<time_point> last_eager_gossip_;
   // tell_stale's and answer_stale's rate limit: name -> when we last told it.
   std::unordered_map<std::string, time_point> told_stale_;
+  // Members we saw refute a suspicion or come back from dead: name -> when.
+  // Their next suspicions keep memberlist's floor (suspect_node).
+  std::unordered_map<std::string, time_point> refuted_at_;
   // The gossip timer parks (gossip_timer_ == 0) when a tick finds nothing
   // queued, and restarts on the same phase when something is: an idle agent
   // then wakes ~4 times a second instead of 9 (half its idle CPU).

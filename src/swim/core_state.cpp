@@ -113,6 +113,10 @@ void core::alive_node(time_point now, const alive& a, bool bootstrap, core_sink 
     e.set_state_change(now);
   }
   if (about_us) incarnation_ = std::max(incarnation_, a.incarnation);
+  if (old_state != member_state::alive && !about_us)
+    note_refuted(now, a.node,
+                 suspicion_timeout_min(cfg_.suspicion_mult, members_.size(), cfg_.probe_interval) *
+                     cfg_.suspicion_max_timeout_mult);
   if (old_state == member_state::suspect) rt.on.suspicion_refuted(info(idx));
   if (old_state == member_state::dead || old_state == member_state::left)
     notify(member_event_kind::join, old_state, idx, rt);
@@ -165,12 +169,35 @@ void core::suspect_node(time_point now, const suspect& s, core_sink rt) {
   const int k = cfg_.lifeguard.dynamic_suspicion ? suspicion_confirmations_expected(cfg_.suspicion_mult, n) : 0;
   const duration memberlist_min = suspicion_timeout_min(cfg_.suspicion_mult, n, cfg_.probe_interval);
   const duration max = memberlist_min * cfg_.suspicion_max_timeout_mult;
-  const duration min = k > 0 ? std::chrono::duration_cast<duration>(memberlist_min * cfg_.suspicion_confirmed_min_scale)
-                             : memberlist_min;
+  const duration min = k > 0 ? confirmed_floor(now, s.node, memberlist_min) : memberlist_min;
   suspicion_state st{suspicion{now, min, max, k, s.from}, s.incarnation, now, 0};
   st.timer = arm(st.s.deadline(), {timer_kind::suspicion, 0, s.node}, rt);
   suspicions_.insert_or_assign(s.node, std::move(st));
   rt.on.member_suspected(info(*found), s.from);
+}
+
+// chorus (config.hpp, suspicion_confirmed_min_scale): a fully confirmed
+// suspicion ends at a fraction of memberlist's min, so a crash is seen
+// sooner. A member we saw refute a suspicion or come back from dead within
+// the last maximum suspicion timeout keeps memberlist's floor: it answered
+// after looking dead, which is what a paused or starved process does (frozen
+// 4 s of every 5 s, issue 15's starved node, would otherwise be declared
+// failed at every pause at N = 20) and what a lossy one does; a crashed one
+// does not answer, so a node that was quiet before it crashed is detected at
+// the shorter floor.
+duration core::confirmed_floor(time_point now, const std::string& node, duration memberlist_min) const {
+  const auto it = refuted_at_.find(node);
+  const bool answered_lately =
+      it != refuted_at_.end() && now - it->second < memberlist_min * cfg_.suspicion_max_timeout_mult;
+  const double scale = answered_lately ? std::max(cfg_.suspicion_confirmed_min_scale, memberlist_confirmed_min_scale)
+                                       : cfg_.suspicion_confirmed_min_scale;
+  return std::chrono::duration_cast<duration>(memberlist_min * scale);
+}
+
+void core::note_refuted(time_point now, const std::string& node, duration window) {
+  if (cfg_.suspicion_confirmed_min_scale >= memberlist_confirmed_min_scale) return;  // memberlist's floor anyway
+  if (refuted_at_.size() >= 64) std::erase_if(refuted_at_, [&](const auto& kv) { return now - kv.second >= window; });
+  refuted_at_[node] = now;
 }
 
 void core::drop_suspicion(std::unordered_map<std::string, suspicion_state>::iterator it) {
