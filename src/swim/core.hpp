@@ -371,6 +371,8 @@ class core {
   void tell_stale(time_point now, std::size_t idx, const address& to, core_sink rt);
   // A dead message about us below our incarnation: send `from` our alive.
   void answer_stale(time_point now, std::size_t self_idx, const std::string& from, core_sink rt);
+  // We refuted a dead record about us: our alive to every live member.
+  void announce_return(time_point now, std::size_t self_idx, core_sink rt);
   // False if `key` was told within the last probe interval (else notes now).
   bool rate_limit(time_point now, const std::string& key);
   // The floor a new suspicion of `node` reaches when fully confirmed.
@@ -427,6 +429,7 @@ class core {
   // Members we saw refute a suspicion or come back from dead: name -> when.
   // Their next suspicions keep memberlist's floor (suspect_node).
   std::unordered_map<std::string, time_point> refuted_at_;
+  std::optional<time_point> announced_at_;  // announce_return's rate limit
   // The gossip timer parks (gossip_timer_ == 0) when a tick finds nothing
   // queued, and restarts on the same phase when something is: an idle agent
   // then wakes ~4 times a second instead of 9 (half its idle CPU).
