@@ -52,6 +52,7 @@ struct options {
   std::size_t max_broadcasts = 1024;
   // swim::config's; memberlist_confirmed_min_scale (1) for memberlist's timeouts
   double suspicion_confirmed_min_scale = swim::chorus_confirmed_min_scale;
+  duration refuted_floor_window = swim::config{}.refuted_floor_window;  // swim::config's
   bool reconnect = true;              // Serf-like reconnect of failed members (bare cores)
   duration reconnect_interval = 30s;  // Serf's ReconnectInterval
   bool record_trace = false;          // keep a text line per dispatched event

@@ -134,6 +134,16 @@ struct config {
   // `confirmed_suspicion_floor`). The sweep and the fault scenarios behind
   // the default: docs/swim.md, "Detection time vs false failures".
   double suspicion_confirmed_min_scale = chorus_confirmed_min_scale;
+  // How long a member that refuted a suspicion (its incarnation rose with
+  // the same meta) or came back from dead keeps memberlist's floor
+  // (core::confirmed_floor): such a member answers after looking dead, as a
+  // lossy, starved or paused node does, and a crashed healthy one does not,
+  // so crash detection is unchanged by it. 300 s (10 push/pull intervals):
+  // in chorus-sim (seeds 1-10) the only window swept that kept issue 15's
+  // lossy node's flaps at or under memberlist's at N = 20 and 50 (the max
+  // suspicion timeout, 60 s, 120 s: up to 1.25 x); noisy, see docs/swim.md,
+  // "Detection time vs false failures". 0: no guard.
+  duration refuted_floor_window = 300s;
 
   // --- local health (13.9) ------------------------------------------------
   // Probe intervals stretch up to this factor when our own acks go missing.

@@ -377,7 +377,7 @@ class core {
   bool rate_limit(time_point now, const std::string& key);
   // The floor a new suspicion of `node` reaches when fully confirmed.
   duration confirmed_floor(time_point now, const std::string& node, duration memberlist_min) const;
-  void note_refuted(time_point now, const std::string& node, duration window);
+  void note_refuted(time_point now, const std::string& node);
   alive self_alive(std::size_t self_idx) const;  // our alive at our incarnation
   void suspicion_fired(time_point now, const std::string& node, core_sink rt);
   void start_recheck(time_point now, const std::string& node, suspicion_state& st, core_sink rt);

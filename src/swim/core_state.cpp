@@ -55,6 +55,7 @@ void core::alive_node(time_point now, const alive& a, bool bootstrap, core_sink 
 
   auto found = members_.find(a.node);
   bool new_address = false;
+  const bool first_news = !found;
   if (!found) {  // 3: dead, incarnation 0
     const std::size_t idx = members_.insert(a.node, rng_);
     auto& e = members_.at(idx);
@@ -102,6 +103,7 @@ void core::alive_node(time_point now, const alive& a, bool bootstrap, core_sink 
   }
   // 8
   const member_state old_state = e.state;
+  const std::uint32_t old_incarnation = e.incarnation;
   const bool meta_changed = !same_bytes(members_.meta(e), a.meta);
   broadcast(now, a.node, a, rt, about_us ? meta_token_ : 0);
   members_.set_vsn(e, a.vsn);
@@ -113,10 +115,10 @@ void core::alive_node(time_point now, const alive& a, bool bootstrap, core_sink 
     e.set_state_change(now);
   }
   if (about_us) incarnation_ = std::max(incarnation_, a.incarnation);
-  if (old_state != member_state::alive && !about_us)
-    note_refuted(now, a.node,
-                 suspicion_timeout_min(cfg_.suspicion_mult, members_.size(), cfg_.probe_interval) *
-                     cfg_.suspicion_max_timeout_mult);
+  // It refuted a suspicion: one we held, or anyone's (its incarnation rose
+  // with the same meta; a tags update raises it too, with new meta).
+  const bool refuted = old_state != member_state::alive || (a.incarnation > old_incarnation && !meta_changed);
+  if (refuted && !about_us && !first_news) note_refuted(now, a.node);
   if (old_state == member_state::suspect) rt.on.suspicion_refuted(info(idx));
   if (old_state == member_state::dead || old_state == member_state::left)
     notify(member_event_kind::join, old_state, idx, rt);

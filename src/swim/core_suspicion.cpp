@@ -11,25 +11,27 @@ namespace chorus::swim {
 
 // chorus (config.hpp, suspicion_confirmed_min_scale): a fully confirmed
 // suspicion ends at a fraction of memberlist's min, so a crash is seen
-// sooner. A member we saw refute a suspicion or come back from dead within
-// the last maximum suspicion timeout keeps memberlist's floor: it answered
-// after looking dead, which is what a paused or starved process does (frozen
-// 4 s of every 5 s, issue 15's starved node, would otherwise be declared
-// failed at every pause at N = 20) and what a lossy one does; a crashed one
-// does not answer, so a node that was quiet before it crashed is detected at
-// the shorter floor.
+// sooner. A member we saw refute a suspicion (ours or anyone's) or come back
+// from dead within config::refuted_floor_window keeps memberlist's floor: it
+// answered after looking dead, which is what a paused or starved process
+// does (frozen 4 s of every 5 s, issue 15's starved node, would otherwise be
+// declared failed at every pause at N = 20) and what a lossy one does; a
+// crashed one does not answer, so a node that was quiet before it crashed is
+// detected at the shorter floor.
 duration core::confirmed_floor(time_point now, const std::string& node, duration memberlist_min) const {
   const auto it = refuted_at_.find(node);
-  const bool answered_lately =
-      it != refuted_at_.end() && now - it->second < memberlist_min * cfg_.suspicion_max_timeout_mult;
+  const bool answered_lately = it != refuted_at_.end() && now - it->second < cfg_.refuted_floor_window;
   const double scale = answered_lately ? std::max(cfg_.suspicion_confirmed_min_scale, memberlist_confirmed_min_scale)
                                        : cfg_.suspicion_confirmed_min_scale;
   return std::chrono::duration_cast<duration>(memberlist_min * scale);
 }
 
-void core::note_refuted(time_point now, const std::string& node, duration window) {
+void core::note_refuted(time_point now, const std::string& node) {
   if (cfg_.suspicion_confirmed_min_scale >= memberlist_confirmed_min_scale) return;  // memberlist's floor anyway
-  if (refuted_at_.size() >= 64) std::erase_if(refuted_at_, [&](const auto& kv) { return now - kv.second >= window; });
+  if (cfg_.refuted_floor_window <= duration::zero()) return;                         // no guard
+  if (refuted_at_.size() >= 64) {
+    std::erase_if(refuted_at_, [&](const auto& kv) { return now - kv.second >= cfg_.refuted_floor_window; });
+  }
   refuted_at_[node] = now;
 }
 
