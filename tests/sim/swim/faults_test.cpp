@@ -64,9 +64,10 @@ TEST_CASE("a_deaf_or_mute_or_flip_flopping_node_causes_no_failure_at_all", "[sim
 // Two nodes frozen 4 s of every 5 s. A confirmed suspicion ends at 0.4 x
 // memberlist's min, 2.1 s at N = 20, which a 4 s pause can outlast: an
 // observer may declare a frozen node failed at its first pause. Once it has
-// refuted, its suspicions keep memberlist's 5.2 s floor for the maximum
-// suspicion timeout (31 s) after each refutation, which every later pause
-// (one per 5 s) renews: reported at most once per observer, not at every
+// refuted, its suspicions keep memberlist's 5.2 s floor for
+// config::refuted_floor_window (300 s) after each refutation, which every
+// later pause (one per 5 s) renews: reported at most once per observer in
+// this seed (seeds 1-10: at most 2, seed 5), not at every
 // pause (up to 34 times per observer in this seed's 300 s without that rule).
 TEST_CASE("nodes_frozen_4_s_of_every_5_s_cause_no_false_failures", "[sim][faults]") {
   const auto s = seed(3);
