@@ -44,6 +44,7 @@ struct flags {
   std::string layer = "swim";
   chorus::sim::scenario_params p;
   double secs = 60, crash_every = 0, stall_every = 0, stall_for = 3, latency_ms = 0.5, reclaim = 0, spacing_ms = 10;
+  double refuted_floor_window = -1;  // < 0: swim::config's
   double partition_at = -1, heal_at = -1;
   std::string lifeguard = "on";
   std::string corroborate_dead = "on";
@@ -92,9 +93,15 @@ void add_options(CLI::App& app, flags& f) {
                  "swim: on (chorus: tell a member that announces itself below our dead record, and answer a stale "
                  "dead about us with our alive) | off (memberlist: wait for a push/pull)")
       ->check(CLI::IsMember({"on", "off"}));
-  app.add_option("--confirmed-min-scale", p.confirmed_min_scale,
-                 "swim: the fully confirmed suspicion timeout as a fraction of memberlist's min (1 = memberlist)")
+  app.add_option(
+         "--confirmed-min-scale", p.confirmed_min_scale,
+         "swim: the fully confirmed suspicion timeout as a fraction of memberlist's min (default: chorus's; 1 = "
+         "memberlist)")
       ->check(CLI::Range(0.05, 1.0));
+  app.add_option("--refuted-floor-window", f.refuted_floor_window,
+                 "swim: seconds a member that refuted keeps memberlist's confirmed-suspicion floor (0: no guard; "
+                 "default: swim::config's)")
+      ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--latency-matrix", p.latency_matrix, "RTT matrix (ms), e.g. seattle99.rtt");
   app.add_option("--latency-ms", f.latency_ms, "constant one-way latency when no matrix");
   app.add_option("--reclaim", f.reclaim, "swim: dead node reclaim time, seconds");
@@ -114,6 +121,7 @@ chorus::sim::scenario_params swim_params(flags& f) {
   auto p = f.p;
   p.measure = seconds(f.secs);
   p.crash_every = seconds(f.crash_every);
+  if (f.refuted_floor_window >= 0) p.refuted_floor_window = seconds(f.refuted_floor_window);
   p.stall_every = seconds(f.stall_every);
   p.stall_for = seconds(f.stall_for);
   p.stall_mode = f.stall_mode == "receive" ? chorus::sim::simulator::stall_mode::receive
@@ -192,6 +200,7 @@ nlohmann::json swim_json(const flags& f, const chorus::sim::scenario_params& p, 
         {"corroborate_dead", f.corroborate_dead},
         {"tell_stale", f.tell_stale},
         {"confirmed_min_scale", p.confirmed_min_scale},
+        {"refuted_floor_window_s", chorus::sim::secs(p.refuted_floor_window)},
         {"crash_every_s", f.crash_every},
         {"stall_every_s", f.stall_every},
         {"stall_for_s", f.stall_for},

@@ -195,6 +195,13 @@ setter optional_size(std::optional<std::size_t> agent_config::*m) {
     return {};
   };
 }
+setter optional_number(std::optional<double> agent_config::*m) {
+  return [m](agent_config& c, const json& v) -> std::string {
+    if (!v.is_number()) return "must be a number";
+    c.*m = v.get<double>();
+    return {};
+  };
+}
 setter optional_dur(std::optional<std::chrono::nanoseconds> agent_config::*m) {
   return [m](agent_config& c, const json& v) {
     std::chrono::nanoseconds d{};
@@ -293,6 +300,7 @@ const std::map<std::string, setter>& keys() {
       {"purge_left_members", boolean(&agent_config::purge_left_members)},
       {"validate_node_names", boolean(&agent_config::validate_node_names)},
       {"allowed_cidrs", list(&agent_config::allowed_cidrs)},
+      {"confirmed_suspicion_floor", optional_number(&agent_config::confirmed_suspicion_floor)},
   };
   return k;
 }
@@ -372,6 +380,9 @@ std::string validate(const agent_config& c) {
   if (c.gossip_tcp_max_per_source == 0u) return "gossip_tcp_max_per_source must be at least 1";
   if (c.gossip_tcp_first_byte_timeout && c.gossip_tcp_first_byte_timeout->count() < 0)
     return "gossip_tcp_first_byte_timeout must not be negative";
+  // !(in range), so that NaN is refused too.
+  if (c.confirmed_suspicion_floor && !(*c.confirmed_suspicion_floor >= 0.05 && *c.confirmed_suspicion_floor <= 1.0))
+    return "confirmed_suspicion_floor must be between 0.05 and 1 (1 = memberlist's timeouts)";
   if (c.user_event_size_limit > 9 * 1024) return "user_event_size_limit is over the sane limit of 9216 bytes";
   if (c.validate_node_names)
     if (auto e = swim::node_name_problem(c.node_name); !e.empty())
@@ -448,6 +459,19 @@ std::string int_flag(const std::optional<std::string>& v, const char* flag, int&
   return {};
 }
 
+// A number flag, all of the text a number (Go's ParseFloat).
+std::string number_flag(const std::optional<std::string>& v, const char* flag, std::optional<double>& out) {
+  if (!v) return {};
+  try {
+    std::size_t used = 0;
+    out = std::stod(*v, &used);
+    if (used != v->size()) throw std::invalid_argument("trailing characters");
+  } catch (...) {
+    return "invalid value \"" + *v + "\" for flag -" + flag;
+  }
+  return {};
+}
+
 std::string duration_flag(const std::optional<std::string>& v, const char* flag, std::chrono::nanoseconds& out) {
   if (!v) return {};
   auto d = parse_go_duration(*v);
@@ -460,6 +484,9 @@ std::string duration_flag(const std::optional<std::string>& v, const char* flag,
 std::string apply_number_flags(const agent_flags& f, agent_config& c) {
   if (auto e = int_flag(f.protocol, "protocol", c.protocol); !e.empty()) return e;
   if (auto e = int_flag(f.retry_max, "retry-max", c.retry_max_attempts); !e.empty()) return e;
+  if (auto e = number_flag(f.confirmed_suspicion_floor, "confirmed-suspicion-floor", c.confirmed_suspicion_floor);
+      !e.empty())
+    return e;
   for (auto e : {duration_flag(f.retry_interval, "retry-interval", c.retry_interval),
                  duration_flag(f.broadcast_timeout, "broadcast-timeout", c.broadcast_timeout),
                  duration_flag(f.reconnect_interval, "reconnect-interval", c.reconnect_interval),

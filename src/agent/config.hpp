@@ -86,6 +86,11 @@ struct agent_config {
   // -allowed-cidrs (memberlist's CIDRsAllowed, Consul's
   // serf_lan_allowed_cidrs): gossip only from these ranges. Empty = all.
   std::vector<std::string> allowed_cidrs;
+  // chorus: -confirmed-suspicion-floor, the timeout a fully confirmed
+  // suspicion reaches as a fraction of memberlist's minimum
+  // (swim::config::suspicion_confirmed_min_scale; 1 = memberlist and Serf).
+  // Unset = swim::config's default. Read at start.
+  std::optional<double> confirmed_suspicion_floor;
 
   // Files that contributed, for SIGHUP reloads.
   std::vector<std::string> config_files, config_dirs;
@@ -98,7 +103,8 @@ struct agent_config {
 struct agent_flags {
   std::optional<std::string> node, role, bind, advertise, iface, rpc_addr, rpc_auth, encrypt, keyring_file, tags_file,
       profile, snapshot, log_level, protocol, retry_interval, retry_max, broadcast_timeout, reconnect_interval,
-      reconnect_timeout, tombstone_timeout, discover, mdns_iface, label, metrics_addr, http_addr;
+      reconnect_timeout, tombstone_timeout, discover, mdns_iface, label, metrics_addr, http_addr,
+      confirmed_suspicion_floor;
   bool replay = false, rejoin = false, disable_compression = false, syslog = false;
   bool leave_on_terminate = false, skip_leave_on_interrupt = false;
   bool purge_left_members = false;

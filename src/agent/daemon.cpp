@@ -86,6 +86,7 @@ std::string daemon_impl::setup() {
                                               : swim::config::lan("", {});
   ml.purge_left_nodes = cfg_.purge_left_members;
   ml.validate_node_names = cfg_.validate_node_names;
+  if (cfg_.confirmed_suspicion_floor) ml.suspicion_confirmed_min_scale = *cfg_.confirmed_suspicion_floor;
   if (auto e = swim::parse_cidr_list(cfg_.allowed_cidrs, ml.allowed_cidrs); !e.empty()) return e;  // checked at load
   if (auto e = start_transport(ep, ml); !e.empty()) return e;
   create_serf(ep, ml);

@@ -74,6 +74,10 @@ const string_flag string_flags[] = {
     {"metrics-addr", &F::metrics_addr, "Serve Prometheus metrics at http://HOST:PORT/metrics (default: off)"},
     {"http-addr", &F::http_addr,
      "Serve the HTTP/JSON API (docs/http.md) at [HOST:]PORT; no host = 127.0.0.1 (default: off)"},
+    {"confirmed-suspicion-floor", &F::confirmed_suspicion_floor,
+     "Timeout of a suspicion all Lifeguard confirmations agree on, x memberlist's minimum (default 0.4; 1 = "
+     "memberlist/Serf)",
+     false},
 };
 
 const list_flag list_flags[] = {

@@ -29,6 +29,7 @@ options simulator_options(const scenario_params& p) {
   o.dead_node_reclaim_time = p.dead_node_reclaim_time;
   o.max_broadcasts = p.max_broadcasts;
   o.suspicion_confirmed_min_scale = p.confirmed_min_scale;
+  o.refuted_floor_window = p.refuted_floor_window;
   return o;
 }
 

@@ -18,11 +18,14 @@ namespace chorus::sim {
 
 struct scenario_params : run_params {
   bool lifeguard = true;
-  bool corroborate_dead = true;      // lifeguard_config::corroborate_dead (chorus; off = memberlist's rule)
-  bool tell_stale = true;            // lifeguard_config::tell_stale (chorus; off = memberlist's rule)
-  double confirmed_min_scale = 1.0;  // config::suspicion_confirmed_min_scale (1 = memberlist)
-  duration crash_every = 0s;         // 0: no crashes
-  bool restart_crashed = false;      // crashed nodes come back after restart_after
+  bool corroborate_dead = true;  // lifeguard_config::corroborate_dead (chorus; off = memberlist's rule)
+  bool tell_stale = true;        // lifeguard_config::tell_stale (chorus; off = memberlist's rule)
+  // config::suspicion_confirmed_min_scale (swim::memberlist_confirmed_min_scale = memberlist's)
+  double confirmed_min_scale = swim::chorus_confirmed_min_scale;
+  // config::refuted_floor_window (0: no guard)
+  duration refuted_floor_window = swim::config{}.refuted_floor_window;
+  duration crash_every = 0s;     // 0: no crashes
+  bool restart_crashed = false;  // crashed nodes come back after restart_after
   duration restart_after = 60s;
   duration stall_every = 0s;  // 0: no stalls
   duration stall_for = 3s;

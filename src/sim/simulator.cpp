@@ -62,6 +62,7 @@ swim::config simulator::make_config(node_id n) const {
   c.dead_node_reclaim_time = opt_.dead_node_reclaim_time;
   c.max_broadcasts = opt_.max_broadcasts;
   c.suspicion_confirmed_min_scale = opt_.suspicion_confirmed_min_scale;
+  c.refuted_floor_window = opt_.refuted_floor_window;
   return c;
 }
 

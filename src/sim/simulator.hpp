@@ -50,10 +50,12 @@ struct options {
   swim::lifeguard_config lifeguard;
   duration dead_node_reclaim_time = 0s;
   std::size_t max_broadcasts = 1024;
-  double suspicion_confirmed_min_scale = 1.0;  // swim::config's (1 = memberlist)
-  bool reconnect = true;                       // Serf-like reconnect of failed members (bare cores)
-  duration reconnect_interval = 30s;           // Serf's ReconnectInterval
-  bool record_trace = false;                   // keep a text line per dispatched event
+  // swim::config's; memberlist_confirmed_min_scale (1) for memberlist's timeouts
+  double suspicion_confirmed_min_scale = swim::chorus_confirmed_min_scale;
+  duration refuted_floor_window = swim::config{}.refuted_floor_window;  // swim::config's
+  bool reconnect = true;              // Serf-like reconnect of failed members (bare cores)
+  duration reconnect_interval = 30s;  // Serf's ReconnectInterval
+  bool record_trace = false;          // keep a text line per dispatched event
   // Every wire_every-th push/pull table (request or reply) is encoded and
   // decoded; the others are handed over as structs (wire.hpp). 1: all
   // through the codec; 0: none (except Join tables, always encoded).

@@ -83,6 +83,10 @@ struct lifeguard_config {
   }
 };
 
+// config::suspicion_confirmed_min_scale: chorus's default, and memberlist's.
+inline constexpr double chorus_confirmed_min_scale = 0.4;
+inline constexpr double memberlist_confirmed_min_scale = 1.0;
+
 struct config {
   // --- identity -----------------------------------------------------------
   std::string name;   // unique node name
@@ -125,9 +129,21 @@ struct config {
   // floor a suspicion reaches with all k independent confirmations, as a
   // fraction of memberlist's min. max stays 6 x memberlist's min, so a lone
   // accuser waits as long as before; only a suspicion that k other members
-  // confirmed by their own failed probes ends sooner. 1.0 = memberlist.
-  // The sweep behind it: docs/swim.md, "Hard faults".
-  double suspicion_confirmed_min_scale = 1.0;
+  // confirmed by their own failed probes ends sooner: a crash is detected in
+  // ~0.55 x memberlist's time. 1.0 = memberlist (the agent's
+  // `confirmed_suspicion_floor`). The sweep and the fault scenarios behind
+  // the default: docs/swim.md, "Detection time vs false failures".
+  double suspicion_confirmed_min_scale = chorus_confirmed_min_scale;
+  // How long a member that refuted a suspicion (its incarnation rose with
+  // the same meta) or came back from dead keeps memberlist's floor
+  // (core::confirmed_floor): such a member answers after looking dead, as a
+  // lossy, starved or paused node does, and a crashed healthy one does not,
+  // so crash detection is unchanged by it. 300 s (10 push/pull intervals):
+  // in chorus-sim (seeds 1-10) the only window swept that kept issue 15's
+  // lossy node's flaps at or under memberlist's at N = 20 and 50 (the max
+  // suspicion timeout, 60 s, 120 s: up to 1.25 x); noisy, see docs/swim.md,
+  // "Detection time vs false failures". 0: no guard.
+  duration refuted_floor_window = 300s;
 
   // --- local health (13.9) ------------------------------------------------
   // Probe intervals stretch up to this factor when our own acks go missing.

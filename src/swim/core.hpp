@@ -380,6 +380,11 @@ class core {
   // in `last_told` as its time and returns false (the caller tells it).
   bool stale_told_recently(std::unordered_map<std::string, time_point>& last_told, time_point now,
                            const std::string& key) const;
+  // We refuted a dead record about us: our alive to every live member.
+  void announce_return(time_point now, std::size_t self_idx, core_sink rt);
+  // The floor a new suspicion of `node` reaches when fully confirmed.
+  duration confirmed_floor(time_point now, const std::string& node, duration memberlist_min) const;
+  void note_refuted(time_point now, const std::string& node);
   alive self_alive(std::size_t self_idx) const;  // our alive at our incarnation
   void suspicion_fired(time_point now, const std::string& node, core_sink rt);
   void start_recheck(time_point now, const std::string& node, suspicion_state& st, core_sink rt);
@@ -432,6 +437,10 @@ class core {
   // dead about us, nor the other way round.
   std::unordered_map<std::string, time_point> stale_subjects_told_;
   std::unordered_map<std::string, time_point> stale_senders_answered_;
+  // Members we saw refute a suspicion or come back from dead: name -> when.
+  // Their next suspicions keep memberlist's floor (suspect_node).
+  std::unordered_map<std::string, time_point> refuted_at_;
+  std::optional<time_point> announced_at_;  // announce_return's rate limit
   // The gossip timer parks (gossip_timer_ == 0) when a tick finds nothing
   // queued, and restarts on the same phase when something is: an idle agent
   // then wakes ~4 times a second instead of 9 (half its idle CPU).

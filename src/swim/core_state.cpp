@@ -55,6 +55,7 @@ void core::alive_node(time_point now, const alive& a, bool bootstrap, core_sink 
 
   auto found = members_.find(a.node);
   bool new_address = false;
+  const bool first_news = !found;
   if (!found) {  // 3: dead, incarnation 0
     const std::size_t idx = members_.insert(a.node, rng_);
     auto& e = members_.at(idx);
@@ -102,6 +103,7 @@ void core::alive_node(time_point now, const alive& a, bool bootstrap, core_sink 
   }
   // 8
   const member_state old_state = e.state;
+  const std::uint32_t old_incarnation = e.incarnation;
   const bool meta_changed = !same_bytes(members_.meta(e), a.meta);
   broadcast(now, a.node, a, rt, about_us ? meta_token_ : 0);
   members_.set_vsn(e, a.vsn);
@@ -113,6 +115,10 @@ void core::alive_node(time_point now, const alive& a, bool bootstrap, core_sink 
     e.set_state_change(now);
   }
   if (about_us) incarnation_ = std::max(incarnation_, a.incarnation);
+  // It refuted a suspicion: one we held, or anyone's (its incarnation rose
+  // with the same meta; a tags update raises it too, with new meta).
+  const bool refuted = old_state != member_state::alive || (a.incarnation > old_incarnation && !meta_changed);
+  if (refuted && !about_us && !first_news) note_refuted(now, a.node);
   if (old_state == member_state::suspect) rt.on.suspicion_refuted(info(idx));
   if (old_state == member_state::dead || old_state == member_state::left)
     notify(member_event_kind::join, old_state, idx, rt);
@@ -165,8 +171,7 @@ void core::suspect_node(time_point now, const suspect& s, core_sink rt) {
   const int k = cfg_.lifeguard.dynamic_suspicion ? suspicion_confirmations_expected(cfg_.suspicion_mult, n) : 0;
   const duration memberlist_min = suspicion_timeout_min(cfg_.suspicion_mult, n, cfg_.probe_interval);
   const duration max = memberlist_min * cfg_.suspicion_max_timeout_mult;
-  const duration min = k > 0 ? std::chrono::duration_cast<duration>(memberlist_min * cfg_.suspicion_confirmed_min_scale)
-                             : memberlist_min;
+  const duration min = k > 0 ? confirmed_floor(now, s.node, memberlist_min) : memberlist_min;
   suspicion_state st{suspicion{now, min, max, k, s.from}, s.incarnation, now, 0};
   st.timer = arm(st.s.deadline(), {timer_kind::suspicion, 0, s.node}, rt);
   suspicions_.insert_or_assign(s.node, std::move(st));
@@ -180,144 +185,6 @@ void core::drop_suspicion(std::unordered_map<std::string, suspicion_state>::iter
   if (st.recheck_seq != 0) rechecks_.erase(st.recheck_seq);
   if (st.recheck_tcp_pending) exchanges_.erase(st.recheck_tcp_id);
   suspicions_.erase(it);
-}
-
-// The suspicion timer: the timeout, then (re-check) the probe window's end,
-// then (reprieve) the reprieve's end.
-//
-// Why the re-check (lifeguard.recheck_unconfirmed; memberlist declares dead
-// here at once). A suspicion that reaches its timeout without its k
-// independent confirmations rests on one accuser's failed probe, and was
-// mostly not shared: either the suspect refuted and the others heard it, or
-// the others could still reach it. If we alone missed the refutation (its
-// alive, sent 4 x log10 N times per holder, can miss a node under loss), our
-// dead message is ignored by everyone else but is still a false failure here
-// (a member-failed event in Serf). One more probe costs one probe window and
-// tells the cases apart: an answer means the suspect lives and our
-// incarnation for it is stale, so we pull its state with a push/pull, which
-// merges its refuting alive by the normal rules. A confirmed suspicion (the
-// usual crash: several probers fail independently) dies at once as before;
-// it was probed in its last probe interval instead (precheck, armed in
-// suspect_node), so an answer there also ends in a push/pull, not dead.
-void core::suspicion_fired(time_point now, const std::string& node, core_sink rt) {
-  auto it = suspicions_.find(node);
-  if (it == suspicions_.end()) return;
-  suspicion_state& st = it->second;
-  disarm(st.timer, rt);  // fired, or decided early (a failed re-check TCP ping after the window)
-  auto found = members_.find(node);
-  // Still the same suspicion? (no refutation or other change since)
-  if (!found || members_.at(*found).state != member_state::suspect ||
-      members_.at(*found).incarnation != st.incarnation || members_.at(*found).state_change() != st.state_change) {
-    drop_suspicion(it);
-    return;
-  }
-  switch (st.stage) {
-    case suspicion_stage::waiting:
-      if (cfg_.lifeguard.recheck_unconfirmed && st.s.confirmations() < st.s.expected()) {
-        start_recheck(now, node, st, rt);
-        return;
-      }
-      break;
-    case suspicion_stage::rechecking:
-      if (st.recheck_tcp_pending && !st.recheck_window_over) {
-        // As for a normal probe: the TCP ping reports by its deadline (the
-        // window's end); one probe timeout of grace if the runtime is late.
-        st.recheck_window_over = true;
-        st.timer = arm(now + cfg_.probe_timeout, {timer_kind::suspicion, 0, node}, rt);
-        return;
-      }
-      break;
-    case suspicion_stage::reprieve:
-      break;
-  }
-  const dead d{st.incarnation, node, cfg_.name};
-  drop_suspicion(it);
-  dead_node(now, d, rt);
-}
-
-void core::precheck(time_point now, const std::string& node, core_sink rt) {
-  auto it = suspicions_.find(node);
-  if (it == suspicions_.end() || it->second.stage != suspicion_stage::waiting) return;
-  suspicion_state& st = it->second;
-  st.recheck_direct_timer = 0;
-  const auto idx = members_.find(node);
-  if (!idx) return;
-  const member_entry e = members_.at(*idx);
-  if (e.state != member_state::suspect || e.incarnation != st.incarnation) return;
-  ++stats_.suspicion_prechecks;
-  st.recheck_seq = ++seq_no_;
-  rechecks_[st.recheck_seq] = node;
-  send_probe_ping(st.recheck_seq, e, node, members_.addr(e), rt);
-  if (now + cfg_.probe_timeout < st.s.deadline())
-    st.recheck_direct_timer = arm(now + cfg_.probe_timeout, {timer_kind::recheck_direct, st.recheck_seq, node}, rt);
-}
-
-// A normal probe out of turn (the regular probe, if one runs, is untouched):
-// a ping with the accusation attached (buddy system), ping-reqs through k
-// members after probe_timeout, and the TCP fallback; the suspicion timer
-// becomes the probe window's end.
-void core::start_recheck(time_point now, const std::string& node, suspicion_state& st, core_sink rt) {
-  const auto idx = members_.find(node);
-  if (!idx) return;
-  const member_entry e = members_.at(*idx);
-  ++stats_.suspicion_rechecks;
-  st.stage = suspicion_stage::rechecking;
-  st.recheck_seq = ++seq_no_;
-  rechecks_[st.recheck_seq] = node;
-  send_probe_ping(st.recheck_seq, e, node, members_.addr(e), rt);
-  st.recheck_direct_timer = arm(now + cfg_.probe_timeout, {timer_kind::recheck_direct, st.recheck_seq, node}, rt);
-  st.timer = arm(now + awareness_.scale(cfg_.probe_interval), {timer_kind::suspicion, 0, node}, rt);
-}
-
-void core::recheck_direct_timeout(time_point now, const std::string& node, std::uint32_t seq, core_sink rt) {
-  auto it = suspicions_.find(node);
-  if (it == suspicions_.end() || it->second.stage == suspicion_stage::reprieve || it->second.recheck_seq != seq) return;
-  suspicion_state& st = it->second;
-  st.recheck_direct_timer = 0;
-  const auto idx = members_.find(node);
-  if (!idx) return;
-  const member_entry e = members_.at(*idx);
-  // No nacks asked: a re-check's outcome does not feed our health score
-  // (the regular probes do that).
-  int no_nacks = 0;
-  (void)send_ping_reqs(seq, node, e, false, no_nacks, rt);
-  if (st.stage != suspicion_stage::rechecking) return;  // a precheck: ends at the deadline, no TCP
-  // The window's end: the suspicion timer armed by start_recheck.
-  const time_point deadline = now - cfg_.probe_timeout + awareness_.scale(cfg_.probe_interval);
-  if (auto id = start_tcp_ping(seq, node, e, members_.addr(e), deadline, rt)) {
-    exchanges_[*id].recheck_seq = seq;
-    st.recheck_tcp_id = *id;
-    st.recheck_tcp_pending = true;
-  }
-}
-
-// The suspect answered the re-check (directly, through a helper or over
-// TCP): it is alive and our view of it is stale. Pull its state: its own
-// entry (alive, the refuting incarnation) merges by the normal rules and
-// clears the suspicion. Until then the suspicion stays, with a bounded
-// reprieve: one more maximum suspicion timeout (never less than a TCP
-// exchange's deadline). That is as long again as a lone accusation is ever
-// given, ample for the push/pull (tcp_timeout) or a refutation by gossip;
-// a suspect we can ping but whose state we cannot obtain for that long is
-// then declared dead as memberlist would have, rather than held forever.
-void core::recheck_answered(time_point now, const std::string& node, std::uint32_t seq, core_sink rt) {
-  auto it = suspicions_.find(node);
-  if (it == suspicions_.end() || it->second.stage == suspicion_stage::reprieve || it->second.recheck_seq != seq) return;
-  suspicion_state& st = it->second;
-  const auto idx = members_.find(node);
-  if (!idx) return;
-  ++stats_.rechecks_answered;
-  rechecks_.erase(seq);
-  st.recheck_seq = 0;
-  disarm(st.recheck_direct_timer, rt);
-  disarm(st.timer, rt);
-  if (st.recheck_tcp_pending) {
-    exchanges_.erase(st.recheck_tcp_id);
-    st.recheck_tcp_pending = false;
-  }
-  st.stage = suspicion_stage::reprieve;
-  st.timer = arm(now + std::max(st.s.max_timeout(), cfg_.tcp_timeout), {timer_kind::suspicion, 0, node}, rt);
-  start_sync(now, members_.addr(members_.at(*idx)), rt);  // if skipped (cap), the reprieve's end decides
 }
 
 bool core::uncorroborated(const dead& d) const {
@@ -343,6 +210,7 @@ void core::dead_node(time_point now, const dead& d, core_sink rt) {
   if (is_self(d.node)) {  // 3
     if (!leaving_) {
       refute(now, *found, d.incarnation, rt);
+      if (cfg_.lifeguard.tell_stale) announce_return(now, *found, rt);
       return;
     }
     broadcast(now, d.node, d, rt, leave_token_);
@@ -414,6 +282,25 @@ void core::answer_stale(time_point now, std::size_t self_idx, const std::string&
   if (stale_told_recently(stale_senders_answered_, now, from)) return;
   ++stats_.stale_told;
   send_message(members_.addr(members_.at(*sender)), self_alive(self_idx), rt);
+}
+
+// The third part of tell_stale: we refuted a dead record about us (we
+// restarted, or were declared failed). Every member that holds that record
+// neither probes us nor pushes to us, so one that misses the refutation's
+// gossip (8 transmits per holder; about one survivor in a thousand after a
+// mass crash at N = 50) keeps us dead until a push/pull, 40 s and more. The
+// alive goes to every member we hold alive directly, at most once per
+// push/pull interval.
+void core::announce_return(time_point now, std::size_t self_idx, core_sink rt) {
+  if (announced_at_ && now - *announced_at_ < cfg_.push_pull_interval) return;
+  announced_at_ = now;
+  const alive a = self_alive(self_idx);
+  for (std::size_t i = 0; i < members_.size(); ++i) {
+    const auto& e = members_.at(i);
+    if (i == self_idx || e.dead_or_left()) continue;
+    ++stats_.stale_told;
+    send_message(members_.addr(e), a, rt);
+  }
 }
 
 bool core::stale_told_recently(std::unordered_map<std::string, time_point>& last_told, time_point now,
@@ -555,9 +442,13 @@ void core::merge_remote(time_point now, const push_pull& remote, const std::vect
         break;
       // A remote "dead" is only a suspicion here (14.6).
       case node_state::dead:
-      case node_state::suspect:
+      case node_state::suspect: {
+        const std::uint32_t before = incarnation_;
         suspect_node(now, suspect{r.incarnation, r.name, cfg_.name}, rt);
+        if (r.state == node_state::dead && is_self(r.name) && incarnation_ != before && cfg_.lifeguard.tell_stale)
+          announce_return(now, *members_.find(r.name), rt);
         break;
+      }
     }
   }
 }

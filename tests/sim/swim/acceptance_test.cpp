@@ -45,7 +45,9 @@ scenario_result crash_run(std::size_t n, std::uint64_t s) {
   p.nodes = n;
   p.seed = s;
   p.warm_start = true;
-  p.crash_every = 10s;
+  // 33 crashes: the median time to first suspicion of 16 (one every 10 s)
+  // varied by 0.5 s between seeds at the same N.
+  p.crash_every = 5s;
   p.measure = 200s;
   return run_scenario(p);
 }
@@ -70,18 +72,24 @@ TEST_CASE("first_suspicion_of_a_crash_is_flat_in_n_and_full_detection_follows_th
   WARN("first suspect median: N=100 " << a << " s, N=" << big << " " << b << " s");
   CHECK(std::abs(a - b) <= 0.25 * std::min(a, b));
   // Everyone marks it failed one suspicion timeout after the first
-  // suspicion (confirmations arrive well within it, so T = min), which grows
-  // with log10(N).
+  // suspicion: confirmations arrive well within it, so T is the floor a
+  // fully confirmed suspicion reaches, chorus's fraction
+  // (suspicion_confirmed_min_scale, 0.4) of memberlist's min, which grows
+  // with log10(N). (At memberlist's 1.0: 8 s at N = 100.)
   const config c = config::lan("x", {});
   for (const auto* r : {&small_r, &big_r}) {
     const std::size_t n = r == &small_r ? 100 : big;
     const double expected =
+        c.suspicion_confirmed_min_scale *
         std::chrono::duration<double>(chorus::swim::suspicion_timeout_min(c.suspicion_mult, n, c.probe_interval))
             .count();
     const double measured = r->detection_all.median - r->first_suspect.median;
     WARN("N=" << n << ": all nodes failed it " << measured << " s after the first suspicion; formula " << expected
-              << " s");
-    CHECK(std::abs(measured - expected) <= 0.15 * expected);
+              << " s; gossip reaches everyone in " << r->broadcast.t100 << " s");
+    // The last node hears the dead message by gossip: up to the time a
+    // broadcast takes to reach everyone after the timeout.
+    CHECK(measured >= 0.9 * expected);
+    CHECK(measured <= 1.1 * expected + r->broadcast.t100);
   }
 }
 

@@ -16,7 +16,8 @@ scenario_result fault_run(fault_kind kind, std::uint64_t s, std::size_t nodes = 
   p.fault.kind = kind;
   p.fault.start = 10s;
   p.corroborate_dead = corroborate;
-  p.tell_stale = corroborate;  // off: memberlist's rules throughout
+  p.tell_stale = corroborate;  // off: memberlist's rules throughout, its timeouts too
+  if (!corroborate) p.confirmed_min_scale = chorus::swim::memberlist_confirmed_min_scale;
   return run_scenario(p);
 }
 
@@ -60,14 +61,21 @@ TEST_CASE("a_deaf_or_mute_or_flip_flopping_node_causes_no_failure_at_all", "[sim
   }
 }
 
-// Two nodes frozen 4 s of every 5 s: they wake inside the 5.2 s minimum
-// suspicion timeout (N = 20) and refute.
+// Two nodes frozen 4 s of every 5 s. A confirmed suspicion ends at 0.4 x
+// memberlist's min, 2.1 s at N = 20, which a 4 s pause can outlast: an
+// observer may declare a frozen node failed at its first pause. Once it has
+// refuted, its suspicions keep memberlist's 5.2 s floor for
+// config::refuted_floor_window (300 s) after each refutation, which every
+// later pause (one per 5 s) renews: reported at most once per observer in
+// this seed (seeds 1-10: at most 2, seed 5), not at every
+// pause (up to 34 times per observer in this seed's 300 s without that rule).
 TEST_CASE("nodes_frozen_4_s_of_every_5_s_cause_no_false_failures", "[sim][faults]") {
   const auto s = seed(3);
   const auto r = fault_run(fault_kind::starved, s);
   INFO("seed=" << s << " " << faults(r));
   CHECK(r.false_failures == 0);
   CHECK(r.false_suspicions == 0);
+  CHECK(r.flaps_max_per_observer <= 1);
 }
 
 // 10 of 50 killed at once: every live node sees all 10 failed within the
@@ -104,9 +112,26 @@ TEST_CASE("a_mass_crash_is_detected_everywhere_and_the_restarted_nodes_are_back_
   p.fault.kind = fault_kind::mass_crash;
   p.fault.start = 10s;
   p.tell_stale = false;
+  p.confirmed_min_scale = chorus::swim::memberlist_confirmed_min_scale;
   const auto off = run_scenario(p);
   INFO("memberlist's rule: " << faults(off));
   CHECK(off.rejoin.max > 2.0);  // the scenario does provoke it
+}
+
+// The seeds (of 1-30) where one survivor missed a restarted node's
+// refutation and, holding it dead, neither probed nor pushed to it: 14 s and
+// 27 s behind before the restarted node sent its alive to every live member
+// directly (core::announce_return); at most 1.54 s over seeds 1-30 after.
+TEST_CASE("a_restarted_node_is_alive_again_at_every_survivor_within_2_s_even_where_one_missed_its_gossip",
+          "[sim][faults]") {
+  for (std::uint64_t s : {9, 21}) {
+    const auto r = fault_run(fault_kind::mass_crash, s, 50);
+    INFO("seed=" << s << " " << faults(r));
+    CHECK(r.not_rejoined == 0);
+    CHECK(r.rejoin.count >= 10 * 40);
+    CHECK(r.rejoin.max <= 2.0);
+    CHECK(r.false_failures == 0);
+  }
 }
 
 // A and B cannot reach each other; everyone else reaches both. Their

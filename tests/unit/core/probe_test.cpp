@@ -156,8 +156,12 @@ TEST_CASE("suspicion_expires_into_dead_after_the_lifeguard_timeout", "[suspicion
   (void)t0;
 }
 
+// Lifeguard's formula at memberlist's floor (chorus's 0.4 floor:
+// confirmed_floor_test.cpp).
 TEST_CASE("independent_confirmations_shorten_the_suspicion", "[suspicion]") {
-  one_node n(without_recheck());
+  config c = without_recheck();
+  c.suspicion_confirmed_min_scale = memberlist_confirmed_min_scale;
+  one_node n(c);
   for (int i = 1; i <= 9; ++i) n.learn(i);
   n.receive(2, suspect{1, name_of(1), name_of(2)});
   n.advance(2s);
