@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+
+#include "agent/serf/regex_limits.hpp"
 // GCC 12 reports a false -Wmaybe-uninitialized inside <regex> in sanitizer
 // builds; the instantiations happen in this file, so the whole file is covered.
 #pragma GCC diagnostic push
@@ -18,9 +20,13 @@ std::vector<query_filter> make_filters(const std::vector<std::string>& nodes,
   return out;
 }
 
+// The expression comes by gossip from any member: bounded first (a crafted
+// one must not exhaust memory or stack on every node), then matched without
+// backtracking, as RE2 matches it in Serf.
 bool tag_expr_matches(const std::string& expr, const std::string& value) {
+  if (!regex_complexity_error(expr).empty()) return false;
   try {
-    const std::regex re(expr, std::regex::ECMAScript);
+    const std::regex re(expr, std::regex::ECMAScript | std::regex_constants::__polynomial);
     return std::regex_search(value, re);
   } catch (const std::regex_error&) {
     return false;  // Serf: a regex that does not compile matches nothing

@@ -172,6 +172,23 @@ TEST_CASE("query filters: node list, unanchored tag regex", "[serf][queries]") {
   CHECK(make_filters({}, {}).empty());
 }
 
+// A query's tag filter arrives by gossip from any member, and every node
+// matches it: a crafted expression must not exhaust its memory, stack or
+// CPU. Each of these is refused (matches nothing) or matched in polynomial
+// time, well within the test's timeout.
+TEST_CASE("query filters: a crafted tag regex matches nothing, quickly", "[serf][queries]") {
+  const tag_map tags{{"role", std::string(512, 'a')}};
+  for (const std::string& bad : {std::string("(a{1000}){1000}"), std::string("a{100000}"),
+                                 std::string(100000, '(') + "a" + std::string(100000, ')'), "\\" + std::string(30, '2'),
+                                 "a{" + std::string(30, '2') + ",x}"}) {
+    INFO(bad.substr(0, 40));
+    CHECK_FALSE(filters_match({tag_filter{"role", bad}}, "n1", tags));
+  }
+  // Exponential for a backtracking matcher on 512 bytes; linear here.
+  CHECK_FALSE(filters_match({tag_filter{"role", "(a|a)*b"}}, "n1", tags));
+  CHECK(filters_match({tag_filter{"role", "^(a|a)*$"}}, "n1", tags));
+}
+
 TEST_CASE("default query timeout scales with log10 of the cluster", "[serf][queries]") {
   CHECK(default_query_timeout(200ms, 16, 1) == 3200ms);
   CHECK(default_query_timeout(200ms, 16, 9) == 3200ms);
