@@ -60,6 +60,14 @@ $chorus members -rpc-addr=127.0.0.12:7373
 echo "== chorus members -tag region=sin"
 $chorus members -rpc-addr=127.0.0.12:7373 -tag region=sin
 
+# Each agent learns a peer's coordinate from its first probe of it (one a
+# second, in turn): wait until node2 holds all three, at most 10 s.
+for _ in $(seq 100); do
+  $chorus rtt -rpc-addr=127.0.0.12:7373 node1 node3 >/dev/null 2>&1 &&
+    $chorus rtt -rpc-addr=127.0.0.12:7373 node2 node3 >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
 echo "== Vivaldi: chorus rtt node1 node2, members -near node3, rtt -matrix (ms; loopback is fast)"
 $chorus rtt -rpc-addr=127.0.0.12:7373 node1 node2
 $chorus members -rpc-addr=127.0.0.12:7373 -near node3
